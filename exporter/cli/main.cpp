@@ -1,0 +1,149 @@
+// backupdrill_exporter: the command line of DESIGN.md. Exit codes: 0 every
+// drill passed, 1 a drill failed, 2 usage, config or plugin error (nothing
+// was touched).
+#include <signal.h>
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "cli/build_info.h"
+#include "config/config.h"
+#include "drill/runner.h"
+#include "log/log.h"
+#include "util/secrets.h"
+
+namespace bd = backupdrill;
+
+namespace {
+
+constexpr int kExitPassed = 0;
+constexpr int kExitFailed = 1;
+constexpr int kExitUsage = 2;
+
+struct Options {
+  std::string config_file;
+  bool once = false;
+  std::vector<std::string> drills;
+  bool check_config = false;
+  bool list_checks = false;
+  std::string listen_address = ":10125";
+  std::string web_config_file;
+  std::string log_level = "info";
+  std::string log_format = "logfmt";
+  bool version = false;
+};
+
+struct BuiltinCheckInfo {
+  const char* name;
+  const char* description;
+};
+
+constexpr BuiltinCheckInfo kBuiltinChecks[] = {
+    {"table_counts", "row counts of tables, equal to the source at the backup's snapshot"},
+    {"sql_assert", "a query returning one number, compared with expect or min/max"},
+    {"api_health", "HTTP(S) GET of an API health URL: status and body"},
+};
+
+int run_once(const bd::Config& config, const std::vector<std::string>& only) {
+  std::vector<const bd::DrillConfig*> selected;
+  if (only.empty()) {
+    for (const auto& d : config.drills) selected.push_back(&d);
+  } else {
+    for (const auto& name : only) {
+      const auto* d = config.find_drill(name);
+      if (!d) {
+        std::string known;
+        for (const auto& k : config.drills) known += (known.empty() ? "" : ", ") + k.name;
+        bd::log::error("--drill names an unknown drill",
+                       {{"drill", name}, {"config", config.source}, {"drills", known}});
+        return kExitUsage;
+      }
+      selected.push_back(d);
+    }
+  }
+  int exit_code = kExitPassed;
+  for (const auto* drill : selected) {
+    bd::RunOptions options;
+    options.trigger = "once";
+    bd::DrillRun run = bd::run_drill(config, *drill, options);
+    if (run.status == bd::DrillStatus::refused) {
+      bd::log::error(run.refusal, {{"drill", drill->name}});
+      exit_code = kExitUsage;
+    } else if (run.status == bd::DrillStatus::failed && exit_code == kExitPassed) {
+      exit_code = kExitFailed;
+    }
+  }
+  return exit_code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // A tool that exits early must not kill the exporter through its pipe.
+  ::signal(SIGPIPE, SIG_IGN);
+
+  Options opt;
+  CLI::App app{"backupdrill_exporter: proves that PostgreSQL backups restore, on a schedule"};
+  app.option_defaults()->always_capture_default();
+  app.add_option("--config.file", opt.config_file,
+                 "TOML configuration; without it, the runbook's environment variables define "
+                 "one drill named default");
+  app.add_flag("--once", opt.once, "run the drills now, once each, then exit");
+  app.add_option("--drill", opt.drills, "with --once: only this drill (repeatable)");
+  app.add_flag("--check-config", opt.check_config,
+               "parse the config, load every check it names, and exit");
+  app.add_flag("--list-checks", opt.list_checks, "list the check plugins and exit");
+  app.add_option("--web.listen-address", opt.listen_address, "address to serve HTTP on");
+  app.add_option("--web.config.file", opt.web_config_file,
+                 "TLS and basic auth, in exporter-toolkit's web-config format");
+  app.add_option("--log.level", opt.log_level, "debug, info, warn or error");
+  app.add_option("--log.format", opt.log_format, "logfmt or json");
+  app.add_flag("--version", opt.version, "print version and build information");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? kExitPassed : kExitUsage;
+  }
+
+  try {
+    bd::log::setup(bd::log::parse_level(opt.log_level), bd::log::parse_format(opt.log_format));
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "backupdrill_exporter: " << e.what() << "\n";
+    return kExitUsage;
+  }
+
+  if (opt.version) {
+    std::cout << bd::version_text();
+    return kExitPassed;
+  }
+  if (opt.list_checks) {
+    for (const auto& c : kBuiltinChecks) {
+      std::cout << c.name << "\t" << bd::kVersion << "\t" << c.description << "\n";
+    }
+    return kExitPassed;
+  }
+  if (!opt.drills.empty() && !opt.once) {
+    bd::log::error("--drill is only valid with --once");
+    return kExitUsage;
+  }
+
+  bd::Config config;
+  try {
+    config = opt.config_file.empty() ? bd::runbook_config() : bd::load_config_file(opt.config_file);
+    bd::validate_checks(config);
+  } catch (const std::exception& e) {
+    bd::log::error("invalid configuration", {{"error", bd::scrub(e.what())}});
+    return kExitUsage;
+  }
+
+  if (opt.check_config) {
+    std::cout << config.source << ": configuration is valid: " << config.drills.size()
+              << " drill" << (config.drills.size() == 1 ? "" : "s") << "\n";
+    return kExitPassed;
+  }
+  if (opt.once) return run_once(config, opt.drills);
+
+  bd::log::error("serve mode (without --once) is not available in this build yet; "
+                 "run the drills with --once");
+  return kExitUsage;
+}

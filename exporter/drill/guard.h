@@ -1,0 +1,50 @@
+#pragma once
+// The safety rules of DESIGN.md, checked before anything is written: never
+// restore into the source, never destroy a database that is not a drill
+// target.
+#include <stdexcept>
+#include <string>
+
+#include "config/config.h"
+#include "pg/conninfo.h"
+
+namespace backupdrill {
+
+// The drill must not run: a usage error (exit 2), nothing was touched.
+struct GuardRefusal : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// The comment a drill puts on its target database; its presence is what lets
+// the next drill drop and recreate it.
+inline constexpr const char* kTargetMarkerPrefix = "backupdrill target";
+
+struct ServerFacts {
+  std::string system_identifier;  // empty when not readable (needs pg_read_all_settings)
+  std::string postmaster_start;   // with the db oid, identifies a database without privileges
+  int version_num = 0;
+  std::string version;
+  long long db_oid = 0;
+  std::string encoding;
+
+  int major() const { return version_num / 10000; }
+};
+
+struct GuardReport {
+  ServerFacts source;
+  ServerFacts target_server;  // read through the maintenance database
+  bool target_exists = false;
+  bool target_marked = false;
+  bool target_empty = false;
+  std::string maintenance_db;  // "postgres" or "template1"
+};
+
+// Connects to both sides. Throws GuardRefusal on a safety violation and
+// std::runtime_error when a server cannot be reached (the drill fails).
+GuardReport run_guard(const DrillConfig& drill, const pg::ConnInfo& source,
+                      const pg::ConnInfo& target);
+
+// The maintenance database of the target's server, for DROP/CREATE DATABASE.
+pg::ConnInfo maintenance_conninfo(const pg::ConnInfo& target, const std::string& db);
+
+}  // namespace backupdrill

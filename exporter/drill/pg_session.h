@@ -1,0 +1,44 @@
+#pragma once
+// What the phases share to run PostgreSQL's tools for one drill: the tool
+// paths, the password-free connection strings and the PGPASSFILEs.
+#include <atomic>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "pg/conninfo.h"
+#include "pg/passfile.h"
+#include "pg/tools.h"
+#include "process/child_process.h"
+
+namespace backupdrill {
+
+struct ToolSide {
+  pg::ConnInfo conninfo;
+  std::optional<std::filesystem::path> passfile;
+
+  // The environment for a child that connects to this side: the password
+  // only through PGPASSFILE, never on argv.
+  std::map<std::string, std::optional<std::string>> env() const {
+    std::map<std::string, std::optional<std::string>> e;
+    if (passfile) {
+      e["PGPASSFILE"] = passfile->string();
+      e["PGPASSWORD"] = std::nullopt;  // the URL's password wins over a stale one
+    }
+    e["PGAPPNAME"] = "backupdrill";
+    e["PGCONNECT_TIMEOUT"] = "30";
+    return e;
+  }
+};
+
+struct PgSession {
+  std::string drill;
+  ToolSide source;
+  ToolSide target;
+  pg::Tool pg_dump;
+  pg::Tool pg_restore;
+  Deadline deadline = Deadline::max();
+  const std::atomic<bool>* cancel = nullptr;
+};
+
+}  // namespace backupdrill

@@ -1,0 +1,127 @@
+#include "drill/restore.h"
+
+#include <fstream>
+#include <pqxx/pqxx>
+#include <regex>
+
+#include "log/log.h"
+#include "util/secrets.h"
+
+namespace backupdrill {
+namespace {
+
+std::string marker_comment(const std::string& drill, const std::string& run_id) {
+  return std::string(kTargetMarkerPrefix) + ": restored by drill \"" + drill + "\" run " + run_id +
+         "; backupdrill may drop and recreate this database";
+}
+
+pqxx::connection maintenance(const PgSession& s, const GuardReport& guard) {
+  return pqxx::connection(maintenance_conninfo(s.target.conninfo, guard.maintenance_db).full());
+}
+
+void recreate_database(const PgSession& s, const GuardReport& guard, const std::string& run_id) {
+  auto conn = maintenance(s, guard);
+  pqxx::nontransaction tx(conn);
+  const std::string db = tx.quote_name(s.target.conninfo.dbname());
+  if (guard.target_server.major() >= 13) {
+    tx.exec("drop database if exists " + db + " with (force)");
+  } else {
+    tx.exec_params(
+        "select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and pid <> "
+        "pg_backend_pid()",
+        s.target.conninfo.dbname());
+    tx.exec("drop database if exists " + db);
+  }
+  // template0: template1 may hold objects that would collide with the dump.
+  tx.exec("create database " + db + " template template0 encoding " +
+          tx.quote(guard.source.encoding));
+  tx.exec("comment on database " + db + " is " + tx.quote(marker_comment(s.drill, run_id)));
+}
+
+void mark_existing(const PgSession& s, const GuardReport& guard, const std::string& run_id) {
+  auto conn = maintenance(s, guard);
+  pqxx::nontransaction tx(conn);
+  const std::string db = tx.quote_name(s.target.conninfo.dbname());
+  if (!guard.target_exists) {
+    tx.exec("create database " + db + " template template0 encoding " +
+            tx.quote(guard.source.encoding));
+  }
+  tx.exec("comment on database " + db + " is " + tx.quote(marker_comment(s.drill, run_id)));
+}
+
+}  // namespace
+
+int count_restore_errors(const std::filesystem::path& log) {
+  std::ifstream in(log);
+  static const std::regex kIgnored(R"(errors ignored on restore: ([0-9]+))");
+  int lines = 0;
+  int reported = 0;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("pg_restore: error:", 0) == 0 ||
+        line.rfind("pg_restore: [archiver (db)] Error", 0) == 0) {
+      ++lines;
+    }
+    std::smatch m;
+    if (std::regex_search(line, m, kIgnored)) reported = std::stoi(m[1]);
+  }
+  return std::max(lines, reported);
+}
+
+void drop_target(const PgSession& s, const GuardReport& guard) {
+  auto conn = maintenance(s, guard);
+  pqxx::nontransaction tx(conn);
+  const std::string db = tx.quote_name(s.target.conninfo.dbname());
+  if (guard.target_server.major() >= 13) {
+    tx.exec("drop database if exists " + db + " with (force)");
+  } else {
+    tx.exec("drop database if exists " + db);
+  }
+}
+
+void run_restore(const PgSession& s, const DrillConfig& drill, const GuardReport& guard,
+                 const std::filesystem::path& dump, const std::filesystem::path& log,
+                 const std::string& run_id, RestoreResult& result) {
+  const bool recreate = drill.restore.mode == RestoreConfig::Mode::recreate;
+  if (recreate) {
+    recreate_database(s, guard, run_id);
+  } else {
+    // Marked before restoring: a clean restore that fails half-way leaves a
+    // non-empty database that the next drill must still recognise as its own.
+    mark_existing(s, guard, run_id);
+  }
+  ChildSpec spec;
+  spec.program = s.pg_restore.path;
+  spec.args = {"--dbname=" + s.target.conninfo.without_password(), "--no-password", "--verbose",
+               "--jobs=" + std::to_string(drill.restore.jobs)};
+  if (!recreate) {
+    spec.args.push_back("--clean");
+    spec.args.push_back("--if-exists");
+  }
+  spec.args.push_back(dump.string());
+  spec.env = s.target.env();
+  spec.out = ChildSpec::Stream::file;
+  spec.out_file = log;
+  spec.err = ChildSpec::Stream::to_stdout;
+  auto child = ChildProcess::spawn(spec);
+  ExitStatus status = child.wait(s.deadline, s.cancel);
+  result.errors = count_restore_errors(log);
+  if (status.ok() && result.errors == 0) return;
+
+  std::string why = result.errors > 0
+                        ? "pg_restore reported " + std::to_string(result.errors) + " error" +
+                              (result.errors == 1 ? "" : "s")
+                        : "pg_restore " + status.describe();
+  if (recreate) {
+    try {
+      drop_target(s, guard);
+      result.dropped_partial = true;
+      why += "; the partial restore was dropped";
+    } catch (const std::exception& e) {
+      why += "; dropping the partial restore failed too: " + scrub(e.what());
+    }
+  }
+  throw std::runtime_error(why + " (see " + log.filename().string() + ")");
+}
+
+}  // namespace backupdrill

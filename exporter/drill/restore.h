@@ -1,0 +1,32 @@
+#pragma once
+// The restore phase: (re)create the target database, mark it as a drill
+// target, run pg_restore with its whole output in restore_<ts>.log, and count
+// the errors it reports.
+#include <filesystem>
+#include <string>
+
+#include "config/config.h"
+#include "drill/guard.h"
+#include "drill/pg_session.h"
+
+namespace backupdrill {
+
+struct RestoreResult {
+  int errors = 0;
+  bool dropped_partial = false;  // recreate mode rolled a failed restore back
+};
+
+// Throws std::runtime_error when the restore fails; result.errors is filled
+// in either way (pass it by reference so a failure still reports the count).
+void run_restore(const PgSession& session, const DrillConfig& drill, const GuardReport& guard,
+                 const std::filesystem::path& dump, const std::filesystem::path& log,
+                 const std::string& run_id, RestoreResult& result);
+
+// Counts "pg_restore: error:" lines (and the final "errors ignored on
+// restore: N") in a restore log.
+int count_restore_errors(const std::filesystem::path& log);
+
+// Drops the target database (recreate mode's roll-back of a partial restore).
+void drop_target(const PgSession& session, const GuardReport& guard);
+
+}  // namespace backupdrill

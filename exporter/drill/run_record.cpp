@@ -1,0 +1,161 @@
+#include "drill/run_record.h"
+
+namespace backupdrill {
+
+const PhaseTiming* RunRecord::phase(const std::string& name) const {
+  for (const auto& p : phases) {
+    if (p.phase == name) return &p;
+  }
+  return nullptr;
+}
+
+double RunRecord::phase_seconds(const std::string& name) const {
+  if (name == kPhaseTotal) return std::chrono::duration<double>(finished - started).count();
+  const auto* p = phase(name);
+  return p ? p->seconds() : 0.0;
+}
+
+namespace {
+
+SystemTime parse_iso(const std::string& text) {
+  std::tm tm{};
+  const char* rest = strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+  if (rest == nullptr) throw std::invalid_argument("bad timestamp " + text);
+  auto t = std::chrono::system_clock::from_time_t(timegm(&tm));
+  if (*rest == '.') {
+    int ms = std::atoi(rest + 1);
+    t += std::chrono::milliseconds(ms);
+  }
+  return t;
+}
+
+}  // namespace
+
+nlohmann::ordered_json to_json(const RunRecord& r) {
+  nlohmann::ordered_json j;
+  j["format_version"] = 1;
+  j["drill"] = r.drill;
+  j["run_id"] = r.run_id;
+  j["trigger"] = r.trigger;
+  j["result"] = r.success ? "passed" : "failed";
+  j["failed_phase"] = r.failed_phase;
+  j["error"] = r.error;
+  j["started_at"] = iso8601_utc(r.started);
+  j["finished_at"] = iso8601_utc(r.finished);
+  j["duration_seconds"] = r.phase_seconds(kPhaseTotal);
+  auto& phases = j["phases"] = nlohmann::ordered_json::array();
+  for (const auto& p : r.phases) {
+    phases.push_back({{"phase", p.phase},
+                      {"start", iso8601_utc(p.start)},
+                      {"end", iso8601_utc(p.end)},
+                      {"seconds", p.seconds()}});
+  }
+  j["snapshot_time"] = r.snapshot_time ? nlohmann::ordered_json(iso8601_utc(*r.snapshot_time))
+                                       : nlohmann::ordered_json(nullptr);
+  j["rto"] = {{"seconds", r.rto_seconds},
+              {"target_seconds", r.rto_target_seconds},
+              {"compliant", r.rto_compliant}};
+  j["rpo"] = {{"seconds", r.rpo_seconds},
+              {"target_seconds", r.rpo_target_seconds},
+              {"compliant", r.rpo_compliant}};
+  j["backup"] = {{"size_bytes", r.backup_size},
+                 {"sha256", r.backup_sha256},
+                 {"format", r.backup_format}};
+  j["restore"] = {{"mode", r.restore_mode}, {"errors", r.restore_errors}};
+  j["source"] = r.source;
+  j["target"] = r.target;
+  j["versions"] = {{"source_server", r.source_server_version},
+                   {"target_server", r.target_server_version},
+                   {"pg_dump", r.pg_dump_version},
+                   {"pg_restore", r.pg_restore_version}};
+  auto& checks = j["checks"] = nlohmann::ordered_json::array();
+  for (const auto& c : r.checks) {
+    nlohmann::ordered_json cj;
+    cj["name"] = c.name;
+    cj["plugin"] = c.plugin;
+    cj["result"] = c.skipped ? "skipped" : (c.success ? "passed" : "failed");
+    cj["seconds"] = c.seconds;
+    cj["message"] = c.message;
+    auto& lines = cj["values"] = nlohmann::ordered_json::array();
+    for (const auto& l : c.lines) lines.push_back({{"name", l.name}, {"value", l.value}});
+    cj["smoke"] = c.smoke;
+    auto& rows = cj["rows"] = nlohmann::ordered_json::array();
+    for (const auto& row : c.rows) {
+      nlohmann::ordered_json rj{{"table", row.table}};
+      rj["source"] = row.source ? nlohmann::ordered_json(*row.source) : nullptr;
+      rj["target"] = row.target ? nlohmann::ordered_json(*row.target) : nullptr;
+      if (row.source_fingerprint) rj["source_fingerprint"] = *row.source_fingerprint;
+      if (row.target_fingerprint) rj["target_fingerprint"] = *row.target_fingerprint;
+      rows.push_back(rj);
+    }
+    checks.push_back(cj);
+  }
+  auto& artifacts = j["artifacts"] = nlohmann::ordered_json::array();
+  for (const auto& a : r.artifacts) {
+    artifacts.push_back({{"name", a.name}, {"size_bytes", a.size}, {"sha256", a.sha256}});
+  }
+  j["notes"] = r.notes;
+  return j;
+}
+
+RunRecord run_record_from_json(const nlohmann::json& j) {
+  RunRecord r;
+  r.drill = j.at("drill").get<std::string>();
+  r.run_id = j.at("run_id").get<std::string>();
+  r.trigger = j.value("trigger", "manual");
+  r.success = j.at("result").get<std::string>() == "passed";
+  r.failed_phase = j.value("failed_phase", "");
+  r.error = j.value("error", "");
+  r.started = parse_iso(j.at("started_at").get<std::string>());
+  r.finished = parse_iso(j.at("finished_at").get<std::string>());
+  for (const auto& p : j.value("phases", nlohmann::json::array())) {
+    r.phases.push_back({p.at("phase").get<std::string>(), parse_iso(p.at("start")),
+                        parse_iso(p.at("end"))});
+  }
+  if (j.contains("snapshot_time") && j["snapshot_time"].is_string()) {
+    r.snapshot_time = parse_iso(j["snapshot_time"].get<std::string>());
+  }
+  r.rto_seconds = j.at("rto").at("seconds").get<double>();
+  r.rto_target_seconds = j.at("rto").at("target_seconds").get<double>();
+  r.rto_compliant = j.at("rto").at("compliant").get<bool>();
+  r.rpo_seconds = j.at("rpo").at("seconds").get<double>();
+  r.rpo_target_seconds = j.at("rpo").at("target_seconds").get<double>();
+  r.rpo_compliant = j.at("rpo").at("compliant").get<bool>();
+  r.backup_size = j.at("backup").at("size_bytes").get<unsigned long long>();
+  r.backup_sha256 = j.at("backup").value("sha256", "");
+  r.backup_format = j.at("backup").value("format", "");
+  r.restore_mode = j.at("restore").value("mode", "");
+  r.restore_errors = j.at("restore").at("errors").get<int>();
+  r.source = j.value("source", "");
+  r.target = j.value("target", "");
+  for (const auto& cj : j.value("checks", nlohmann::json::array())) {
+    CheckOutcome c;
+    c.name = cj.at("name").get<std::string>();
+    c.plugin = cj.value("plugin", "");
+    std::string result = cj.at("result").get<std::string>();
+    c.success = result == "passed";
+    c.skipped = result == "skipped";
+    c.seconds = cj.value("seconds", 0.0);
+    c.message = cj.value("message", "");
+    for (const auto& l : cj.value("values", nlohmann::json::array())) {
+      c.lines.push_back({l.at("name").get<std::string>(), l.at("value").get<std::string>()});
+    }
+    c.smoke = cj.value("smoke", std::vector<std::string>{});
+    for (const auto& rj : cj.value("rows", nlohmann::json::array())) {
+      RowCount row;
+      row.table = rj.at("table").get<std::string>();
+      if (rj.contains("source") && rj["source"].is_number()) row.source = rj["source"].get<long long>();
+      if (rj.contains("target") && rj["target"].is_number()) row.target = rj["target"].get<long long>();
+      c.rows.push_back(row);
+    }
+    r.checks.push_back(std::move(c));
+  }
+  for (const auto& a : j.value("artifacts", nlohmann::json::array())) {
+    r.artifacts.push_back({a.at("name").get<std::string>(), a.value("size_bytes", 0ULL),
+                           a.value("sha256", "")});
+  }
+  r.notes = j.value("notes", std::vector<std::string>{});
+  return r;
+}
+
+}  // namespace backupdrill

@@ -1,0 +1,102 @@
+#pragma once
+// Everything a drill run found out: the source of the summaries, the metrics
+// and the HTTP API. Serialised to drill_summary_<ts>.json, from which the
+// exporter reloads the last state at start.
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "util/time_format.h"
+
+namespace backupdrill {
+
+// Contract phase names (metric label values).
+inline constexpr const char* kPhaseGuard = "guard";
+inline constexpr const char* kPhaseBackup = "backup";
+inline constexpr const char* kPhaseVerify = "verify";
+inline constexpr const char* kPhaseRestore = "restore";
+inline constexpr const char* kPhaseChecks = "checks";
+inline constexpr const char* kPhaseReport = "report";
+inline constexpr const char* kPhaseTotal = "total";
+
+struct PhaseTiming {
+  std::string phase;
+  SystemTime start{};
+  SystemTime end{};
+  double seconds() const { return std::chrono::duration<double>(end - start).count(); }
+};
+
+struct ReportLine {  // one "name|value" line of validation_<ts>.txt
+  std::string name;
+  std::string value;
+};
+
+struct RowCount {
+  std::string table;
+  std::optional<long long> source;
+  std::optional<long long> target;
+  std::optional<std::string> source_fingerprint;
+  std::optional<std::string> target_fingerprint;
+};
+
+struct CheckOutcome {
+  std::string name;
+  std::string plugin;
+  bool success = false;
+  bool skipped = false;
+  double seconds = 0;
+  std::string message;  // why it failed, or what it proved
+  std::vector<ReportLine> lines;
+  std::vector<std::string> smoke;  // "PASS ..." / "FAIL ..."
+  std::vector<RowCount> rows;
+};
+
+struct ArtifactInfo {
+  std::string name;
+  unsigned long long size = 0;
+  std::string sha256;
+};
+
+struct RunRecord {
+  std::string drill;
+  std::string run_id;  // the artifact stamp, YYYYMMDDTHHMMSSZ
+  std::string trigger = "manual";
+  bool success = false;
+  std::string failed_phase;  // empty when success
+  std::string error;
+  SystemTime started{};
+  SystemTime finished{};
+  std::vector<PhaseTiming> phases;
+  std::optional<SystemTime> snapshot_time;
+  double rto_seconds = 0;
+  double rto_target_seconds = 0;
+  bool rto_compliant = false;
+  double rpo_seconds = 0;
+  double rpo_target_seconds = 0;
+  bool rpo_compliant = false;
+  unsigned long long backup_size = 0;
+  std::string backup_sha256;
+  std::string backup_format;  // custom | directory
+  int restore_errors = 0;
+  std::string restore_mode;
+  std::string source;  // redacted
+  std::string target;  // redacted
+  std::string source_server_version;
+  std::string target_server_version;
+  std::string pg_dump_version;
+  std::string pg_restore_version;
+  std::vector<CheckOutcome> checks;
+  std::vector<ArtifactInfo> artifacts;
+  std::vector<std::string> notes;
+
+  const PhaseTiming* phase(const std::string& name) const;
+  double phase_seconds(const std::string& name) const;
+};
+
+nlohmann::ordered_json to_json(const RunRecord& record);
+// Throws nlohmann::json::exception on a malformed document.
+RunRecord run_record_from_json(const nlohmann::json& j);
+
+}  // namespace backupdrill

@@ -1,0 +1,33 @@
+#pragma once
+// One drill, phase by phase: guard -> backup -> verify -> restore -> checks
+// -> report. A failure stops the phases that depend on it, keeps every
+// artifact written so far, and is reported with its phase.
+#include <atomic>
+#include <string>
+
+#include "config/config.h"
+#include "drill/run_record.h"
+
+namespace backupdrill {
+
+enum class DrillStatus { passed, failed, refused };
+
+struct DrillRun {
+  DrillStatus status = DrillStatus::failed;
+  RunRecord record;
+  std::string refusal;  // why the guard or the setup refused (status refused)
+};
+
+struct RunOptions {
+  std::string trigger = "manual";  // manual | schedule | api
+  const std::atomic<bool>* cancel = nullptr;
+};
+
+// Never throws for a drill's own failures; they are in the result.
+DrillRun run_drill(const Config& config, const DrillConfig& drill, const RunOptions& options);
+
+// Instantiates every check of every drill, so a bad check config is refused
+// at start (--check-config and before any run). Throws ConfigError.
+void validate_checks(const Config& config);
+
+}  // namespace backupdrill

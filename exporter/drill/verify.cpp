@@ -1,0 +1,177 @@
+#include "drill/verify.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <regex>
+#include <vector>
+
+#include "crypto/sha256.h"
+#include "util/secrets.h"
+
+namespace backupdrill {
+namespace {
+
+struct ChecksumEntry {
+  std::string digest;
+  std::string name;
+};
+
+std::vector<ChecksumEntry> read_checksums(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  if (!in) throw std::runtime_error("cannot read " + file.string());
+  static const std::regex kLine(R"(^([0-9a-f]{64}) [ *](.+)$)");
+  std::vector<ChecksumEntry> entries;
+  std::string line;
+  int number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    std::smatch m;
+    if (!std::regex_match(line, m, kLine)) {
+      throw std::runtime_error(file.filename().string() + ":" + std::to_string(number) +
+                               ": not a sha256sum line");
+    }
+    std::string name = m[2];
+    if (name.front() == '/' || name.find("..") != std::string::npos) {
+      throw std::runtime_error(file.filename().string() + ":" + std::to_string(number) +
+                               ": path \"" + name + "\" leaves the drill folder");
+    }
+    entries.push_back({m[1], name});
+  }
+  if (entries.empty()) throw std::runtime_error(file.filename().string() + " lists no file");
+  return entries;
+}
+
+[[noreturn]] void mismatch(const ChecksumEntry& e, const std::string& found) {
+  throw std::runtime_error(e.name + ": SHA-256 mismatch: recorded " + e.digest + ", found " +
+                           found + "; the backup changed or was truncated after it was written, "
+                           "so it is not restored");
+}
+
+std::string trimmed(std::string text, size_t max_bytes = 1500) {
+  if (text.size() > max_bytes) text = text.substr(0, max_bytes) + "...";
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  return scrub(text);
+}
+
+// One read of the custom-format file feeds both the hash and a pg_restore that
+// decodes every block to /dev/null: truncation and corruption inside the data
+// show up here, not half-way through the restore.
+void check_custom_file(const PgSession& s, const std::filesystem::path& path,
+                       const ChecksumEntry& entry, const std::filesystem::path& err_file) {
+  ChildSpec spec;
+  spec.program = s.pg_restore.path;
+  spec.args = {"--file=/dev/null", "--format=custom"};
+  spec.in = ChildSpec::Stream::pipe;
+  spec.err = ChildSpec::Stream::file;
+  spec.err_file = err_file;
+  auto child = ChildProcess::spawn(spec);
+
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw std::runtime_error("cannot read " + path.string() + ": " + std::strerror(errno));
+  Sha256 sha;
+  std::vector<char> buf(1 << 20);
+  bool reader_gone = false;
+  while (true) {
+    ssize_t n = ::read(fd, buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int e = errno;
+      ::close(fd);
+      throw std::runtime_error("cannot read " + path.string() + ": " + std::strerror(e));
+    }
+    if (n == 0) break;
+    sha.update(buf.data(), static_cast<size_t>(n));
+    const char* p = buf.data();
+    size_t left = static_cast<size_t>(n);
+    while (!reader_gone && left > 0) {
+      ssize_t w = ::write(child.stdin_fd(), p, left);
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0) {
+        reader_gone = true;  // pg_restore stopped early: its status says why
+        break;
+      }
+      p += w;
+      left -= static_cast<size_t>(w);
+    }
+  }
+  ::close(fd);
+  child.close_stdin();
+  ExitStatus status = child.wait(s.deadline, s.cancel);
+  std::string digest = sha.hex_digest();
+  if (digest != entry.digest) mismatch(entry, digest);
+  if (!status.ok()) {
+    std::ifstream in(err_file);
+    std::string err((std::istreambuf_iterator<char>(in)), {});
+    throw std::runtime_error(entry.name + ": pg_restore cannot read the whole archive (" +
+                             status.describe() + "): " + trimmed(err));
+  }
+}
+
+}  // namespace
+
+VerifyResult run_verify(const PgSession& s, const std::filesystem::path& folder,
+                        const std::filesystem::path& checksum_file,
+                        const std::filesystem::path& dump) {
+  VerifyResult result;
+  auto entries = read_checksums(checksum_file);
+  auto err_file = checksum_file.parent_path() / ("." + checksum_file.stem().string() +
+                                                 ".verify.tmp");
+  struct Cleanup {
+    std::filesystem::path p;
+    ~Cleanup() {
+      std::error_code ec;
+      std::filesystem::remove(p, ec);
+    }
+  } cleanup{err_file};
+
+  bool directory = std::filesystem::is_directory(dump);
+  for (const auto& entry : entries) {
+    auto path = folder / entry.name;
+    if (!std::filesystem::exists(path)) {
+      throw std::runtime_error(entry.name + " is listed in " + checksum_file.filename().string() +
+                               " but missing");
+    }
+    if (directory) {
+      std::string digest = sha256_file(path);
+      if (digest != entry.digest) mismatch(entry, digest);
+    } else {
+      check_custom_file(s, path, entry, err_file);
+    }
+    ++result.files_checked;
+  }
+  if (directory) {
+    ChildSpec full;
+    full.program = s.pg_restore.path;
+    full.args = {"--file=/dev/null", dump.string()};
+    auto run = run_capture(full, s.deadline);
+    if (!run.status.ok()) {
+      throw std::runtime_error(dump.filename().string() + ": pg_restore cannot read the whole "
+                               "archive (" + run.status.describe() + "): " + trimmed(run.out));
+    }
+  }
+  ChildSpec list;
+  list.program = s.pg_restore.path;
+  list.args = {"--list", dump.string()};
+  auto run = run_capture(list, s.deadline);
+  if (!run.status.ok()) {
+    throw std::runtime_error("pg_restore --list " + dump.filename().string() + " failed (" +
+                             run.status.describe() + "): " + trimmed(run.out));
+  }
+  std::istringstream lines(run.out);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (!line.empty() && line[0] != ';') ++result.toc_entries;
+  }
+  if (result.toc_entries == 0) {
+    throw std::runtime_error("pg_restore --list finds no object in " + dump.filename().string() +
+                             "; the backup is empty");
+  }
+  return result;
+}
+
+}  // namespace backupdrill

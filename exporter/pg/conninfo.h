@@ -1,0 +1,42 @@
+#pragma once
+// A PostgreSQL connection string (URL or keyword/value form, as libpq takes
+// both) split into its parameters, so the password can travel separately:
+// child processes get the rest on argv and the password through a 0600
+// PGPASSFILE, and people only ever see the redacted form.
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+namespace backupdrill::pg {
+
+struct ConnInfoError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+class ConnInfo {
+ public:
+  // Throws ConnInfoError with libpq's reason (which never echoes a password).
+  static ConnInfo parse(const std::string& text);
+
+  // The full string for in-process libpq connections (includes the password).
+  std::string full() const;
+  // Keyword/value form without the password: safe for argv.
+  std::string without_password() const;
+  // For people: "postgresql://user:***@host:port/db?sslmode=require".
+  std::string redacted() const;
+
+  std::optional<std::string> get(const std::string& key) const;
+  const std::optional<std::string>& password() const { return password_; }
+  std::string dbname() const;  // empty when libpq would use its default
+  ConnInfo with_dbname(const std::string& db) const;
+
+ private:
+  std::map<std::string, std::string> params_;  // every set parameter but the password
+  std::optional<std::string> password_;
+};
+
+// Quotes a value for a keyword/value connection string.
+std::string quote_conninfo_value(const std::string& value);
+
+}  // namespace backupdrill::pg
