@@ -12,6 +12,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "util/secrets.h"
+
 extern char** environ;
 
 namespace backupdrill {
@@ -36,7 +38,10 @@ std::vector<std::string> build_env(const std::map<std::string, std::optional<std
   for (char** e = environ; e && *e; ++e) {
     std::string entry = *e;
     std::string key = entry.substr(0, entry.find('='));
-    if (!over.contains(key)) env.push_back(std::move(entry));
+    // A variable that carries a secret (SOURCE_DB_URL with a password, a
+    // token) is not inherited: children get passwords only via PGPASSFILE.
+    if (over.contains(key) || scrub(entry) != entry) continue;
+    env.push_back(std::move(entry));
   }
   for (const auto& [k, v] : over) {
     if (v) env.push_back(k + "=" + *v);
