@@ -11,8 +11,8 @@ namespace {
 
 namespace chr = std::chrono;
 
-constexpr std::array<std::string_view, 12> kMonthNames = {
-    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"};
+constexpr std::array<std::string_view, 12> kMonthNames = {"jan", "feb", "mar", "apr", "may", "jun",
+                                                          "jul", "aug", "sep", "oct", "nov", "dec"};
 constexpr std::array<std::string_view, 7> kWeekdayNames = {"sun", "mon", "tue", "wed",
                                                            "thu", "fri", "sat"};
 
@@ -30,8 +30,8 @@ constexpr FieldSpec kMinuteSpec{"minute", 0, 59, 59, {}, "a number 0-59"};
 constexpr FieldSpec kHourSpec{"hour", 0, 23, 23, {}, "a number 0-23"};
 constexpr FieldSpec kDayOfMonthSpec{"day-of-month", 1, 31, 31, {}, "a number 1-31"};
 constexpr FieldSpec kMonthSpec{"month", 1, 12, 12, kMonthNames, "a number 1-12 or a name jan-dec"};
-constexpr FieldSpec kDayOfWeekSpec{"day-of-week", 0, 7, 6, kWeekdayNames,
-                                   "a number 0-7 (0 and 7 are Sunday) or a name sun-sat"};
+constexpr FieldSpec kDayOfWeekSpec{
+    "day-of-week", 0, 7, 6, kWeekdayNames, "a number 0-7 (0 and 7 are Sunday) or a name sun-sat"};
 
 // Values are only compared against small bounds, so saturating keeps absurdly long digit runs
 // from overflowing while still reporting them as out of range.
@@ -59,9 +59,8 @@ class FieldParser {
     std::size_t start = 0;
     for (;;) {
       const std::size_t comma = text_.find(',', start);
-      const std::string_view element =
-          text_.substr(start, comma == std::string_view::npos ? std::string_view::npos
-                                                              : comma - start);
+      const std::string_view element = text_.substr(
+          start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
       if (element.empty()) {
         if (comma == std::string_view::npos) {
           fail(start == 0 ? "empty field" : "empty list element (trailing comma)");
@@ -101,7 +100,11 @@ class FieldParser {
       lo = parse_value(el, pos, "at the start of a list element");
       if (pos < el.size() && el[pos] == '-') {
         ++pos;
+        const bool named_end = pos < el.size() && is_alpha(el[pos]);
         hi = parse_value(el, pos, "after '-'");
+        // "fri-sun" reads naturally as Friday through Sunday, so a named Sunday ending a range
+        // stands for 7 rather than 0.
+        if (named_end && &spec_ == &kDayOfWeekSpec && hi == 0 && lo > 0) hi = 7;
         if (lo > hi) {
           fail("range " + std::string(el.substr(0, pos)) +
                " is reversed; the start must not be greater than the end (wrap-around ranges "
@@ -177,8 +180,8 @@ class FieldParser {
       }
       fail("unknown name \"" + token + "\"; expected " + std::string(spec_.expected));
     }
-    fail("unexpected character " + quote_char(el[pos]) + " " + std::string(where) +
-         "; expected " + std::string(spec_.expected));
+    fail("unexpected character " + quote_char(el[pos]) + " " + std::string(where) + "; expected " +
+         std::string(spec_.expected));
   }
 
   const FieldSpec& spec_;
@@ -246,9 +249,8 @@ std::uint32_t weekday_index(chr::sys_days d) { return chr::weekday{d}.c_encoding
 
 CronExpression CronExpression::parse(std::string_view text) {
   if (text.size() > kMaxExpressionLength) {
-    fail_expression("cron expression is " + std::to_string(text.size()) +
-                    " bytes long; at most " + std::to_string(kMaxExpressionLength) +
-                    " are allowed");
+    fail_expression("cron expression is " + std::to_string(text.size()) + " bytes long; at most " +
+                    std::to_string(kMaxExpressionLength) + " are allowed");
   }
   for (std::size_t i = 0; i < text.size(); ++i) {
     const auto c = static_cast<unsigned char>(text[i]);
@@ -268,10 +270,10 @@ CronExpression CronExpression::parse(std::string_view text) {
   if (fields[0][0] == '@') fields = split_fields(expand_macro(fields));
   if (fields.size() != 5) {
     std::string what = "cron expression \"" + std::string(text) + "\" has " +
-                       std::to_string(fields.size()) + " field" +
-                       (fields.size() == 1 ? "" : "s") + "; expected 5 (" +
-                       std::string(kFieldList) + ")";
-    if (fields.size() == 6 || fields.size() == 7) what += "; seconds and year fields are not supported";
+                       std::to_string(fields.size()) + " field" + (fields.size() == 1 ? "" : "s") +
+                       "; expected 5 (" + std::string(kFieldList) + ")";
+    if (fields.size() == 6 || fields.size() == 7)
+      what += "; seconds and year fields are not supported";
     fail_expression(what);
   }
 
@@ -358,10 +360,8 @@ void CronExpression::precompute() {
     return;
   }
   never_fires_ = false;
-  day_gap =
-      std::max(day_gap, static_cast<int>((*first_day + kGregorianCycle - prev_day).count()));
-  const long long across_days =
-      static_cast<long long>(day_gap) * 1440 + first_time_ - last_time_;
+  day_gap = std::max(day_gap, static_cast<int>((*first_day + kGregorianCycle - prev_day).count()));
+  const long long across_days = static_cast<long long>(day_gap) * 1440 + first_time_ - last_time_;
   longest_interval_ = chr::minutes{std::max<long long>(across_days, intra_day_gap)};
 }
 
@@ -389,9 +389,9 @@ std::optional<chr::sys_seconds> CronExpression::next_after(chr::sys_seconds t) c
   constexpr chr::sys_days kFirstDay{chr::year{1} / chr::January / 1};
   constexpr chr::sys_days kEndDay{chr::year{10000} / chr::January / 1};
   if (t >= kEndDay) return std::nullopt;
-  const chr::sys_time<chr::minutes> start =
-      t < kFirstDay ? chr::sys_time<chr::minutes>{kFirstDay}
-                    : chr::floor<chr::minutes>(t) + chr::minutes{1};
+  const chr::sys_time<chr::minutes> start = t < kFirstDay
+                                                ? chr::sys_time<chr::minutes>{kFirstDay}
+                                                : chr::floor<chr::minutes>(t) + chr::minutes{1};
   if (start >= kEndDay) return std::nullopt;
 
   const chr::sys_days start_day = chr::floor<chr::days>(start);

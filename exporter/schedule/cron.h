@@ -9,7 +9,8 @@
 //   A-B/S    every S-th value from A to B
 //   A/S      every S-th value from A to the field's maximum (Saturday for day-of-week)
 // Months accept jan..dec and weekdays sun..sat, case-insensitively, anywhere a value may appear.
-// Day-of-week accepts 0-7, with both 0 and 7 meaning Sunday.
+// Day-of-week accepts 0-7, with both 0 and 7 meaning Sunday; a range ending in the name "sun"
+// ("fri-sun") ends at 7.
 // Macros: @yearly/@annually, @monthly, @weekly, @daily/@midnight, @hourly. @reboot is rejected
 // because a drill schedule has to recur.
 //
@@ -84,13 +85,13 @@ class CronExpression {
   std::uint32_t day_mask(std::chrono::year y, std::chrono::month m) const;
 
   std::string text_;
-  std::uint64_t minutes_ = 0;       // bit n: minute n (0-59)
-  std::uint32_t hours_ = 0;         // bit n: hour n (0-23)
-  std::uint32_t days_of_month_ = 0; // bit n: day n (1-31)
-  std::uint16_t months_ = 0;        // bit n: month n (1-12)
-  std::uint8_t days_of_week_ = 0;   // bit n: weekday n (0-6, Sunday = 0)
-  bool dom_star_ = false;           // day-of-month field starts with '*'
-  bool dow_star_ = false;           // day-of-week field starts with '*'
+  std::uint64_t minutes_ = 0;        // bit n: minute n (0-59)
+  std::uint32_t hours_ = 0;          // bit n: hour n (0-23)
+  std::uint32_t days_of_month_ = 0;  // bit n: day n (1-31)
+  std::uint16_t months_ = 0;         // bit n: month n (1-12)
+  std::uint8_t days_of_week_ = 0;    // bit n: weekday n (0-6, Sunday = 0)
+  bool dom_star_ = false;            // day-of-month field starts with '*'
+  bool dow_star_ = false;            // day-of-week field starts with '*'
 
   // Matching days of a month, as bit n for day n, indexed by [month length - 28][weekday of the
   // 1st]. These 28 combinations are all a month can be, so the day rule is evaluated only here
