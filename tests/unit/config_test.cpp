@@ -1,0 +1,220 @@
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "config/config.h"
+
+namespace backupdrill {
+namespace {
+
+std::optional<std::string> test_env(const std::string& name) {
+  static const std::map<std::string, std::string> vars{
+      {"SOURCE_DB_URL", "postgresql://u:srcpw-1234@db:5432/app"},
+      {"TARGET_DB_URL", "postgresql://u@staging:5432/drill"},
+      {"EMPTY", ""}};
+  auto it = vars.find(name);
+  if (it == vars.end()) return std::nullopt;
+  return it->second;
+}
+
+const char* kValid = R"(
+[exporter]
+artifact_dir = "/tmp/art"
+keep_runs = 3
+admin_token = "tok-abcdef"
+
+[[drill]]
+name       = "supabase-main"
+schedule   = "0 4 * * 0"
+source_url = "${SOURCE_DB_URL}"
+target_url = "${TARGET_DB_URL}"
+rpo_target = "24h"
+rto_target = "1h30m"
+timeout    = "3h"
+profile    = "supabase"
+adopt_target = true
+
+[drill.backup]
+jobs = 4
+compression = "gzip:3"
+exclude_schemas = ["audit"]
+
+[drill.restore]
+mode = "clean"
+jobs = 3
+
+[[drill.check]]
+plugin = "table_counts"
+name   = "critical_tables"
+tables = ["public.profiles"]
+compare_source = true
+timeout = "90s"
+
+[[drill.check]]
+plugin = "sql_assert"
+name   = "invalid_progress"
+query  = "select 0"
+expect = 0
+)";
+
+TEST(Config, ParsesEveryContractKey) {
+  Config cfg = load_config_text(kValid, "test.toml", test_env);
+  EXPECT_EQ(cfg.exporter.artifact_dir, "/tmp/art");
+  EXPECT_EQ(cfg.exporter.keep_runs, 3);
+  EXPECT_EQ(cfg.exporter.admin_token, "tok-abcdef");
+  ASSERT_EQ(cfg.drills.size(), 1u);
+  const auto& d = cfg.drills[0];
+  EXPECT_EQ(d.name, "supabase-main");
+  EXPECT_EQ(d.schedule, "0 4 * * 0");
+  EXPECT_EQ(d.source_url, "postgresql://u:srcpw-1234@db:5432/app");
+  EXPECT_EQ(d.rto_target, std::chrono::minutes(90));
+  EXPECT_EQ(d.rpo_target, std::chrono::hours(24));
+  EXPECT_EQ(d.timeout, std::chrono::hours(3));
+  EXPECT_EQ(d.profile, "supabase");
+  EXPECT_TRUE(d.adopt_target);
+  EXPECT_EQ(d.backup.jobs, 4);
+  EXPECT_EQ(d.backup.compression, "gzip:3");
+  EXPECT_EQ(d.backup.exclude_schemas, std::vector<std::string>{"audit"});
+  EXPECT_EQ(d.restore.mode, RestoreConfig::Mode::clean);
+  EXPECT_EQ(d.restore.jobs, 3);
+  ASSERT_EQ(d.checks.size(), 2u);
+  EXPECT_EQ(d.checks[0].plugin, "table_counts");
+  EXPECT_EQ(d.checks[0].timeout, std::chrono::seconds(90));
+  EXPECT_EQ(d.checks[1].name, "invalid_progress");
+}
+
+TEST(Config, DefaultsAreTheDocumentedOnes) {
+  Config cfg = load_config_text(
+      "[[drill]]\nname = \"d\"\nsource_url = \"host=a dbname=x\"\ntarget_url = \"host=b dbname=y\"\n",
+      "t.toml", test_env);
+  const auto& d = cfg.drills[0];
+  EXPECT_EQ(d.rpo_target, std::chrono::hours(24));
+  EXPECT_EQ(d.rto_target, std::chrono::hours(2));
+  EXPECT_EQ(d.profile, "postgres");
+  EXPECT_EQ(d.target_kind, "auto");
+  EXPECT_FALSE(d.adopt_target);
+  EXPECT_EQ(d.backup.jobs, 1);
+  EXPECT_EQ(d.backup.compression, "gzip:1");
+  EXPECT_EQ(d.restore.mode, RestoreConfig::Mode::recreate);
+  EXPECT_EQ(d.restore.jobs, 2);
+  EXPECT_EQ(cfg.exporter.keep_runs, 10);
+}
+
+// Each bad config must name the file, the line, the key and the expected form.
+struct BadCase {
+  std::string what;
+  std::string from;
+  std::string to;
+  std::vector<std::string> expected;
+};
+
+class ConfigRefusal : public ::testing::TestWithParam<BadCase> {};
+
+TEST_P(ConfigRefusal, NamesFileLineKeyAndForm) {
+  const auto& c = GetParam();
+  std::string text = kValid;
+  auto pos = text.find(c.from);
+  ASSERT_NE(pos, std::string::npos) << c.from;
+  text.replace(pos, c.from.size(), c.to);
+  try {
+    load_config_text(text, "bad.toml", test_env);
+    FAIL() << c.what << " was accepted";
+  } catch (const ConfigError& e) {
+    std::string msg = e.what();
+    for (const auto& needle : c.expected) {
+      EXPECT_NE(msg.find(needle), std::string::npos) << c.what << ": \"" << needle
+                                                    << "\" not in: " << msg;
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, ConfigRefusal,
+    ::testing::Values(
+        BadCase{"unknown key", "timeout    = \"3h\"", "timeout    = \"3h\"\nretries = 3",
+                {"bad.toml:15:", "unknown key \"retries\"", "rto_target"}},
+        BadCase{"wrong type", "keep_runs = 3", "keep_runs = \"3\"",
+                {"bad.toml:4:", "key \"keep_runs\"", "whole number"}},
+        BadCase{"missing required key", "name       = \"supabase-main\"\n", "",
+                {"bad.toml:", "key \"name\"", "is required"}},
+        BadCase{"unset variable", "${TARGET_DB_URL}", "${NOT_SET_ANYWHERE}",
+                {"bad.toml:11:", "key \"target_url\"", "NOT_SET_ANYWHERE is not set",
+                 "${NOT_SET_ANYWHERE:-default}"}},
+        BadCase{"bad duration", "rto_target = \"1h30m\"", "rto_target = \"2 hours\"",
+                {"bad.toml:13:", "key \"rto_target\"", "\"2 hours\" is not a duration", "\"2h\""}},
+        BadCase{"bad enum", "mode = \"clean\"", "mode = \"merge\"",
+                {"bad.toml:", "key \"mode\"", "\"recreate\", \"clean\""}},
+        BadCase{"bad compression", "compression = \"gzip:3\"", "compression = \"brotli\"",
+                {"key \"compression\"", "gzip:1"}},
+        BadCase{"jobs out of range", "jobs = 4", "jobs = 0", {"key \"jobs\"", "from 1 to 64"}},
+        BadCase{"bad drill name", "name       = \"supabase-main\"", "name = \"a/b\"",
+                {"key \"name\"", "not a valid drill name"}},
+        BadCase{"not TOML", "[exporter]", "[exporter", {"bad.toml:2:", "not valid TOML"}},
+        BadCase{"duplicate check name", "name   = \"invalid_progress\"",
+                "name   = \"critical_tables\"", {"two checks named \"critical_tables\""}},
+        BadCase{"check without plugin", "plugin = \"sql_assert\"\n", "",
+                {"[[drill.check]] #2", "key \"plugin\"", "is required"}}),
+    [](const ::testing::TestParamInfo<BadCase>& info) {
+      std::string name;
+      for (char c : info.param.what) name += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+      return name;
+    });
+
+TEST(Config, SecretFromFile) {
+  auto file = std::filesystem::temp_directory_path() / "bd_config_test_token";
+  {
+    std::ofstream(file) << "from-file-token\n";
+  }
+  std::string text = kValid;
+  text.replace(text.find("admin_token = \"tok-abcdef\""), 26,
+               "admin_token_file = \"" + file.string() + "\"");
+  Config cfg = load_config_text(text, "f.toml", test_env);
+  EXPECT_EQ(cfg.exporter.admin_token, "from-file-token");
+  std::filesystem::remove(file);
+}
+
+TEST(Config, RunbookEnvironmentDefinesTheDefaultDrill) {
+  auto env = [](const std::string& n) -> std::optional<std::string> {
+    if (n == "SOURCE_DB_URL") return "postgresql://a@h/src";
+    if (n == "TARGET_DB_URL") return "postgresql://a@h/tgt";
+    if (n == "RTO_TARGET") return "30m";
+    if (n == "TARGET_API_URL") return "http://127.0.0.1:1/health";
+    return std::nullopt;
+  };
+  Config cfg = runbook_config(env);
+  ASSERT_EQ(cfg.drills.size(), 1u);
+  const auto& d = cfg.drills[0];
+  EXPECT_EQ(d.name, "default");
+  EXPECT_EQ(cfg.exporter.artifact_dir, "./.drills/backup");
+  EXPECT_EQ(d.rto_target, std::chrono::minutes(30));
+  EXPECT_EQ(d.rpo_target, std::chrono::hours(24));
+  ASSERT_EQ(d.checks.size(), 3u);
+  EXPECT_EQ(d.checks[0].plugin, "table_counts");
+  const auto* tables = d.checks[0].settings["tables"].as_array();
+  ASSERT_NE(tables, nullptr);
+  std::vector<std::string> names;
+  for (const auto& t : *tables) names.push_back(**t.as_string());
+  EXPECT_EQ(names, (std::vector<std::string>{"public.profiles", "public.tasks", "public.documents",
+                                             "public.notifications", "public.lms_courses",
+                                             "public.lms_subsections"}));
+  EXPECT_EQ(d.checks[1].name, "invalid_progress");
+  EXPECT_EQ(d.checks[2].plugin, "api_health");
+  EXPECT_EQ(d.checks[2].settings["url"].value<std::string>(), "http://127.0.0.1:1/health");
+
+  EXPECT_THROW(runbook_config([](const std::string&) { return std::optional<std::string>(); }),
+               ConfigError);
+  auto bad = [](const std::string& n) -> std::optional<std::string> {
+    if (n == "RPO_TARGET") return "one day";
+    if (n == "SOURCE_DB_URL" || n == "TARGET_DB_URL") return "host=x dbname=y";
+    return std::nullopt;
+  };
+  try {
+    runbook_config(bad);
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("RPO_TARGET=\"one day\""), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace backupdrill
