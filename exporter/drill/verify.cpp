@@ -70,6 +70,7 @@ void check_custom_file(const PgSession& s, const std::filesystem::path& path,
   spec.err = ChildSpec::Stream::file;
   spec.err_file = err_file;
   auto child = ChildProcess::spawn(spec);
+  ScopedSigpipeBlock no_sigpipe;  // pg_restore may stop reading early
 
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw std::runtime_error("cannot read " + path.string() + ": " + std::strerror(errno));

@@ -278,6 +278,26 @@ CapturedRun run_capture(ChildSpec spec, Deadline deadline, size_t max_bytes) {
   return run;
 }
 
+ScopedSigpipeBlock::ScopedSigpipeBlock() {
+  sigset_t pipe_set, old;
+  sigemptyset(&pipe_set);
+  sigaddset(&pipe_set, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+  was_blocked_ = sigismember(&old, SIGPIPE) == 1;
+}
+
+ScopedSigpipeBlock::~ScopedSigpipeBlock() {
+  if (was_blocked_) return;
+  // Consume a SIGPIPE raised while blocked, so unblocking does not deliver it.
+  sigset_t pipe_set;
+  sigemptyset(&pipe_set);
+  sigaddset(&pipe_set, SIGPIPE);
+  timespec zero{0, 0};
+  while (sigtimedwait(&pipe_set, nullptr, &zero) == SIGPIPE) {
+  }
+  pthread_sigmask(SIG_UNBLOCK, &pipe_set, nullptr);
+}
+
 std::optional<std::filesystem::path> find_in_path(const std::string& name) {
   if (name.find('/') != std::string::npos) {
     if (::access(name.c_str(), X_OK) == 0) return std::filesystem::path(name);

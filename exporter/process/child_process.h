@@ -86,6 +86,20 @@ struct CapturedRun {
 CapturedRun run_capture(ChildSpec spec, Deadline deadline = Deadline::max(),
                         size_t max_bytes = 16 << 20);
 
+// While alive, a write to a pipe whose reader has gone fails with EPIPE in
+// this thread instead of killing the process with SIGPIPE, whatever the
+// process-wide disposition is (the library must not depend on main()).
+class ScopedSigpipeBlock {
+ public:
+  ScopedSigpipeBlock();
+  ~ScopedSigpipeBlock();
+  ScopedSigpipeBlock(const ScopedSigpipeBlock&) = delete;
+  ScopedSigpipeBlock& operator=(const ScopedSigpipeBlock&) = delete;
+
+ private:
+  bool was_blocked_ = false;
+};
+
 // Finds an executable: a path with a '/' is taken as is; otherwise PATH.
 std::optional<std::filesystem::path> find_in_path(const std::string& name);
 
