@@ -10,6 +10,8 @@
 #include "config/config.h"
 #include "drill/runner.h"
 #include "log/log.h"
+#include "plugin_host/plugin_dir.h"
+#include "plugin_host/worker_main.h"
 #include "util/secrets.h"
 
 namespace bd = backupdrill;
@@ -26,6 +28,7 @@ struct Options {
   std::vector<std::string> drills;
   bool check_config = false;
   bool list_checks = false;
+  std::string sample_config;
   std::string listen_address = ":10125";
   std::string web_config_file;
   std::string log_level = "info";
@@ -33,16 +36,45 @@ struct Options {
   bool version = false;
 };
 
-struct BuiltinCheckInfo {
-  const char* name;
-  const char* description;
-};
+// The plugin folder for --list-checks and --sample-config: the config's
+// [exporter] plugin_dir when a --config.file is given, else the default.
+std::filesystem::path plugin_dir_for_listing(const std::string& config_file) {
+  std::filesystem::path configured;
+  if (!config_file.empty()) configured = bd::load_config_file(config_file).exporter.plugin_dir;
+  return bd::plugin_host::effective_plugin_dir(configured);
+}
 
-constexpr BuiltinCheckInfo kBuiltinChecks[] = {
-    {"table_counts", "row counts of tables, equal to the source at the backup's snapshot"},
-    {"sql_assert", "a query returning one number, compared with expect or min/max"},
-    {"api_health", "HTTP(S) GET of an API health URL: status and body"},
-};
+// --list-checks: one line per plugin (name, version, description); a plugin
+// that does not load is reported on stderr and makes the exit code 2.
+int list_checks(const std::filesystem::path& dir) {
+  auto listing = bd::plugin_host::list_plugins(dir);
+  if (listing.empty()) {
+    std::cerr << "backupdrill_exporter: no check plugins (*.so) in " << dir.string()
+              << "; set [exporter] plugin_dir or BACKUPDRILL_PLUGIN_DIR\n";
+    return kExitUsage;
+  }
+  int rc = kExitPassed;
+  for (const auto& l : listing) {
+    if (l.info) {
+      std::cout << l.info->name << "\t" << l.info->version << "\t" << l.info->description << "\n";
+    } else {
+      std::cerr << "backupdrill_exporter: " << l.error << "\n";
+      rc = kExitUsage;
+    }
+  }
+  return rc;
+}
+
+int print_sample_config(const std::filesystem::path& dir, const std::string& name) {
+  auto info = bd::plugin_host::describe_plugin(bd::plugin_host::plugin_file(dir, name));
+  if (info.sample_config.empty()) {
+    std::cerr << "backupdrill_exporter: " << info.file.string() << " has no sample config\n";
+    return kExitUsage;
+  }
+  std::cout << info.sample_config;
+  if (info.sample_config.back() != '\n') std::cout << "\n";
+  return kExitPassed;
+}
 
 int run_once(const bd::Config& config, const std::vector<std::string>& only) {
   std::vector<const bd::DrillConfig*> selected;
@@ -81,6 +113,11 @@ int run_once(const bd::Config& config, const std::vector<std::string>& only) {
 int main(int argc, char** argv) {
   // A tool that exits early must not kill the exporter through its pipe.
   ::signal(SIGPIPE, SIG_IGN);
+  // A check worker (the hidden --plugin-worker=FILE): the exporter re-runs
+  // itself to run one plugin in isolation; nothing else is parsed.
+  if (bd::plugin_host::is_worker_invocation(argc, argv)) {
+    return bd::plugin_host::worker_main(argc, argv);
+  }
 
   Options opt;
   CLI::App app{"backupdrill_exporter: proves that PostgreSQL backups restore, on a schedule"};
@@ -93,6 +130,8 @@ int main(int argc, char** argv) {
   app.add_flag("--check-config", opt.check_config,
                "parse the config, load every check it names, and exit");
   app.add_flag("--list-checks", opt.list_checks, "list the check plugins and exit");
+  app.add_option("--sample-config", opt.sample_config,
+                 "print the sample [[drill.check]] config of the plugin NAME and exit");
   app.add_option("--web.listen-address", opt.listen_address, "address to serve HTTP on");
   app.add_option("--web.config.file", opt.web_config_file,
                  "TLS and basic auth, in exporter-toolkit's web-config format");
@@ -116,11 +155,14 @@ int main(int argc, char** argv) {
     std::cout << bd::version_text();
     return kExitPassed;
   }
-  if (opt.list_checks) {
-    for (const auto& c : kBuiltinChecks) {
-      std::cout << c.name << "\t" << bd::kVersion << "\t" << c.description << "\n";
+  if (opt.list_checks || !opt.sample_config.empty()) {
+    try {
+      auto dir = plugin_dir_for_listing(opt.config_file);
+      return opt.list_checks ? list_checks(dir) : print_sample_config(dir, opt.sample_config);
+    } catch (const std::exception& e) {
+      bd::log::error("cannot list the check plugins", {{"error", bd::scrub(e.what())}});
+      return kExitUsage;
     }
-    return kExitPassed;
   }
   if (!opt.drills.empty() && !opt.once) {
     bd::log::error("--drill is only valid with --once");
@@ -130,6 +172,7 @@ int main(int argc, char** argv) {
   bd::Config config;
   try {
     config = opt.config_file.empty() ? bd::runbook_config() : bd::load_config_file(opt.config_file);
+    config.exporter.plugin_dir = bd::plugin_host::effective_plugin_dir(config.exporter.plugin_dir);
     bd::validate_checks(config);
   } catch (const std::exception& e) {
     bd::log::error("invalid configuration", {{"error", bd::scrub(e.what())}});

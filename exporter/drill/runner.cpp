@@ -5,13 +5,14 @@
 #include <thread>
 
 #include "artifacts/artifact_files.h"
-#include "checks_builtin/check.h"
 #include "drill/backup.h"
 #include "drill/guard.h"
 #include "drill/report.h"
 #include "drill/restore.h"
 #include "drill/verify.h"
 #include "log/log.h"
+#include "plugin_host/drill_checks.h"
+#include "plugin_host/plugin_dir.h"
 #include "util/secrets.h"
 
 namespace backupdrill {
@@ -76,9 +77,10 @@ std::string unique_stamp(const std::filesystem::path& folder, SystemTime& starte
 }  // namespace
 
 void validate_checks(const Config& config) {
-  for (const auto& drill : config.drills) {
-    for (const auto& check : drill.checks) make_builtin_check(check);
-  }
+  // Each check's plugin is loaded and its config created in a worker, as a
+  // run would, then the workers are stopped.
+  const auto dir = plugin_host::effective_plugin_dir(config.exporter.plugin_dir);
+  for (const auto& drill : config.drills) plugin_host::DrillChecks checks(dir, drill);
 }
 
 DrillRun run_drill(const Config& config, const DrillConfig& drill, const RunOptions& options) {
@@ -93,11 +95,14 @@ DrillRun run_drill(const Config& config, const DrillConfig& drill, const RunOpti
   const auto deadline = std::chrono::steady_clock::now() + drill.timeout;
 
   std::optional<pg::ConnInfo> source, target;
-  std::vector<std::unique_ptr<Check>> checks;
+  // One worker per check, started (and its config created) before anything
+  // is touched, so a bad plugin refuses the drill.
+  std::optional<plugin_host::DrillChecks> checks;
   try {
     source = pg::ConnInfo::parse(drill.source_url);
     target = pg::ConnInfo::parse(drill.target_url);
-    for (const auto& c : drill.checks) checks.push_back(make_builtin_check(c));
+    checks.emplace(plugin_host::effective_plugin_dir(config.exporter.plugin_dir), drill,
+                   options.cancel);
   } catch (const std::exception& e) {
     run.status = DrillStatus::refused;
     run.refusal = std::string("drill \"") + drill.name + "\" (" + drill.origin + "): " +
@@ -118,7 +123,6 @@ DrillRun run_drill(const Config& config, const DrillConfig& drill, const RunOpti
   session.source.conninfo = *source;
   session.target.conninfo = *target;
   std::optional<SystemTime> restore_started;
-  std::vector<std::string> source_errors(checks.size());
 
   try {
     {
@@ -161,16 +165,10 @@ DrillRun run_drill(const Config& config, const DrillConfig& drill, const RunOpti
     {
       PhaseClock clock(rec, kPhaseBackup);
       auto result = in_phase(kPhaseBackup, [&] {
+        // The snapshot's transaction stays open until every source phase
+        // returned; their failures are their checks', never the backup's.
         return run_backup(session, drill.backup, paths, [&](const std::string& snapshot) {
-          for (size_t i = 0; i < checks.size(); ++i) {
-            if (!checks[i]->wants_source_snapshot()) continue;
-            CheckOutcome scratch;
-            try {
-              checks[i]->on_source_snapshot(*source, snapshot, scratch);
-            } catch (const std::exception& e) {
-              source_errors[i] = scrub(e.what());
-            }
-          }
+          checks->source_phase(*source, snapshot, deadline);
         });
       });
       rec.snapshot_time = result.snapshot_time;
@@ -208,24 +206,7 @@ DrillRun run_drill(const Config& config, const DrillConfig& drill, const RunOpti
     {
       PhaseClock clock(rec, kPhaseChecks);
       std::vector<std::string> failed;
-      CheckEnv env{*source, *target, deadline, options.cancel};
-      for (size_t i = 0; i < checks.size(); ++i) {
-        CheckOutcome outcome;
-        outcome.name = drill.checks[i].name;
-        outcome.plugin = drill.checks[i].plugin;
-        auto started = std::chrono::steady_clock::now();
-        try {
-          if (!source_errors[i].empty()) {
-            throw std::runtime_error("reading the source in the backup's snapshot failed: " +
-                                     source_errors[i]);
-          }
-          checks[i]->run(env, outcome);
-        } catch (const std::exception& e) {
-          outcome.success = false;
-          outcome.message = scrub(e.what());
-        }
-        outcome.seconds =
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      for (auto& outcome : checks->run(*source, *target, deadline)) {
         log::write(outcome.success ? log::Level::info : log::Level::error,
                    outcome.skipped ? "check skipped" : (outcome.success ? "check passed" : "check failed"),
                    {{"drill", drill.name}, {"check", outcome.name}, {"detail", outcome.message}});

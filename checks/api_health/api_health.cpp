@@ -1,29 +1,33 @@
-// api_health: the runbook's API smoke check. GET a URL (HTTP or HTTPS with
-// certificate verification on by default), optionally with a bearer token and
-// extra headers, and expect a status and a body substring. Skipped, not
-// failed, when the URL is empty: the runbook's smoke check is optional.
+// api_health: the runbook's API smoke check. GET a URL (HTTP, or HTTPS with
+// certificate verification on by default), optionally with a bearer token
+// and extra headers, and expect a status and a body substring. Writes one
+// PASS/FAIL line to smoke_<ts>.txt. Skipped, not failed, when the URL is
+// empty: the runbook's smoke check is optional. The token and header values
+// are registered as secrets, so the host masks them wherever they show up.
+#include <backupdrill/check.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-#include <boost/beast/version.hpp>
 #include <chrono>
-#include <map>
+#include <optional>
 #include <regex>
 
-#include "checks_builtin/builtin_checks.h"
-#include "checks_builtin/settings_reader.h"
-#include "util/secrets.h"
+#include "api_health_sample.h"
+#include "common/settings.h"
 
-namespace backupdrill {
 namespace {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 namespace ssl = asio::ssl;
+
+using backupdrill::checks::Settings;
+using backupdrill::sdk::Host;
+using backupdrill::sdk::RunContext;
 
 struct Url {
   bool tls = false;
@@ -33,7 +37,8 @@ struct Url {
 };
 
 std::optional<Url> parse_url(const std::string& text) {
-  static const std::regex kUrl(R"(^(https?)://(\[[0-9a-fA-F:.]+\]|[^/:?#\[\]@]+)(:([0-9]{1,5}))?([/?][^#]*)?$)");
+  static const std::regex kUrl(
+      R"(^(https?)://(\[[0-9a-fA-F:.]+\]|[^/:?#\[\]@]+)(:([0-9]{1,5}))?([/?][^#]*)?$)");
   std::smatch m;
   if (!std::regex_match(text, m, kUrl)) return std::nullopt;
   Url url;
@@ -46,26 +51,20 @@ std::optional<Url> parse_url(const std::string& text) {
   return url;
 }
 
-class ApiHealth : public Check {
+class ApiHealth : public backupdrill::sdk::Check {
  public:
-  explicit ApiHealth(const CheckConfig& config) {
-    CheckSettings s(config);
+  ApiHealth(const std::string& config, Host& host) {
+    Settings s(config);
+    name_ = s.name();
     url_text_ = s.string("url").value_or("");
     token_ = s.string("bearer_token").value_or("");
+    host.secret(token_);
     expect_status_ = static_cast<int>(s.integer("expect_status").value_or(200));
     body_contains_ = s.string("expect_body_contains").value_or("");
     ca_file_ = s.string("ca_file").value_or("");
     insecure_ = s.boolean("insecure_skip_verify").value_or(false);
-    if (const auto* headers = config.settings.get("headers")) {
-      const auto* table = headers->as_table();
-      if (!table) s.fail("headers", "expected a table, e.g. headers = { apikey = \"${ANON_KEY}\" }");
-      for (const auto& [k, v] : *table) {
-        if (!v.is_string()) s.fail("headers", "header values must be strings");
-        headers_[std::string(k.str())] = **v.as_string();
-        register_secret(**v.as_string());  // API keys travel in headers
-      }
-    }
-    s.known("headers");
+    headers_ = s.string_table("headers");
+    for (const auto& [k, v] : headers_) host.secret(v);  // API keys travel in headers
     s.finish();
     if (!url_text_.empty()) {
       auto url = parse_url(url_text_);
@@ -74,40 +73,39 @@ class ApiHealth : public Check {
     }
   }
 
-  void run(const CheckEnv& env, CheckOutcome& out) override {
+  void run(const RunContext&, Host& host) override {
     if (url_text_.empty()) {
-      out.skipped = true;
-      out.success = true;
-      out.message = "skipped: no URL configured (TARGET_API_URL is empty)";
+      host.skip("skipped: no URL configured (TARGET_API_URL is empty)");
       return;
     }
     auto started = std::chrono::steady_clock::now();
     std::string line = "GET " + url_text_;
     try {
-      auto [status, body] = fetch(env.deadline);
+      auto [status, body] = fetch(std::chrono::milliseconds(host.remaining_ms()));
       auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                     std::chrono::steady_clock::now() - started)
                     .count();
-      std::string detail = line + " -> " + std::to_string(status) + " in " + std::to_string(ms) +
-                           " ms";
+      std::string detail =
+          line + " -> " + std::to_string(status) + " in " + std::to_string(ms) + " ms";
       bool status_ok = status == expect_status_;
       bool body_ok = body_contains_.empty() || body.find(body_contains_) != std::string::npos;
-      out.success = status_ok && body_ok;
       if (!status_ok) detail += " (expected " + std::to_string(expect_status_) + ")";
       if (!body_ok) detail += " (body does not contain \"" + body_contains_ + "\")";
-      out.smoke.push_back(std::string(out.success ? "PASS " : "FAIL ") + scrub(detail));
-      out.lines.push_back({out_name(out), std::to_string(status)});
-      out.message = scrub(detail);
+      host.smoke(status_ok && body_ok, detail);
+      host.line(name_ + "_status", std::to_string(status));
+      if (status_ok && body_ok) {
+        host.summary(detail);
+      } else {
+        host.fail(detail);
+      }
     } catch (const std::exception& e) {
-      std::string detail = line + " -> " + scrub(e.what());
-      out.smoke.push_back("FAIL " + detail);
-      out.message = detail;
+      std::string detail = line + " -> " + e.what();
+      host.smoke(false, detail);
+      host.fail(detail);
     }
   }
 
  private:
-  static std::string out_name(const CheckOutcome& out) { return out.name + "_status"; }
-
   template <class Stream>
   std::pair<int, std::string> exchange(Stream& stream) {
     http::request<http::empty_body> req{http::verb::get, url_.target, 11};
@@ -125,9 +123,8 @@ class ApiHealth : public Check {
     return {parser.get().result_int(), parser.get().body()};
   }
 
-  std::pair<int, std::string> fetch(Deadline deadline) {
+  std::pair<int, std::string> fetch(std::chrono::milliseconds left) {
     asio::io_context io;
-    auto left = deadline - std::chrono::steady_clock::now();
     auto budget = std::min<std::chrono::steady_clock::duration>(left, std::chrono::seconds(30));
     asio::ip::tcp::resolver resolver(io);
     auto endpoints = resolver.resolve(url_.host, url_.port);
@@ -148,7 +145,12 @@ class ApiHealth : public Check {
     } else {
       ctx.set_verify_mode(ssl::verify_peer);
       if (!ca_file_.empty()) {
-        ctx.load_verify_file(ca_file_);
+        try {
+          ctx.load_verify_file(ca_file_);
+        } catch (const boost::system::system_error& e) {
+          throw std::runtime_error("cannot read ca_file \"" + ca_file_ +
+                                   "\": " + e.code().message());
+        }
       } else {
         ctx.set_default_verify_paths();
       }
@@ -172,6 +174,7 @@ class ApiHealth : public Check {
     return result;
   }
 
+  std::string name_;
   std::string url_text_;
   Url url_;
   std::string token_;
@@ -179,13 +182,12 @@ class ApiHealth : public Check {
   std::string body_contains_;
   std::string ca_file_;
   bool insecure_ = false;
-  std::map<std::string, std::string> headers_;
+  std::vector<std::pair<std::string, std::string>> headers_;
 };
 
 }  // namespace
 
-std::unique_ptr<Check> make_api_health(const CheckConfig& config) {
-  return std::make_unique<ApiHealth>(config);
-}
-
-}  // namespace backupdrill
+BACKUPDRILL_CHECK(ApiHealth, "api_health", BACKUPDRILL_CHECKS_VERSION,
+                  "HTTP(S) GET of an API health URL: status, body, bearer token, TLS "
+                  "verification; skipped when the URL is empty",
+                  BACKUPDRILL_SAMPLE_CONFIG, false)

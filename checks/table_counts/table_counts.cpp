@@ -1,0 +1,187 @@
+// table_counts: row counts of the restored tables; with compare_source, equal
+// to the source's at the backup's exact snapshot (the source is counted in
+// the source phase, inside the snapshot pg_dump used); with fingerprint, an
+// order-independent content hash of every row must match too.
+#include <backupdrill/check.hpp>
+#include <map>
+#include <pqxx/pqxx>
+
+#include "common/settings.h"
+#include "table_counts_sample.h"
+
+namespace {
+
+using backupdrill::checks::first_line;
+using backupdrill::checks::kStableOutputSettings;
+using backupdrill::checks::Settings;
+using backupdrill::sdk::Host;
+using backupdrill::sdk::RunContext;
+
+struct TableName {
+  std::string schema;
+  std::string table;
+  std::string display() const { return schema == "public" ? table : schema + "." + table; }
+};
+
+TableName split_table(const std::string& text) {
+  auto dot = text.find('.');
+  if (dot == std::string::npos) return {"public", text};
+  return {text.substr(0, dot), text.substr(dot + 1)};
+}
+
+struct Measure {
+  long long rows = 0;
+  std::string fingerprint;
+};
+
+class TableCounts : public backupdrill::sdk::Check {
+ public:
+  TableCounts(const std::string& config, Host&) {
+    Settings s(config);
+    for (const auto& t : s.strings("tables").value_or(std::vector<std::string>{})) {
+      if (t.empty() || t.find('.') != t.rfind('.')) {
+        s.fail("tables", "\"" + t + "\" is not a table name; write \"schema.table\" or \"table\"");
+      }
+      tables_.push_back(split_table(t));
+    }
+    schemas_ = s.strings("schemas").value_or(std::vector<std::string>{});
+    compare_source_ = s.boolean("compare_source").value_or(false);
+    fingerprint_ = s.boolean("fingerprint").value_or(false);
+    s.finish();
+    if (tables_.empty() && schemas_.empty()) {
+      s.fail("tables",
+             "list at least one table (tables = [\"public.profiles\"]) or schema "
+             "(schemas = [\"public\"])");
+    }
+  }
+
+  void source_phase(const RunContext& ctx, Host& host) override {
+    if (!compare_source_) return;
+    pqxx::connection conn(ctx.source);
+    pqxx::work tx(conn);
+    tx.exec("set transaction isolation level repeatable read, read only");
+    tx.exec("set transaction snapshot " + tx.quote(ctx.snapshot));
+    tx.exec(kStableOutputSettings);
+    source_tables_ = resolve(tx);
+    for (const auto& t : source_tables_) {
+      if (host.cancelled()) throw std::runtime_error("cancelled");
+      Measure m = measure(tx, t);
+      source_[t.display()] = m;
+      emit(host, t, "source", m);
+    }
+    source_done_ = true;
+  }
+
+  void run(const RunContext& ctx, Host& host) override {
+    pqxx::connection conn(ctx.target);
+    pqxx::work tx(conn);
+    tx.exec("set transaction read only");
+    tx.exec(kStableOutputSettings);
+    std::vector<TableName> tables = resolve(tx);
+    if (compare_source_ && source_done_) {
+      // Tables of listed schemas come from the source: one missing on the
+      // target is a failure, not something to skip.
+      for (const auto& t : source_tables_) {
+        bool found = false;
+        for (const auto& have : tables) found |= have.schema == t.schema && have.table == t.table;
+        if (!found) tables.push_back(t);
+      }
+    }
+    std::vector<std::string> problems;
+    for (const auto& t : tables) {
+      if (host.cancelled()) throw std::runtime_error("cancelled");
+      Measure m;
+      try {
+        pqxx::subtransaction sub(tx, "count");
+        m = measure(sub, t);
+        sub.commit();
+      } catch (const std::exception& e) {
+        problems.push_back(t.display() + ": cannot be read on the target (" + first_line(e.what()) +
+                           ")");
+        continue;
+      }
+      emit(host, t, "target", m);
+      host.line(t.display(), std::to_string(m.rows));
+      if (!compare_source_) continue;
+      auto it = source_.find(t.display());
+      if (!source_done_) {
+        problems.push_back("the source counts were not taken in the backup's snapshot");
+        break;
+      }
+      if (it == source_.end()) {
+        problems.push_back(t.display() + ": not found on the source");
+      } else if (it->second.rows != m.rows) {
+        problems.push_back(t.display() + ": source has " + std::to_string(it->second.rows) +
+                           " rows, target has " + std::to_string(m.rows));
+      } else if (fingerprint_ && it->second.fingerprint != m.fingerprint) {
+        problems.push_back(t.display() + ": same row count (" + std::to_string(m.rows) +
+                           ") but the content fingerprint differs (source " +
+                           it->second.fingerprint + ", target " + m.fingerprint + ")");
+      }
+    }
+    if (!problems.empty()) {
+      std::string message;
+      for (const auto& p : problems) message += (message.empty() ? "" : "; ") + p;
+      host.fail(message);
+      return;
+    }
+    host.summary(std::to_string(tables.size()) + " tables counted" +
+                 (compare_source_ ? ", equal to the source at the backup's snapshot" : "") +
+                 (fingerprint_ ? ", content fingerprints equal" : ""));
+  }
+
+ private:
+  void emit(Host& host, const TableName& t, const char* side, const Measure& m) const {
+    std::vector<std::pair<std::string, std::string>> labels{{"table", t.display()}, {"side", side}};
+    if (fingerprint_) labels.emplace_back("fingerprint", m.fingerprint);
+    host.emit("rows", static_cast<double>(m.rows), labels);
+  }
+
+  std::vector<TableName> resolve(pqxx::transaction_base& tx) const {
+    std::vector<TableName> out = tables_;
+    for (const auto& schema : schemas_) {
+      auto rows = tx.exec_params(
+          "select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace "
+          "where n.nspname = $1 and c.relkind in ('r', 'p') and not c.relispartition "
+          "order by c.relname",
+          schema);
+      for (const auto& r : rows) out.push_back({schema, r[0].as<std::string>()});
+    }
+    return out;
+  }
+
+  Measure measure(pqxx::transaction_base& tx, const TableName& t) const {
+    std::string rel = tx.quote_name(t.schema) + "." + tx.quote_name(t.table);
+    Measure m;
+    if (fingerprint_) {
+      // Every row's text form hashed to 64 bits and summed: order-independent,
+      // duplicates count (unlike xor), and an update that keeps the count
+      // changes the sum. sum(int8) accumulates in 128-bit integers (no
+      // numeric arithmetic per row), and the aggregate is parallel-safe.
+      auto row = tx.exec1(
+          "select count(*), coalesce(sum(hashtextextended(r::text, 0)), 0)::text "
+          "from " +
+          rel + " as r");
+      m.rows = row[0].as<long long>();
+      m.fingerprint = row[1].as<std::string>();
+    } else {
+      m.rows = tx.exec1("select count(*) from " + rel)[0].as<long long>();
+    }
+    return m;
+  }
+
+  std::vector<TableName> tables_;
+  std::vector<std::string> schemas_;
+  bool compare_source_ = false;
+  bool fingerprint_ = false;
+  bool source_done_ = false;
+  std::vector<TableName> source_tables_;
+  std::map<std::string, Measure> source_;
+};
+
+}  // namespace
+
+BACKUPDRILL_CHECK(TableCounts, "table_counts", BACKUPDRILL_CHECKS_VERSION,
+                  "row counts of tables, equal to the source at the backup's exact snapshot, "
+                  "optionally with a content fingerprint",
+                  BACKUPDRILL_SAMPLE_CONFIG, true)

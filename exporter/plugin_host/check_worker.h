@@ -1,0 +1,104 @@
+#pragma once
+// The exporter's side of one check worker: starts the worker process for a
+// plugin file, reads its descriptor, creates the check from its config, and
+// runs its phases with a deadline. Whatever the plugin does ends as a
+// CallResult; the exporter process is never at risk.
+//
+// Thread safety: one CheckWorker is used by one thread at a time; different
+// workers may be driven from different threads at once.
+#include <atomic>
+#include <filesystem>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+#include "drill/run_record.h"
+#include "pg/passfile.h"
+#include "process/child_process.h"
+
+namespace backupdrill::plugin_host {
+
+// A plugin file that cannot be used; what() names the file and why.
+struct PluginError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct PluginInfo {
+  std::filesystem::path file;
+  std::string name;
+  std::string version;
+  std::string description;
+  std::string sample_config;
+  bool source_phase = false;
+};
+
+struct WorkerOptions {
+  // RLIMIT_AS of the worker; 0: unlimited. Default: $BACKUPDRILL_CHECK_MEMORY_MB
+  // or 4096.
+  long long memory_mb = -1;
+  // Loading the plugin and handing over its descriptor.
+  std::chrono::milliseconds load_timeout{std::chrono::seconds(30)};
+  // The executable re-run as the worker; default /proc/self/exe.
+  std::filesystem::path executable;
+};
+
+struct CallResult {
+  enum class Kind { ok, failed, crashed, timed_out, cancelled };
+  Kind kind = Kind::ok;
+  // failed: the plugin's own message; otherwise what happened to the worker,
+  // e.g. "crashed with signal 11 (Segmentation fault)".
+  std::string message;
+  bool ok() const { return kind == Kind::ok; }
+};
+
+struct CallArgs {
+  int phase = 2;  // BD_PHASE_SOURCE (1) or BD_PHASE_TARGET (2)
+  std::string drill;
+  std::string check;
+  std::string source;  // full libpq connection strings (with passwords)
+  std::string target;
+  std::string snapshot;
+};
+
+class CheckWorker {
+ public:
+  // Starts the worker and waits for the plugin's descriptor. Throws
+  // PluginError "<file>: <reason>" (missing entry, ABI mismatch, crash...).
+  explicit CheckWorker(const std::filesystem::path& file, WorkerOptions options = {});
+  ~CheckWorker();
+  CheckWorker(const CheckWorker&) = delete;
+  CheckWorker& operator=(const CheckWorker&) = delete;
+
+  const PluginInfo& info() const { return info_; }
+  bool alive() const { return alive_; }
+
+  // create() with the check's TOML. Events (fail messages) go to `out`.
+  CallResult create(const std::string& config_toml, const std::string& drill,
+                    const std::string& check, Deadline deadline, CheckOutcome& out);
+  // One phase call; records lines, smoke, rows and messages into `out`.
+  // Past the deadline the worker is killed; on *cancel it is asked to stop
+  // and killed after a short grace.
+  CallResult call(const CallArgs& args, Deadline deadline, const std::atomic<bool>* cancel,
+                  CheckOutcome& out);
+  // Asks the worker to destroy the check and exit; kills it if it does not.
+  void stop();
+
+ private:
+  CallResult exchange(const nlohmann::json& request, Deadline deadline,
+                      const std::atomic<bool>* cancel, CheckOutcome& out);
+  CallResult died(const std::string& context);
+  void kill_now();
+  std::string output_tail() const;
+
+  PluginInfo info_;
+  std::unique_ptr<pg::PrivateDir> dir_;  // the worker's stderr log
+  std::optional<ChildProcess> child_;
+  bool alive_ = false;
+};
+
+// The memory limit workers get by default (see WorkerOptions::memory_mb).
+long long default_worker_memory_mb();
+
+}  // namespace backupdrill::plugin_host

@@ -1,0 +1,151 @@
+#include "plugin_host/drill_checks.h"
+
+#include <regex>
+#include <sstream>
+#include <thread>
+
+#include "plugin_host/plugin_dir.h"
+#include "util/secrets.h"
+
+namespace backupdrill::plugin_host {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+Deadline call_deadline(const CheckConfig& check, Deadline drill_deadline) {
+  return std::min(drill_deadline, Clock::now() + check.timeout);
+}
+
+// "<file>:<line>" of a key a plugin's message names as `key "x"`, so errors
+// point at the line to fix, as the exporter's own config errors do.
+std::string origin_of(const CheckConfig& check, const std::string& message) {
+  static const std::regex kKey("key \"([^\"]+)\"");
+  std::smatch m;
+  if (std::regex_search(message, m, kKey)) {
+    if (const auto* node = check.settings.get(m[1].str()); node && node->source().begin.line > 0) {
+      auto colon = check.origin.rfind(':');
+      if (colon != std::string::npos) {
+        return check.origin.substr(0, colon) + ":" + std::to_string(node->source().begin.line);
+      }
+    }
+  }
+  return check.origin;
+}
+
+}  // namespace
+
+std::string check_config_toml(const CheckConfig& check) {
+  std::ostringstream ss;
+  ss << check.settings;
+  return ss.str();
+}
+
+DrillChecks::DrillChecks(const std::filesystem::path& plugin_dir, const DrillConfig& drill,
+                         const std::atomic<bool>* cancel, WorkerOptions options)
+    : drill_(drill), cancel_(cancel) {
+  for (const auto& check : drill.checks) {
+    Slot slot{&check, nullptr, {}, false, 0};
+    slot.outcome.name = check.name;
+    slot.outcome.plugin = check.plugin;
+    std::string prefix = check.origin + ": drill \"" + drill.name + "\" check \"" + check.name +
+                         "\" (plugin " + check.plugin;
+    try {
+      auto file = plugin_file(plugin_dir, check.plugin);
+      prefix += ", " + file.string();
+      slot.worker = std::make_unique<CheckWorker>(file, options);
+    } catch (const PluginError& e) {
+      throw ConfigError(prefix + "): " + scrub(e.what()));
+    }
+    CheckOutcome scratch;
+    scratch.name = check.name;
+    auto result = slot.worker->create(check_config_toml(check), drill.name, check.name,
+                                      Clock::now() + check.timeout, scratch);
+    if (!result.ok()) {
+      std::string why = result.kind == CallResult::Kind::failed
+                            ? "rejected its config: " + result.message
+                            : "create() " + result.message;
+      throw ConfigError(origin_of(check, result.message) + ": drill \"" + drill.name +
+                        "\" check \"" + check.name + "\" (plugin " +
+                        slot.worker->info().file.string() + ") " + scrub(why));
+    }
+    slots_.push_back(std::move(slot));
+  }
+}
+
+DrillChecks::~DrillChecks() {
+  // Stop the workers in parallel: each may take its quit grace.
+  std::vector<std::thread> stops;
+  for (auto& s : slots_) {
+    if (s.worker) stops.emplace_back([&s] { s.worker->stop(); });
+  }
+  for (auto& t : stops) t.join();
+}
+
+std::string DrillChecks::describe(const Slot& slot) const {
+  return "check " + slot.config->name + " (plugin " + slot.worker->info().file.filename().string() +
+         ")";
+}
+
+void DrillChecks::apply(Slot& slot, const CallResult& result, const char* phase_text) {
+  if (result.ok()) return;
+  slot.outcome.success = false;
+  std::string text = result.kind == CallResult::Kind::failed
+                         ? result.message
+                         : describe(slot) + " " + result.message;
+  if (phase_text && *phase_text) text = std::string(phase_text) + text;
+  slot.outcome.message = text;
+}
+
+void DrillChecks::source_phase(const pg::ConnInfo& source, const std::string& snapshot_id,
+                               Deadline drill_deadline) {
+  std::vector<std::thread> threads;
+  for (auto& slot : slots_) {
+    if (!slot.worker->info().source_phase) continue;
+    threads.emplace_back([&, snapshot_id] {
+      CallArgs args;
+      args.phase = 1;
+      args.drill = drill_.name;
+      args.check = slot.config->name;
+      args.source = source.full();
+      args.snapshot = snapshot_id;
+      auto started = Clock::now();
+      auto result = slot.worker->call(args, call_deadline(*slot.config, drill_deadline), cancel_,
+                                      slot.outcome);
+      slot.seconds += std::chrono::duration<double>(Clock::now() - started).count();
+      if (!result.ok()) {
+        apply(slot, result, "reading the source in the backup's snapshot failed: ");
+        slot.source_failed = true;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+}
+
+std::vector<CheckOutcome> DrillChecks::run(const pg::ConnInfo& source, const pg::ConnInfo& target,
+                                           Deadline drill_deadline) {
+  std::vector<CheckOutcome> out;
+  for (auto& slot : slots_) {
+    if (!slot.source_failed) {
+      CallArgs args;
+      args.phase = 2;
+      args.drill = drill_.name;
+      args.check = slot.config->name;
+      args.source = source.full();
+      args.target = target.full();
+      auto started = Clock::now();
+      // Success until the plugin says otherwise: messages and data arrive
+      // as events, the verdict with "done".
+      auto result = slot.worker->call(args, call_deadline(*slot.config, drill_deadline), cancel_,
+                                      slot.outcome);
+      slot.seconds += std::chrono::duration<double>(Clock::now() - started).count();
+      slot.outcome.success = result.ok();
+      apply(slot, result, "");
+      if (result.ok()) slot.worker->stop();
+    }
+    slot.outcome.seconds = slot.seconds;
+    out.push_back(slot.outcome);
+  }
+  return out;
+}
+
+}  // namespace backupdrill::plugin_host

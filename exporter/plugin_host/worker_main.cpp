@@ -1,0 +1,270 @@
+#include "plugin_host/worker_main.h"
+
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+#include "backupdrill/plugin.h"
+#include "plugin_host/protocol.h"
+
+namespace backupdrill::plugin_host {
+namespace {
+
+using json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+// The host API as the worker implements it: bd_host_api first, so the
+// `self` pointer a plugin passes back is this object.
+struct WorkerHost {
+  bd_host_api api{};
+  int in_fd = -1;
+  int out_fd = -1;
+  Clock::time_point deadline = Clock::time_point::max();
+  bool cancelled = false;
+  bool failed = false;
+};
+
+WorkerHost& self_of(const bd_host_api* api) {
+  return *reinterpret_cast<WorkerHost*>(const_cast<bd_host_api*>(api));
+}
+
+std::string str(const char* s) { return s ? s : ""; }
+
+void send(const bd_host_api* api, const json& j) {
+  try {
+    write_frame(self_of(api).out_fd, j);
+  } catch (const ProtocolError&) {
+    _exit(4);  // the host is gone; nothing left to report to
+  }
+}
+
+void cb_log(const bd_host_api* api, int level, const char* message) {
+  send(api, {{"op", "log"}, {"level", level}, {"message", str(message)}});
+}
+
+void cb_emit(const bd_host_api* api, const char* name, double value, const bd_label* labels,
+             size_t count) {
+  json l = json::array();
+  for (size_t i = 0; labels && i < count; ++i) {
+    l.push_back(json::array({str(labels[i].name), str(labels[i].value)}));
+  }
+  send(api, {{"op", "emit"}, {"name", str(name)}, {"value", value}, {"labels", l}});
+}
+
+void cb_line(const bd_host_api* api, const char* name, const char* value) {
+  send(api, {{"op", "line"}, {"name", str(name)}, {"value", str(value)}});
+}
+
+void cb_smoke(const bd_host_api* api, int passed, const char* text) {
+  send(api, {{"op", "smoke"}, {"passed", passed != 0}, {"text", str(text)}});
+}
+
+void cb_fail(const bd_host_api* api, const char* message) {
+  self_of(api).failed = true;
+  send(api, {{"op", "fail"}, {"message", str(message)}});
+}
+
+void cb_skip(const bd_host_api* api, const char* reason) {
+  send(api, {{"op", "skip"}, {"reason", str(reason)}});
+}
+
+void cb_summary(const bd_host_api* api, const char* message) {
+  send(api, {{"op", "summary"}, {"message", str(message)}});
+}
+
+void cb_secret(const bd_host_api* api, const char* value) {
+  send(api, {{"op", "secret"}, {"value", str(value)}});
+}
+
+// Reads a pending cancel frame without blocking.
+int cb_cancelled(const bd_host_api* api) {
+  WorkerHost& h = self_of(api);
+  pollfd pfd{h.in_fd, POLLIN, 0};
+  while (!h.cancelled && ::poll(&pfd, 1, 0) > 0) {
+    try {
+      auto frame = read_frame(h.in_fd, Clock::now() + std::chrono::seconds(5));
+      if (!frame || (*frame)["op"] == "cancel" || (*frame)["op"] == "quit") h.cancelled = true;
+    } catch (const ProtocolError&) {
+      h.cancelled = true;
+    }
+  }
+  return h.cancelled || Clock::now() >= h.deadline;
+}
+
+int64_t cb_remaining(const bd_host_api* api) {
+  const WorkerHost& h = self_of(api);
+  if (h.deadline == Clock::time_point::max()) return INT64_MAX;
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(h.deadline - Clock::now());
+  return std::max<int64_t>(0, ms.count());
+}
+
+[[noreturn]] void load_error(int out_fd, const std::string& message) {
+  try {
+    write_frame(out_fd, {{"op", "load_error"}, {"message", message}});
+  } catch (const ProtocolError&) {
+  }
+  _exit(3);
+}
+
+// Loads the plugin and validates its descriptor: struct_size and
+// abi_version are read before anything else in it.
+const bd_check_descriptor* load(const std::string& file, int out_fd) {
+  void* handle = ::dlopen(file.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!handle) load_error(out_fd, std::string("cannot be loaded: ") + ::dlerror());
+  ::dlerror();
+  void* sym = ::dlsym(handle, BACKUPDRILL_ENTRY_SYMBOL);
+  if (!sym) {
+    load_error(out_fd, "does not export " BACKUPDRILL_ENTRY_SYMBOL
+                       "(); build it with backupdrill_add_check() or mark the entry "
+                       "BACKUPDRILL_EXPORT (see plugins/README.md)");
+  }
+  auto entry = reinterpret_cast<bd_entry_fn>(sym);
+  const bd_check_descriptor* d = entry(BACKUPDRILL_ABI_VERSION);
+  if (!d) {
+    load_error(out_fd, "returned no descriptor: it does not support this exporter's ABI version " +
+                           std::to_string(BACKUPDRILL_ABI_VERSION));
+  }
+  if (d->abi_version != BACKUPDRILL_ABI_VERSION) {
+    load_error(out_fd, "was built for plugin ABI version " + std::to_string(d->abi_version) +
+                           "; this exporter speaks ABI version " +
+                           std::to_string(BACKUPDRILL_ABI_VERSION) +
+                           ": rebuild it against this exporter's backupdrill/plugin.h");
+  }
+  if (d->struct_size < BD_CHECK_DESCRIPTOR_V1_SIZE) {
+    load_error(out_fd, "has a descriptor of struct_size " + std::to_string(d->struct_size) +
+                           " bytes, smaller than ABI version 1's " +
+                           std::to_string(BD_CHECK_DESCRIPTOR_V1_SIZE) +
+                           ": set struct_size = sizeof(bd_check_descriptor) and rebuild");
+  }
+  if (!d->name || !d->create || !d->run || !d->destroy) {
+    load_error(out_fd, "has an incomplete descriptor: name, create, run and destroy are required");
+  }
+  return d;
+}
+
+void limit_memory(long long megabytes) {
+  if (megabytes <= 0) return;
+  rlimit lim{};
+  lim.rlim_cur = lim.rlim_max = static_cast<rlim_t>(megabytes) << 20;
+  ::setrlimit(RLIMIT_AS, &lim);
+}
+
+}  // namespace
+
+bool is_worker_invocation(int argc, char** argv) {
+  return argc >= 2 && std::string_view(argv[1]).starts_with(kWorkerFlag);
+}
+
+int worker_main(int argc, char** argv) {
+  std::string file;
+  long long memory_mb = 0;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    if (a.starts_with(kWorkerFlag)) file = a.substr(std::strlen(kWorkerFlag));
+    if (a.starts_with(kWorkerMemoryFlag)) {
+      memory_mb = std::atoll(std::string(a.substr(std::strlen(kWorkerMemoryFlag))).c_str());
+    }
+  }
+  // The worker dies with the exporter, whatever the plugin does.
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  // The protocol moves off stdin/stdout, so a plugin that prints to stdout
+  // writes to the worker's log file instead of corrupting the frames.
+  WorkerHost host;
+  host.in_fd = ::fcntl(0, F_DUPFD_CLOEXEC, 3);
+  host.out_fd = ::fcntl(1, F_DUPFD_CLOEXEC, 3);
+  int devnull = ::open("/dev/null", O_RDONLY);
+  ::dup2(devnull, 0);
+  ::close(devnull);
+  ::dup2(2, 1);
+
+  limit_memory(memory_mb);
+  const bd_check_descriptor* d = load(file, host.out_fd);
+
+  host.api.struct_size = sizeof(bd_host_api);
+  host.api.abi_version = BACKUPDRILL_ABI_VERSION;
+  host.api.log = cb_log;
+  host.api.emit_value = cb_emit;
+  host.api.report_line = cb_line;
+  host.api.smoke_line = cb_smoke;
+  host.api.fail = cb_fail;
+  host.api.skip = cb_skip;
+  host.api.summary = cb_summary;
+  host.api.secret = cb_secret;
+  host.api.cancelled = cb_cancelled;
+  host.api.remaining_ms = cb_remaining;
+
+  send(&host.api, {{"op", "hello"},
+                   {"name", str(d->name)},
+                   {"version", str(d->version)},
+                   {"description", str(d->description)},
+                   {"sample", str(d->sample_config)},
+                   {"source_phase", d->source_phase != nullptr}});
+
+  void* instance = nullptr;
+  bool created = false;
+  while (true) {
+    std::optional<json> frame;
+    try {
+      frame = read_frame(host.in_fd);
+    } catch (const ProtocolError&) {
+      _exit(4);
+    }
+    if (!frame) break;
+    const std::string op = (*frame)["op"];
+    if (op == "quit") break;
+    if (op == "cancel") {
+      host.cancelled = true;
+      continue;
+    }
+    long long timeout_ms = frame->value("timeout_ms", 0LL);
+    host.deadline = timeout_ms > 0 ? Clock::now() + std::chrono::milliseconds(timeout_ms)
+                                   : Clock::time_point::max();
+    host.failed = false;
+    int status = BD_ERROR;
+    if (op == "create" && !created) {
+      std::string config = frame->value("config", "");
+      status = d->create(config.c_str(), &host.api, &instance);
+      created = status == BD_OK;
+    } else if (op == "call" && created) {
+      std::string drill = frame->value("drill", ""), check = frame->value("check", "");
+      std::string source = frame->value("source", ""), target = frame->value("target", "");
+      std::string snapshot = frame->value("snapshot", "");
+      bd_run_context ctx{};
+      ctx.struct_size = sizeof ctx;
+      ctx.phase = frame->value("phase", BD_PHASE_TARGET);
+      ctx.drill_name = drill.c_str();
+      ctx.check_name = check.c_str();
+      ctx.source_conninfo = source.c_str();
+      ctx.target_conninfo = target.c_str();
+      ctx.snapshot_id = snapshot.empty() ? nullptr : snapshot.c_str();
+      if (ctx.phase == BD_PHASE_SOURCE) {
+        status = d->source_phase ? d->source_phase(instance, &ctx, &host.api) : BD_OK;
+      } else {
+        status = d->run(instance, &ctx, &host.api);
+      }
+      // Wipe the password-bearing strings as soon as the call is over.
+      std::fill(source.begin(), source.end(), '\0');
+      std::fill(target.begin(), target.end(), '\0');
+    } else {
+      cb_fail(&host.api, ("protocol error: unexpected \"" + op + "\"").c_str());
+    }
+    send(&host.api, {{"op", "done"}, {"status", status}});
+  }
+  if (created) d->destroy(instance);
+  // No static destructors of plugin code after this point: nothing to gain.
+  _exit(0);
+}
+
+}  // namespace backupdrill::plugin_host

@@ -1,0 +1,164 @@
+// backupdrill/check.hpp: a header-only C++ helper over plugin.h. Derive from
+// backupdrill::sdk::Check, construct from the config text (throw to reject
+// it), and register the class with BACKUPDRILL_CHECK(...). Every call from
+// the host is wrapped in a catch-all, so no exception ever crosses the C
+// boundary: an exception in the constructor rejects the config, one in
+// source_phase()/run() fails the check with its what().
+#pragma once
+
+#include <exception>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "backupdrill/plugin.h"
+
+namespace backupdrill::sdk {
+
+// The host's callbacks with C++ types.
+class Host {
+ public:
+  explicit Host(const bd_host_api* api) : api_(api) {}
+
+  void debug(const std::string& m) const { api_->log(api_, BD_LOG_DEBUG, m.c_str()); }
+  void info(const std::string& m) const { api_->log(api_, BD_LOG_INFO, m.c_str()); }
+  void warn(const std::string& m) const { api_->log(api_, BD_LOG_WARN, m.c_str()); }
+  void emit(const std::string& name, double value,
+            const std::vector<std::pair<std::string, std::string>>& labels = {}) const {
+    std::vector<bd_label> l;
+    l.reserve(labels.size());
+    for (const auto& [k, v] : labels) l.push_back({k.c_str(), v.c_str()});
+    api_->emit_value(api_, name.c_str(), value, l.data(), l.size());
+  }
+  void line(const std::string& name, const std::string& value) const {
+    api_->report_line(api_, name.c_str(), value.c_str());
+  }
+  void smoke(bool passed, const std::string& text) const {
+    api_->smoke_line(api_, passed ? 1 : 0, text.c_str());
+  }
+  void fail(const std::string& message) const { api_->fail(api_, message.c_str()); }
+  void skip(const std::string& reason) const { api_->skip(api_, reason.c_str()); }
+  void summary(const std::string& message) const { api_->summary(api_, message.c_str()); }
+  void secret(const std::string& value) const { api_->secret(api_, value.c_str()); }
+  bool cancelled() const { return api_->cancelled(api_) != 0; }
+  long long remaining_ms() const { return api_->remaining_ms(api_); }
+  const bd_host_api* raw() const { return api_; }
+
+ private:
+  const bd_host_api* api_;
+};
+
+struct RunContext {
+  int phase = BD_PHASE_TARGET;
+  std::string drill;
+  std::string check;
+  std::string source;    // libpq connection string
+  std::string target;    // libpq connection string
+  std::string snapshot;  // source phase only
+
+  static RunContext from(const bd_run_context* c) {
+    RunContext r;
+    r.phase = c->phase;
+    auto s = [](const char* p) { return std::string(p ? p : ""); };
+    r.drill = s(c->drill_name);
+    r.check = s(c->check_name);
+    r.source = s(c->source_conninfo);
+    r.target = s(c->target_conninfo);
+    r.snapshot = s(c->snapshot_id);
+    return r;
+  }
+};
+
+class Check {
+ public:
+  virtual ~Check() = default;
+  // Called during the backup in its snapshot when the plugin declares it.
+  virtual void source_phase(const RunContext& /*ctx*/, Host& /*host*/) {}
+  // Validates the target: call host.fail() (or throw) to fail.
+  virtual void run(const RunContext& ctx, Host& host) = 0;
+};
+
+namespace detail {
+
+inline void report_exception(const bd_host_api* api, const char* prefix) noexcept {
+  try {
+    throw;
+  } catch (const std::exception& e) {
+    api->fail(api, (std::string(prefix) + e.what()).c_str());
+  } catch (...) {
+    api->fail(api, (std::string(prefix) + "an exception of unknown type").c_str());
+  }
+}
+
+template <class T>
+struct Adapter {
+  static int create(const char* config, const bd_host_api* api, void** instance) noexcept {
+    try {
+      Host host(api);
+      *instance = new T(std::string(config ? config : ""), host);
+      return BD_OK;
+    } catch (...) {
+      report_exception(api, "");
+      return BD_ERROR;
+    }
+  }
+  static int source_phase(void* instance, const bd_run_context* ctx,
+                          const bd_host_api* api) noexcept {
+    try {
+      Host host(api);
+      static_cast<T*>(instance)->source_phase(RunContext::from(ctx), host);
+      return BD_OK;
+    } catch (...) {
+      report_exception(api, "");
+      return BD_ERROR;
+    }
+  }
+  static int run(void* instance, const bd_run_context* ctx, const bd_host_api* api) noexcept {
+    try {
+      Host host(api);
+      static_cast<T*>(instance)->run(RunContext::from(ctx), host);
+      return BD_OK;
+    } catch (...) {
+      report_exception(api, "");
+      return BD_ERROR;
+    }
+  }
+  static void destroy(void* instance) noexcept {
+    try {
+      delete static_cast<T*>(instance);
+    } catch (...) {
+    }
+  }
+};
+
+template <class T>
+bd_check_descriptor make_descriptor(const char* name, const char* version, const char* description,
+                                    const char* sample, bool with_source_phase) {
+  bd_check_descriptor d{};
+  d.struct_size = sizeof(bd_check_descriptor);
+  d.abi_version = BACKUPDRILL_ABI_VERSION;
+  d.name = name;
+  d.version = version;
+  d.description = description;
+  d.sample_config = sample;
+  d.create = &Adapter<T>::create;
+  d.source_phase = with_source_phase ? &Adapter<T>::source_phase : nullptr;
+  d.run = &Adapter<T>::run;
+  d.destroy = &Adapter<T>::destroy;
+  return d;
+}
+
+}  // namespace detail
+}  // namespace backupdrill::sdk
+
+// Registers Class (constructible from (const std::string& config_toml,
+// backupdrill::sdk::Host&)) as this shared object's check. WITH_SOURCE: true
+// when the check works in the backup's snapshot (source_phase).
+#define BACKUPDRILL_CHECK(Class, NAME, VERSION, DESCRIPTION, SAMPLE, WITH_SOURCE)              \
+  extern "C" BACKUPDRILL_EXPORT const bd_check_descriptor* backupdrill_check_entry(            \
+      uint32_t /*host_abi_version*/) {                                                         \
+    static const bd_check_descriptor descriptor =                                              \
+        ::backupdrill::sdk::detail::make_descriptor<Class>(NAME, VERSION, DESCRIPTION, SAMPLE, \
+                                                           WITH_SOURCE);                       \
+    return &descriptor;                                                                        \
+  }
