@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "artifacts/run_history.h"
 #include "cli/build_info.h"
 #include "config/config.h"
 #include "drill/runner.h"
@@ -101,8 +102,14 @@ int run_once(const bd::Config& config, const std::vector<std::string>& only) {
     if (run.status == bd::DrillStatus::refused) {
       bd::log::error(run.refusal, {{"drill", drill->name}});
       exit_code = kExitUsage;
+    } else if (run.status == bd::DrillStatus::skipped) {
+      // Nothing was proven: for a one-shot run that is not a pass.
+      bd::log::warn(run.refusal, {{"drill", drill->name}});
+      if (exit_code == kExitPassed) exit_code = kExitFailed;
     } else if (run.status == bd::DrillStatus::failed && exit_code == kExitPassed) {
       exit_code = kExitFailed;
+    } else if (run.status == bd::DrillStatus::passed) {
+      bd::apply_retention(config.exporter.artifact_dir / drill->name, config.exporter.keep_runs);
     }
   }
   return exit_code;

@@ -5,6 +5,7 @@
 #include <set>
 #include <sstream>
 
+#include "schedule/cron.h"
 #include "util/duration.h"
 #include "util/secrets.h"
 
@@ -273,6 +274,21 @@ DrillConfig read_drill(const toml::table& table, const std::string& file, size_t
   r.set_context(context);
   TableReader& named = r;
   drill.schedule = named.string("schedule").value_or("");
+  if (!drill.schedule.empty()) {
+    try {
+      auto cron = schedule::CronExpression::parse(drill.schedule);
+      auto now = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
+      if (!cron.next_after(now)) {
+        named.fail(table.get("schedule"), "schedule",
+                   "\"" + drill.schedule + "\" never fires (e.g. 30 February); expected a "
+                   "5-field cron expression in UTC such as \"0 4 * * 0\"");
+      }
+    } catch (const schedule::CronError& e) {
+      named.fail(table.get("schedule"), "schedule",
+                 std::string(e.what()) + "; expected a 5-field cron expression in UTC such as "
+                 "\"0 4 * * 0\" (Sunday 04:00) or @daily");
+    }
+  }
   auto source = named.secret("source_url");
   auto target = named.secret("target_url");
   if (!source || source->empty()) {

@@ -8,6 +8,7 @@
 #include "drill/backup.h"
 #include "drill/guard.h"
 #include "drill/report.h"
+#include "drill/target_lock.h"
 #include "drill/restore.h"
 #include "drill/verify.h"
 #include "log/log.h"
@@ -123,6 +124,7 @@ DrillRun run_drill(const Config& config, const DrillConfig& drill, const RunOpti
   session.source.conninfo = *source;
   session.target.conninfo = *target;
   std::optional<SystemTime> restore_started;
+  std::optional<TargetLock> target_lock;  // held until the run ends
 
   try {
     {
@@ -141,13 +143,24 @@ DrillRun run_drill(const Config& config, const DrillConfig& drill, const RunOpti
       }
       rec.pg_dump_version = session.pg_dump.version;
       rec.pg_restore_version = session.pg_restore.version;
+      in_phase(kPhaseGuard, [&] {
+        target_lock.emplace(maintenance_conninfo(*target, guard->maintenance_db), target->dbname());
+      });
+      if (!target_lock->acquired()) {
+        run.status = DrillStatus::skipped;
+        run.refusal = "target database \"" + target->dbname() + "\" is locked by " +
+                      target_lock->holder() + " (another exporter replica is running a drill "
+                      "on it); this run is skipped";
+        rec.finished = Clock::now();
+        return run;
+      }
       if (guard->target_exists && !guard->target_empty && !guard->target_marked) {
         rec.notes.push_back("target was neither empty nor marked; adopted because adopt_target = "
                             "true");
       }
       in_phase(kPhaseGuard, [&] {
         ensure_private_dir(folder);
-        rec.run_id = unique_stamp(folder, rec.started);
+        rec.run_id = options.run_id.empty() ? unique_stamp(folder, rec.started) : options.run_id;
         names = RunArtifactNames{rec.run_id};
         work.emplace("backupdrill-" + drill.name);
         session.source.passfile = work->write_passfile("source", source->password());

@@ -10,17 +10,21 @@
 
 namespace backupdrill {
 
-enum class DrillStatus { passed, failed, refused };
+// skipped: another exporter (a replica) holds the target's lock; nothing ran.
+enum class DrillStatus { passed, failed, refused, skipped };
 
 struct DrillRun {
   DrillStatus status = DrillStatus::failed;
   RunRecord record;
-  std::string refusal;  // why the guard or the setup refused (status refused)
+  std::string refusal;  // why the guard or the setup refused, or why it was skipped
 };
 
 struct RunOptions {
   std::string trigger = "manual";  // manual | schedule | api
   const std::atomic<bool>* cancel = nullptr;
+  // The artifact stamp to use (serve mode answers the trigger with it);
+  // empty: the start time, moved on if a run of that second exists.
+  std::string run_id;
 };
 
 // Never throws for a drill's own failures; they are in the result.

@@ -14,7 +14,9 @@ class VerifyPhase : public ::testing::Test {
  protected:
   void SetUp() override {
     const Cluster& a = cluster("a");
-    dir_ = fresh_dir("verify");
+    // One folder per test: ctest runs them in parallel.
+    dir_ = fresh_dir(std::string("verify_") +
+                     ::testing::UnitTest::GetInstance()->current_test_info()->name());
     dump_ = dir_ / "backup_X.dump";
     ChildSpec spec;
     spec.program = a.bin_dir + "/pg_dump";

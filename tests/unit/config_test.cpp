@@ -152,6 +152,11 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"not TOML", "[exporter]", "[exporter", {"bad.toml:2:", "not valid TOML"}},
         BadCase{"duplicate check name", "name   = \"invalid_progress\"",
                 "name   = \"critical_tables\"", {"two checks named \"critical_tables\""}},
+        BadCase{"bad cron field", "schedule   = \"0 4 * * 0\"", "schedule = \"0 25 * * 0\"",
+                {"bad.toml:9:", "[[drill]] \"supabase-main\" key \"schedule\"", "hour field",
+                 "0 4 * * 0"}},
+        BadCase{"cron that never fires", "schedule   = \"0 4 * * 0\"",
+                "schedule = \"0 0 30 2 *\"", {"key \"schedule\"", "never fires"}},
         BadCase{"check without plugin", "plugin = \"sql_assert\"\n", "",
                 {"[[drill.check]] #2", "key \"plugin\"", "is required"}}),
     [](const ::testing::TestParamInfo<BadCase>& info) {

@@ -1,0 +1,183 @@
+#include "service/http_api.h"
+
+#include <openssl/crypto.h>
+
+#include <nlohmann/json.hpp>
+
+#include "crypto/sha256.h"
+#include "service/landing_page.h"
+
+namespace backupdrill {
+namespace {
+
+http::Response json_response(int status, const nlohmann::ordered_json& body) {
+  http::Response r;
+  r.status = status;
+  r.content_type = "application/json";
+  r.body = body.dump(2) + "\n";
+  return r;
+}
+
+http::Response error_response(int status, const std::string& message) {
+  return json_response(status, {{"status", "error"}, {"error", message}});
+}
+
+nlohmann::ordered_json optional_time(const std::optional<SystemTime>& t) {
+  return t ? nlohmann::ordered_json(iso8601_utc(*t)) : nlohmann::ordered_json(nullptr);
+}
+
+nlohmann::ordered_json run_brief(const RunRecord& r) {
+  nlohmann::ordered_json j;
+  j["run_id"] = r.run_id;
+  j["result"] = r.success ? "passed" : "failed";
+  j["failed_phase"] = r.failed_phase;
+  j["error"] = r.error;
+  j["trigger"] = r.trigger;
+  j["started_at"] = iso8601_utc(r.started);
+  j["finished_at"] = iso8601_utc(r.finished);
+  j["duration_seconds"] = r.phase_seconds(kPhaseTotal);
+  j["rto"] = {{"seconds", r.rto_seconds},
+              {"target_seconds", r.rto_target_seconds},
+              {"compliant", r.rto_compliant}};
+  j["rpo"] = {{"seconds", r.rpo_seconds},
+              {"target_seconds", r.rpo_target_seconds},
+              {"compliant", r.rpo_compliant}};
+  j["restore_errors"] = r.restore_errors;
+  j["backup_size_bytes"] = r.backup_size;
+  auto& artifacts = j["artifacts"] = nlohmann::ordered_json::array();
+  for (const auto& a : r.artifacts) artifacts.push_back(a.name);
+  artifacts.push_back("drill_summary_" + r.run_id + ".md");
+  artifacts.push_back("drill_summary_" + r.run_id + ".json");
+  auto& checks = j["checks"] = nlohmann::ordered_json::array();
+  for (const auto& c : r.checks) {
+    checks.push_back({{"name", c.name},
+                      {"result", c.skipped ? "skipped" : (c.success ? "passed" : "failed")},
+                      {"message", c.message}});
+  }
+  return j;
+}
+
+nlohmann::ordered_json drill_json(const DrillService::DrillState& s) {
+  const DrillConfig& d = *s.config;
+  nlohmann::ordered_json j;
+  j["name"] = d.name;
+  j["schedule"] = d.schedule;
+  j["next_run"] = optional_time(s.next_run);
+  j["running"] = s.running;
+  j["current_run"] = s.running ? nlohmann::ordered_json(s.current_run) : nullptr;
+  j["rto_target_seconds"] = std::chrono::duration<double>(d.rto_target).count();
+  j["rpo_target_seconds"] = std::chrono::duration<double>(d.rpo_target).count();
+  j["last_run"] = s.last ? run_brief(*s.last) : nlohmann::ordered_json(nullptr);
+  j["links"] = {{"runs", "/api/v1/drills/" + d.name + "/runs"},
+                {"trigger", "/api/v1/drills/" + d.name + "/run"}};
+  return j;
+}
+
+}  // namespace
+
+bool token_matches(const std::string& presented, const std::string& expected) {
+  if (expected.empty()) return false;
+  Sha256 a, b;
+  a.update(presented.data(), presented.size());
+  b.update(expected.data(), expected.size());
+  std::string da = a.hex_digest(), db = b.hex_digest();
+  return CRYPTO_memcmp(da.data(), db.data(), da.size()) == 0;
+}
+
+void add_exporter_routes(http::Router& router, DrillService& service, DrillMetrics& metrics,
+                         const std::atomic<bool>& ready) {
+  router.add("GET", "/", [&service](const http::Request&) {
+    http::Response r;
+    r.content_type = "text/html; charset=utf-8";
+    r.body = render_landing_page(service.states());
+    return r;
+  });
+  router.add("GET", "/metrics", [&metrics](const http::Request&) {
+    http::Response r;
+    r.content_type = DrillMetrics::kContentType;
+    r.body = metrics.render();
+    return r;
+  });
+  router.add("GET", "/-/healthy", [](const http::Request&) {
+    http::Response r;
+    r.body = "Healthy.\n";
+    return r;
+  });
+  router.add("GET", "/-/ready", [&ready](const http::Request&) {
+    http::Response r;
+    if (ready.load()) {
+      r.body = "Ready.\n";
+    } else {
+      r.status = 503;
+      r.body = "Not ready: loading the configuration and plugins.\n";
+    }
+    return r;
+  });
+  router.add("GET", "/api/v1/drills", [&service](const http::Request&) {
+    nlohmann::ordered_json drills = nlohmann::ordered_json::array();
+    for (const auto& s : service.states()) drills.push_back(drill_json(s));
+    return json_response(200, {{"status", "success"}, {"drills", drills}});
+  });
+  router.add("GET", "/api/v1/drills/{name}/runs", [&service](const http::Request& req) {
+    const std::string& name = req.params.at("name");
+    if (!service.config().find_drill(name)) {
+      return error_response(404, "no drill named \"" + name + "\"");
+    }
+    size_t limit = 20;
+    if (auto pos = req.query.find("limit="); pos != std::string::npos) {
+      try {
+        limit = std::clamp<size_t>(std::stoul(req.query.substr(pos + 6)), 1, 1000);
+      } catch (const std::exception&) {
+        return error_response(400, "limit must be a whole number from 1 to 1000");
+      }
+    }
+    nlohmann::ordered_json runs = nlohmann::ordered_json::array();
+    for (const auto& r : service.runs(name, limit)) runs.push_back(run_brief(r));
+    auto state = service.state(name);
+    return json_response(200, {{"status", "success"},
+                               {"drill", name},
+                               {"running", state && state->running},
+                               {"current_run", state && state->running
+                                                   ? nlohmann::ordered_json(state->current_run)
+                                                   : nlohmann::ordered_json(nullptr)},
+                               {"runs", runs}});
+  });
+  router.add("POST", "/api/v1/drills/{name}/run", [&service](const http::Request& req) {
+    const std::string& expected = service.config().exporter.admin_token;
+    if (expected.empty()) {
+      return error_response(403, "triggering is disabled: set [exporter] admin_token");
+    }
+    std::string presented;
+    if (auto it = req.headers.find("authorization"); it != req.headers.end()) {
+      const std::string& h = it->second;
+      if (h.size() > 7 && (h.rfind("Bearer ", 0) == 0 || h.rfind("bearer ", 0) == 0)) {
+        presented = h.substr(7);
+      }
+    }
+    if (!token_matches(presented, expected)) {
+      auto r = error_response(401, "a valid \"Authorization: Bearer <admin_token>\" is required");
+      r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"backupdrill\"");
+      return r;
+    }
+    const std::string& name = req.params.at("name");
+    auto result = service.trigger(name, "api");
+    switch (result.status) {
+      case DrillService::TriggerStatus::accepted:
+        return json_response(202, {{"status", "accepted"},
+                                   {"drill", name},
+                                   {"run_id", result.run_id},
+                                   {"runs", "/api/v1/drills/" + name + "/runs"}});
+      case DrillService::TriggerStatus::busy:
+        return json_response(409, {{"status", "error"},
+                                   {"error", result.reason},
+                                   {"run_id", result.run_id.empty()
+                                                  ? nlohmann::ordered_json(nullptr)
+                                                  : nlohmann::ordered_json(result.run_id)}});
+      case DrillService::TriggerStatus::unknown:
+        break;
+    }
+    return error_response(404, result.reason);
+  });
+}
+
+}  // namespace backupdrill
