@@ -43,9 +43,12 @@ log::Level level_of(int level) {
   }
 }
 
+// A timeout for people: the deadline was computed from it a moment before
+// the call started, so round to 100 ms ("1500ms", "30s", "5m").
 std::string ms_text(Clock::duration d) {
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
-  if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
+  auto ms = (std::chrono::duration_cast<std::chrono::milliseconds>(d).count() + 50) / 100 * 100;
+  if (ms > 0 && ms % 60000 == 0) return std::to_string(ms / 60000) + "m";
+  if (ms > 0 && ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
   return std::to_string(ms) + "ms";
 }
 

@@ -10,7 +10,7 @@
 # sample --sample-config prints is the file the README shows. The default
 # output folder is ${CMAKE_BINARY_DIR}/checks, where the exporter of the build
 # tree looks for plugins.
-set(BACKUPDRILL_PLUGIN_SDK_DIR ${CMAKE_CURRENT_LIST_DIR}/..)
+set(BACKUPDRILL_PLUGIN_SDK_DIR ${CMAKE_CURRENT_LIST_DIR}/.. CACHE INTERNAL "plugins/ of backupdrill")
 
 function(backupdrill_add_check name)
   cmake_parse_arguments(ARG "" "SAMPLE;OUTPUT_DIRECTORY" "SOURCES;LIBRARIES" ${ARGN})

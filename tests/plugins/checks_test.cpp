@@ -1,0 +1,267 @@
+// The bundled checks as plugins, run by the real exporter against the
+// PostgreSQL of pg_fixture.sh: table_counts parity (exact snapshot under
+// writes, a deleted row, a changed value behind an unchanged count),
+// api_health against a local HTTPS server, the plain C example built out of
+// tree, and the runbook drill end to end.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
+#include <thread>
+
+#include "https_server.h"
+#include "pg_support.h"
+#include "process/child_process.h"
+
+namespace bd = backupdrill;
+using bd::testing::pg;
+using bd::testing::run_exporter;
+using bd::testing::Scratch;
+using bd::testing::sql_exec;
+using bd::testing::sql_value;
+using namespace std::chrono_literals;
+
+namespace {
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+nlohmann::json summary(const Scratch& s) {
+  auto text = s.artifact("drill_summary_", ".json");
+  return text.empty() ? nlohmann::json::object() : nlohmann::json::parse(text);
+}
+
+const nlohmann::json& check_of(const nlohmann::json& sum, const std::string& name) {
+  for (const auto& c : sum["checks"]) {
+    if (c["name"] == name) return c;
+  }
+  static const nlohmann::json none = nlohmann::json::object();
+  return none;
+}
+
+}  // namespace
+
+// The source keeps changing during the whole drill; the counts are taken in
+// the backup's exported snapshot, so they still equal the restored target.
+TEST(TableCounts, ExactSnapshotWhileTheSourceKeepsChanging) {
+  Scratch s("writer");
+  auto cfg = s.config(s.plugin_dir({"table_counts"}),
+                      "[[drill.check]]\nplugin = \"table_counts\"\nname = \"counts\"\n"
+                      "tables = [\"public.tasks\", \"public.profiles\"]\ncompare_source = true\n"
+                      "fingerprint = true\n");
+  std::atomic<bool> stop{false};
+  std::atomic<long> inserted{0};
+  std::thread writer([&] {
+    pqxx::connection conn(pg().url(s.source()));
+    while (!stop) {
+      pqxx::work tx(conn);
+      tx.exec(
+          "insert into public.tasks (user_id, title) "
+          "select id, 'written during the drill' from public.profiles limit 5");
+      tx.commit();
+      inserted += 5;
+    }
+  });
+  while (inserted < 50) std::this_thread::sleep_for(10ms);
+  auto run = run_exporter({"--config.file=" + cfg.string(), "--once"});
+  long at_end_of_drill = inserted;
+  std::this_thread::sleep_for(200ms);
+  stop = true;
+  writer.join();
+  EXPECT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_GT(inserted.load(), at_end_of_drill - 1);
+
+  auto validation = s.artifact("validation_");
+  auto pos = validation.find("tasks|");
+  ASSERT_NE(pos, std::string::npos) << validation;
+  long counted = std::stol(validation.substr(pos + 6));
+  long now = std::stol(sql_value(s.source(), "select count(*) from public.tasks"));
+  EXPECT_GT(counted, 5000) << "the writer was running before the backup";
+  EXPECT_GT(now, counted) << "the writer kept writing after the snapshot";
+  EXPECT_EQ(std::stol(sql_value(s.target(), "select count(*) from public.tasks")), counted);
+
+  auto rows = check_of(summary(s), "counts")["rows"];
+  ASSERT_EQ(rows.size(), 2u) << rows;
+  for (const auto& r : rows) {
+    EXPECT_EQ(r["source"], r["target"]) << r;
+    EXPECT_EQ(r["source_fingerprint"], r["target_fingerprint"]) << r;
+  }
+}
+
+// A row deleted on the target after the restore: the check fails naming the
+// table with both counts.
+TEST(TableCounts, DeletedRowOnTheTargetFailsWithBothCounts) {
+  Scratch s("deleted");
+  auto cfg = s.config(
+      s.plugin_dir({"table_counts"}, {"tamper"}),
+      "[[drill.check]]\nplugin = \"tamper\"\nname = \"tamper\"\n"
+      "sql = \"delete from public.profiles where id in (select id from public.profiles limit 1)\"\n"
+      "[[drill.check]]\nplugin = \"table_counts\"\nname = \"counts\"\n"
+      "tables = [\"public.profiles\", \"public.tasks\"]\ncompare_source = true\n");
+  auto run = run_exporter({"--config.file=" + cfg.string(), "--once"});
+  EXPECT_EQ(run.exit_code, 1) << run.output;
+  EXPECT_TRUE(contains(run.output, "profiles: source has 2000 rows, target has 1999"))
+      << run.output;
+  auto check = check_of(summary(s), "counts");
+  EXPECT_EQ(check["result"], "failed");
+  EXPECT_TRUE(contains(check["message"], "profiles: source has 2000 rows, target has 1999"))
+      << check;
+  EXPECT_TRUE(contains(s.artifact("validation_"), "profiles|1999\n"));
+}
+
+// An updated value keeps the count: only the fingerprint sees it.
+TEST(TableCounts, FingerprintCatchesAnUpdatedValueWithUnchangedCount) {
+  Scratch s("updated");
+  auto cfg =
+      s.config(s.plugin_dir({"table_counts"}, {"tamper"}),
+               "[[drill.check]]\nplugin = \"tamper\"\nname = \"tamper\"\n"
+               "sql = \"update public.profiles set full_name = full_name || 'x' where id in "
+               "(select id from public.profiles limit 1)\"\n"
+               "[[drill.check]]\nplugin = \"table_counts\"\nname = \"plain\"\n"
+               "tables = [\"public.profiles\"]\ncompare_source = true\n"
+               "[[drill.check]]\nplugin = \"table_counts\"\nname = \"fingerprinted\"\n"
+               "tables = [\"public.profiles\"]\ncompare_source = true\nfingerprint = true\n");
+  auto run = run_exporter({"--config.file=" + cfg.string(), "--once"});
+  EXPECT_EQ(run.exit_code, 1) << run.output;
+  auto sum = summary(s);
+  EXPECT_EQ(check_of(sum, "plain")["result"], "passed") << "counts alone cannot see it";
+  auto fp = check_of(sum, "fingerprinted");
+  EXPECT_EQ(fp["result"], "failed");
+  EXPECT_TRUE(contains(fp["message"],
+                       "profiles: same row count (2000) but the content "
+                       "fingerprint differs"))
+      << fp;
+}
+
+// The plain C example, compiled out of tree with only a C compiler and the
+// SDK header, loads and writes its line to the validation file.
+TEST(ExamplePlugin, BuildsOutOfTreeWithACCompilerAndReports) {
+  Scratch s("example");
+  auto dir = s.dir() / "out_of_tree";
+  std::filesystem::create_directories(dir);
+  bd::ChildSpec cc;
+  cc.program = bd::find_in_path("cc").value_or("/usr/bin/cc");
+  cc.args = {"-std=c11",
+             "-Wall",
+             "-Wextra",
+             "-Werror",
+             "-shared",
+             "-fPIC",
+             "-fvisibility=hidden",
+             "-I" + std::string(BD_SOURCE_DIR) + "/plugins/include",
+             std::string(BD_SOURCE_DIR) + "/plugins/example/example.c",
+             "-o",
+             (dir / "example.so").string()};
+  auto built = bd::run_capture(cc, std::chrono::steady_clock::now() + 60s);
+  ASSERT_TRUE(built.status.ok()) << built.out;
+  auto cfg = s.config(dir, "[[drill.check]]\nplugin = \"example\"\nname = \"hello\"\n");
+  auto run = run_exporter({"--config.file=" + cfg.string(), "--once"});
+  EXPECT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_EQ(s.artifact("validation_"), "hello|ok\n");
+}
+
+class ApiHealth : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    server_ = new bd::testing::HttpsServer(std::filesystem::path(BD_PLUGINS_PG).parent_path() /
+                                           "plugins_test_work" / "tls");
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+  }
+  static std::string check(const std::string& name, const std::string& path,
+                           const std::string& extra) {
+    return "[[drill.check]]\nplugin = \"api_health\"\nname = \"" + name + "\"\nurl = \"" +
+           server_->url(path) + "\"\n" + extra;
+  }
+  static bd::testing::HttpsServer* server_;
+};
+bd::testing::HttpsServer* ApiHealth::server_ = nullptr;
+
+// Verification is on by default: the self-signed certificate is refused;
+// with ca_file it passes, and the bearer token is sent but never shown.
+TEST_F(ApiHealth, VerifiesCertificatesTrustsCaFileAndSendsTheToken) {
+  Scratch s("api_tls");
+  const std::string token = "tok-9f8e7d6c5b4a";
+  const std::string ca = "ca_file = \"" + server_->cert_file().string() + "\"\n";
+  auto cfg =
+      s.config(s.plugin_dir({"api_health"}),
+               check("verified", "/health", "") +
+                   check("trusted", "/health",
+                         ca + "bearer_token = \"" + token + "\"\nexpect_body_contains = \"ok\"\n"));
+  auto run = run_exporter({"--config.file=" + cfg.string(), "--once"});
+  EXPECT_EQ(run.exit_code, 1) << run.output;
+  auto sum = summary(s);
+  auto verified = check_of(sum, "verified");
+  EXPECT_EQ(verified["result"], "failed");
+  EXPECT_TRUE(contains(verified["message"], "TLS handshake failed")) << verified;
+  EXPECT_EQ(check_of(sum, "trusted")["result"], "passed") << check_of(sum, "trusted");
+  EXPECT_EQ(server_->last_authorization(), "Bearer " + token);
+
+  auto smoke = s.artifact("smoke_");
+  EXPECT_TRUE(contains(smoke, "FAIL GET " + server_->url("/health") + " -> TLS handshake failed"))
+      << smoke;
+  EXPECT_TRUE(contains(smoke, "PASS GET " + server_->url("/health") + " -> 200")) << smoke;
+  EXPECT_FALSE(contains(run.output, token));
+  for (const auto& e : std::filesystem::directory_iterator(s.artifacts() / "d")) {
+    std::ifstream in(e.path());
+    std::string text((std::istreambuf_iterator<char>(in)), {});
+    EXPECT_FALSE(contains(text, token)) << e.path();
+  }
+}
+
+// A 500 and a wrong body are FAIL lines in smoke_<ts>.txt and fail the drill.
+TEST_F(ApiHealth, ServerErrorAndWrongBodyFailTheDrill) {
+  Scratch s("api_fail");
+  const std::string ca = "ca_file = \"" + server_->cert_file().string() + "\"\n";
+  auto cfg =
+      s.config(s.plugin_dir({"api_health"}),
+               check("error", "/error", ca) +
+                   check("body", "/degraded", ca + "expect_body_contains = \"status: ok\"\n"));
+  auto run = run_exporter({"--config.file=" + cfg.string(), "--once"});
+  EXPECT_EQ(run.exit_code, 1) << run.output;
+  auto smoke = s.artifact("smoke_");
+  EXPECT_TRUE(contains(smoke, "FAIL GET " + server_->url("/error") + " -> 500")) << smoke;
+  EXPECT_TRUE(contains(smoke, "FAIL GET " + server_->url("/degraded") + " -> 200")) << smoke;
+  EXPECT_TRUE(contains(smoke, "(body does not contain \"status: ok\")")) << smoke;
+  auto sum = summary(s);
+  EXPECT_EQ(sum["failed_phase"], "checks");
+  EXPECT_EQ(check_of(sum, "error")["result"], "failed");
+  EXPECT_EQ(check_of(sum, "body")["result"], "failed");
+}
+
+// The runbook drill (no config file) finds the bundled plugins next to the
+// binary and writes the runbook's validation lines; a progress of 150 fails.
+TEST(Runbook, DefaultPluginDirAndTheRunbooksChecks) {
+  Scratch s("runbook");
+  std::map<std::string, std::optional<std::string>> env{{"SOURCE_DB_URL", pg().url(s.source())},
+                                                        {"TARGET_DB_URL", pg().url(s.target())},
+                                                        {"BACKUP_DIR", s.artifacts().string()}};
+  auto run = run_exporter({"--once"}, env);
+  EXPECT_EQ(run.exit_code, 0) << run.output;
+  auto find_validation = [&] {
+    std::filesystem::path newest;
+    for (const auto& e : std::filesystem::directory_iterator(s.artifacts() / "default")) {
+      if (e.path().filename().string().rfind("validation_", 0) == 0 && e.path() > newest) {
+        newest = e.path();
+      }
+    }
+    std::ifstream in(newest);
+    return std::string((std::istreambuf_iterator<char>(in)), {});
+  };
+  EXPECT_EQ(find_validation(),
+            "profiles|2000\ntasks|5000\ndocuments|3000\nnotifications|4000\nlms_courses|20\n"
+            "lms_subsections|200\ninvalid_progress|0\n");
+
+  sql_exec(s.source(),
+           "update public.lms_subsection_progress set progress_percent = 150 "
+           "where id = (select min(id) from public.lms_subsection_progress)");
+  std::this_thread::sleep_for(1100ms);  // a new artifact stamp
+  run = run_exporter({"--once"}, env);
+  EXPECT_EQ(run.exit_code, 1) << run.output;
+  EXPECT_TRUE(contains(find_validation(), "invalid_progress|1\n"));
+}
