@@ -11,6 +11,7 @@
 #include "pg/conninfo.h"
 #include "plugin_host/check_worker.h"
 #include "plugin_host/drill_checks.h"
+#include "plugin_host/plugin_dir.h"
 #include "process/child_process.h"
 
 namespace bd = backupdrill;
@@ -217,4 +218,22 @@ TEST(PluginAbi, ExporterCheckConfigRefusesABrokenPlugin) {
   std::string expected((std::istreambuf_iterator<char>(sample)), {});
   EXPECT_EQ(run.out, expected);
   std::filesystem::remove_all(dir);
+}
+
+// The sample is the documentation: each bundled check's README shows its
+// sample.toml verbatim, and the plugin embeds the same text.
+TEST(PluginAbi, BundledReadmesShowTheirSampleConfig) {
+  for (const std::string name : {"table_counts", "sql_assert", "api_health"}) {
+    auto read = [](const std::filesystem::path& p) {
+      std::ifstream in(p);
+      return std::string((std::istreambuf_iterator<char>(in)), {});
+    };
+    auto folder = std::filesystem::path(BD_SOURCE_DIR) / "checks" / name;
+    auto sample = read(folder / "sample.toml");
+    ASSERT_FALSE(sample.empty()) << name;
+    EXPECT_NE(read(folder / "README.md").find("```toml\n" + sample + "```"), std::string::npos)
+        << name << "/README.md does not show sample.toml";
+    auto info = ph::describe_plugin(std::filesystem::path(BD_CHECKS_DIR) / (name + ".so"));
+    EXPECT_EQ(info.sample_config, sample) << name;
+  }
 }
