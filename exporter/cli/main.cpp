@@ -8,6 +8,7 @@
 
 #include "artifacts/run_history.h"
 #include "cli/build_info.h"
+#include "cli/serve.h"
 #include "config/config.h"
 #include "drill/runner.h"
 #include "log/log.h"
@@ -192,8 +193,5 @@ int main(int argc, char** argv) {
     return kExitPassed;
   }
   if (opt.once) return run_once(config, opt.drills);
-
-  bd::log::error("serve mode (without --once) is not available in this build yet; "
-                 "run the drills with --once");
-  return kExitUsage;
+  return bd::serve(config, {opt.listen_address, opt.web_config_file});
 }

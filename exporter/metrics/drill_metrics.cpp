@@ -193,7 +193,9 @@ void DrillMetrics::set_schedule(const std::string& name, const DrillSchedule& sc
 void DrillMetrics::record_run(const RunRecord& r, bool restored) {
   std::lock_guard lock(mutex_);
   PerDrill& p = drill(r.drill);
-  const double end = unix_seconds(r.finished);
+  // Millisecond precision, as the summary JSON stores it: a restart reloads
+  // exactly the value scraped before it.
+  const double end = unix_seconds(std::chrono::floor<std::chrono::milliseconds>(r.finished));
   p.last_run->Set(end);
   if (r.success) p.last_success->Set(end);
   p.last_run_success->Set(r.success ? 1 : 0);

@@ -203,6 +203,13 @@ ChildProcess::~ChildProcess() {
 void ChildProcess::close_stdin() { close_fd(stdin_fd_); }
 void ChildProcess::close_stdout() { close_fd(stdout_fd_); }
 
+pid_t ChildProcess::release() {
+  close_stdin();
+  close_stdout();
+  reaped_ = true;
+  return pid_;
+}
+
 void ChildProcess::terminate_group() {
   if (pid_ > 0 && !reaped_) ::kill(-pid_, SIGTERM);
 }

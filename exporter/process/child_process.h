@@ -68,6 +68,9 @@ class ChildProcess {
   // group gets SIGTERM, then SIGKILL after a grace of two seconds.
   ExitStatus wait(Deadline deadline = Deadline::max(), const std::atomic<bool>* cancel = nullptr);
   void terminate_group();
+  // Hands the process over to the caller (who must reap it): the destructor
+  // no longer kills it.
+  pid_t release();
 
  private:
   ChildProcess() = default;

@@ -1,0 +1,213 @@
+// End-to-end serve mode: the real exporter process, real PostgreSQL, HTTP
+// through curl, promtool on a live scrape.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <future>
+#include <thread>
+
+#include "exporter_process.h"
+#include "process/child_process.h"
+#include "support.h"
+
+namespace backupdrill::testing {
+namespace {
+
+const Cluster& A() { return cluster("a"); }
+const std::string kToken = "test-admin-token-7c1f";
+
+// A pg_dump that waits first, so a drill stays "running" long enough to
+// observe (409, two replicas racing).
+std::filesystem::path slow_tools(const std::filesystem::path& dir, int seconds) {
+  auto bin = dir / "bin";
+  std::filesystem::create_directories(bin);
+  write_file(bin / "pg_dump",
+             "#!/bin/sh\nsleep " + std::to_string(seconds) + "\nexec '" + A().bin_dir +
+                 "/pg_dump' \"$@\"\n",
+             0755);
+  std::filesystem::create_symlink(A().bin_dir + "/pg_restore", bin / "pg_restore");
+  return bin;
+}
+
+std::string drill_toml(const std::string& name, const std::string& source_db,
+                       const std::string& target_db, const std::string& bin,
+                       const std::string& check_query) {
+  return "[[drill]]\nname = \"" + name + "\"\nsource_url = \"" + A().url(source_db) +
+         "\"\ntarget_url = \"" + A().url(target_db) + "\"\npg_bin_dir = \"" + bin +
+         "\"\n[[drill.check]]\nplugin = \"sql_assert\"\nname = \"assert\"\nquery = \"" +
+         check_query + "\"\nexpect = 0\n[[drill.check]]\nplugin = \"table_counts\"\n"
+         "name = \"counts\"\ntables = [\"profiles\", \"auth.users\"]\ncompare_source = true\n";
+}
+
+HttpAnswer post_run(const ServingExporter& e, const std::string& drill,
+                    const std::optional<std::string>& token) {
+  std::vector<std::string> args{"-X", "POST"};
+  if (token) {
+    args.push_back("-H");
+    args.push_back("Authorization: Bearer " + *token);
+  }
+  return http_call(e.base_url() + "/api/v1/drills/" + drill + "/run", args);
+}
+
+void wait_idle(const ServingExporter& e, const std::string& drill) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(90);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (e.metric("backupdrill_running{drill=\"" + drill + "\"}") == 0.0) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  FAIL() << "drill " << drill << " still running after 90 s";
+}
+
+TEST(ServeMode, TriggerScrapeFailRestart) {
+  ScratchDb source(A(), "srv_src", true);
+  auto dir = fresh_dir("serve");
+  auto bin = slow_tools(dir, 2);
+  auto config = dir / "serve.toml";
+  write_file(config, "[exporter]\nartifact_dir = \"" + (dir / "artifacts").string() +
+                         "\"\nadmin_token = \"${TOKEN}\"\n" +
+                         drill_toml("svc", source.name(), "srv_tgt", bin.string(), "select 0") +
+                         drill_toml("svc-fail", source.name(), "srv_tgt_fail", bin.string(),
+                                    "select 1"));
+  std::map<std::string, std::optional<std::string>> env{{"TOKEN", kToken}};
+  std::optional<ServingExporter> exporter;
+  exporter.emplace(config, std::vector<std::string>{}, env, dir / "exporter1.log");
+  const auto& e = *exporter;
+
+  EXPECT_EQ(http_call(e.base_url() + "/-/healthy").status, 200);
+  EXPECT_EQ(http_call(e.base_url() + "/-/ready").status, 200);
+  auto page = http_call(e.base_url() + "/");
+  EXPECT_EQ(page.status, 200);
+  EXPECT_NE(page.body.find("svc-fail"), std::string::npos);
+  EXPECT_NE(page.body.find("never ran"), std::string::npos);
+
+  // Every series exists from start-up, at 0.
+  EXPECT_EQ(e.metric("backupdrill_last_success_timestamp_seconds{drill=\"svc\"}"), 0.0);
+  EXPECT_EQ(e.metric("backupdrill_runs_total{drill=\"svc\"}"), 0.0);
+  EXPECT_EQ(e.metric("backupdrill_failures_total{drill=\"svc\",phase=\"checks\"}"), 0.0);
+  EXPECT_EQ(e.metric("backupdrill_check_success{check=\"assert\",drill=\"svc\"}"), 0.0);
+  EXPECT_EQ(e.metric("backupdrill_rto_target_seconds{drill=\"svc\"}"), 7200.0);
+
+  // No token, a wrong token: 401 and nothing starts.
+  EXPECT_EQ(post_run(e, "svc", std::nullopt).status, 401);
+  EXPECT_EQ(post_run(e, "svc", std::string("wrong-token")).status, 401);
+  EXPECT_EQ(post_run(e, "svc", kToken + "x").status, 401);
+  EXPECT_EQ(e.metric("backupdrill_running{drill=\"svc\"}"), 0.0);
+  EXPECT_EQ(post_run(e, "nope", kToken).status, 404);
+  EXPECT_EQ(http_call(e.base_url() + "/api/v1/drills/svc/run").status, 405);
+  EXPECT_EQ(http_call(e.base_url() + "/no/such/path").status, 404);
+
+  auto accepted = post_run(e, "svc", kToken);
+  ASSERT_EQ(accepted.status, 202) << accepted.body;
+  auto run_id = nlohmann::json::parse(accepted.body)["run_id"].get<std::string>();
+  EXPECT_EQ(run_id.size(), 16u);
+  auto busy = post_run(e, "svc", kToken);
+  EXPECT_EQ(busy.status, 409) << busy.body;
+  EXPECT_EQ(e.metric("backupdrill_running{drill=\"svc\"}"), 1.0);
+
+  // /metrics answers while the drill runs.
+  auto during = http_call(e.base_url() + "/metrics");
+  EXPECT_EQ(during.status, 200);
+
+  auto success = e.wait_metric("backupdrill_last_success_timestamp_seconds{drill=\"svc\"}", 1, 90);
+  ASSERT_TRUE(success && *success > 0) << e.log();
+  EXPECT_EQ(e.metric("backupdrill_last_run_success{drill=\"svc\"}"), 1.0);
+  EXPECT_EQ(e.metric("backupdrill_runs_total{drill=\"svc\"}"), 1.0);
+  EXPECT_EQ(e.metric("backupdrill_check_rows{check=\"counts\",drill=\"svc\",side=\"source\","
+                     "table=\"profiles\"}"),
+            2000.0);
+  EXPECT_GT(*e.metric("backupdrill_backup_size_bytes{drill=\"svc\"}"), 100000.0);
+  EXPECT_GT(*e.metric("backupdrill_phase_duration_seconds{drill=\"svc\",phase=\"backup\"}"), 1.9);
+
+  // promtool check metrics on the live scrape.
+  auto scrape = http_call(e.base_url() + "/metrics");
+  write_file(dir / "scrape.txt", scrape.body);
+  ChildSpec promtool;
+  promtool.program = *find_in_path("promtool");
+  promtool.args = {"check", "metrics"};
+  promtool.in = ChildSpec::Stream::file;
+  promtool.in_file = dir / "scrape.txt";
+  auto lint = run_capture(promtool);
+  EXPECT_TRUE(lint.status.ok()) << lint.out;
+  EXPECT_EQ(lint.out, "") << lint.out;
+
+  // The API knows the run and its artifacts.
+  auto runs = nlohmann::json::parse(http_call(e.base_url() + "/api/v1/drills/svc/runs").body);
+  ASSERT_EQ(runs["runs"].size(), 1u);
+  EXPECT_EQ(runs["runs"][0]["run_id"], run_id);
+  EXPECT_EQ(runs["runs"][0]["result"], "passed");
+  auto artifacts = runs["runs"][0]["artifacts"].dump();
+  EXPECT_NE(artifacts.find("backup_" + run_id + ".dump"), std::string::npos) << artifacts;
+  auto drills = nlohmann::json::parse(http_call(e.base_url() + "/api/v1/drills").body);
+  EXPECT_EQ(drills["drills"][0]["name"], "svc");
+  EXPECT_EQ(drills["drills"][0]["last_run"]["result"], "passed");
+
+  // A failing drill: counted by phase, the exporter goes on and the next
+  // drill runs normally.
+  ASSERT_EQ(post_run(e, "svc-fail", kToken).status, 202);
+  auto failures =
+      e.wait_metric("backupdrill_failures_total{drill=\"svc-fail\",phase=\"checks\"}", 1, 90);
+  EXPECT_EQ(failures, 1.0) << e.log();
+  wait_idle(e, "svc-fail");
+  EXPECT_EQ(e.metric("backupdrill_last_run_success{drill=\"svc-fail\"}"), 0.0);
+  EXPECT_EQ(e.metric("backupdrill_check_success{check=\"assert\",drill=\"svc-fail\"}"), 0.0);
+  EXPECT_EQ(e.metric("backupdrill_failures_total{drill=\"svc-fail\",phase=\"restore\"}"), 0.0);
+  ASSERT_EQ(post_run(e, "svc", kToken).status, 202);
+  EXPECT_EQ(e.wait_metric("backupdrill_runs_total{drill=\"svc\"}", 2, 90), 2.0);
+  wait_idle(e, "svc");
+  EXPECT_EQ(e.metric("backupdrill_last_run_success{drill=\"svc\"}"), 1.0);
+  const double last_success = *e.metric("backupdrill_last_success_timestamp_seconds{drill=\"svc\"}");
+  const double fail_run = *e.metric("backupdrill_last_run_timestamp_seconds{drill=\"svc-fail\"}");
+
+  // Killed like a crash, started again: the last-run gauges come back from
+  // the artifacts.
+  exporter->kill_hard();
+  exporter.reset();
+  ServingExporter again(config, {}, env, dir / "exporter2.log");
+  EXPECT_DOUBLE_EQ(*again.metric("backupdrill_last_success_timestamp_seconds{drill=\"svc\"}"),
+                   last_success);
+  EXPECT_EQ(again.metric("backupdrill_last_run_success{drill=\"svc\"}"), 1.0);
+  EXPECT_DOUBLE_EQ(*again.metric("backupdrill_last_run_timestamp_seconds{drill=\"svc-fail\"}"),
+                   fail_run);
+  EXPECT_EQ(again.metric("backupdrill_last_run_success{drill=\"svc-fail\"}"), 0.0);
+  EXPECT_EQ(again.metric("backupdrill_runs_total{drill=\"svc\"}"), 0.0) << "a counter restarts";
+  EXPECT_EQ(again.stop(), 0);
+  drop_database(A(), "srv_tgt");
+  drop_database(A(), "srv_tgt_fail");
+}
+
+TEST(ServeMode, TwoReplicasOneTargetRestoreOnce) {
+  ScratchDb source(A(), "rep_src", true);
+  auto dir = fresh_dir("replicas");
+  auto bin = slow_tools(dir, 3);
+  auto config = dir / "replicas.toml";
+  write_file(config, "[exporter]\nartifact_dir = \"" + (dir / "artifacts").string() +
+                         "\"\nadmin_token = \"${TOKEN}\"\n" +
+                         drill_toml("ha", source.name(), "rep_tgt", bin.string(), "select 0"));
+  std::map<std::string, std::optional<std::string>> env{{"TOKEN", kToken}};
+  ServingExporter one(config, {}, env, dir / "one.log");
+  ServingExporter two(config, {}, env, dir / "two.log");
+  auto first = std::async(std::launch::async, [&] { return post_run(one, "ha", kToken); });
+  auto second = std::async(std::launch::async, [&] { return post_run(two, "ha", kToken); });
+  EXPECT_EQ(first.get().status, 202);
+  EXPECT_EQ(second.get().status, 202);
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  wait_idle(one, "ha");
+  wait_idle(two, "ha");
+  double runs = *one.metric("backupdrill_runs_total{drill=\"ha\"}") +
+                *two.metric("backupdrill_runs_total{drill=\"ha\"}");
+  double skipped = *one.metric("backupdrill_skipped_runs_total{drill=\"ha\",reason=\"locked\"}") +
+                   *two.metric("backupdrill_skipped_runs_total{drill=\"ha\",reason=\"locked\"}");
+  EXPECT_EQ(runs, 1.0) << one.log() << two.log();
+  EXPECT_EQ(skipped, 1.0);
+  size_t restore_logs = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir / "artifacts" / "ha")) {
+    restore_logs += entry.path().filename().string().rfind("restore_", 0) == 0;
+  }
+  EXPECT_EQ(restore_logs, 1u) << "exactly one replica restored";
+  std::string logs = one.log() + two.log();
+  EXPECT_NE(logs.find("is locked by"), std::string::npos) << logs;
+  drop_database(A(), "rep_tgt");
+}
+
+}  // namespace
+}  // namespace backupdrill::testing
