@@ -13,7 +13,7 @@ BACKUPDRILL_DEB_PACKAGES=(
   # C++ libraries
   libpqxx-dev libpq-dev libboost-dev libtomlplusplus-dev libssl-dev
   libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libcli11-dev
-  nlohmann-json3-dev prometheus-cpp-dev
+  nlohmann-json3-dev prometheus-cpp-dev libyaml-cpp-dev libcrypt-dev
   # PostgreSQL: pg_dump/pg_restore and a real server for the tests
   postgresql postgresql-client postgresql-contrib
   # observability tests: promtool, amtool

@@ -209,5 +209,43 @@ TEST(ServeMode, TwoReplicasOneTargetRestoreOnce) {
   drop_database(A(), "rep_tgt");
 }
 
+// TLS and basic auth from --web.config.file (exporter-toolkit's format) on the
+// real exporter: an HTTPS scrape with the right password works, without it
+// 401, plain HTTP to the TLS port fails cleanly and the exporter goes on.
+TEST(ServeMode, TlsAndBasicAuth) {
+  auto dir = fresh_dir("tls");
+  const std::string testdata = std::string(BACKUPDRILL_SOURCE_DIR) + "/tests/http/testdata";
+  auto web = dir / "web.yml";
+  // alice / "correct horse battery staple", made with htpasswd -nbBC 10.
+  write_file(web, "tls_server_config:\n  cert_file: " + testdata + "/server.crt\n  key_file: " +
+                      testdata + "/server.key\nbasic_auth_users:\n  alice: "
+                      "$2y$10$A09EB5g/H0mAGYAfP/Hd5OlLgIZpmjd0.dsoqa3zDwDOwbS/ZzLJ.\n");
+  auto config = dir / "tls.toml";
+  write_file(config, "[exporter]\nartifact_dir = \"" + (dir / "artifacts").string() +
+                         "\"\n[[drill]]\nname = \"tls\"\nsource_url = \"host=127.0.0.1 "
+                         "dbname=a\"\ntarget_url = \"host=127.0.0.1 dbname=b\"\n");
+  ServingExporter e(config, {"--web.config.file=" + web.string()}, {}, dir / "tls.log");
+  const std::string https = "https://127.0.0.1:" + std::to_string(e.port());
+  const std::vector<std::string> ca{"--cacert", testdata + "/server.crt"};
+  auto with = [&](std::vector<std::string> extra) {
+    extra.insert(extra.begin(), ca.begin(), ca.end());
+    return extra;
+  };
+  auto ok = http_call(https + "/metrics", with({"-u", "alice:correct horse battery staple"}));
+  EXPECT_EQ(ok.status, 200) << e.log();
+  EXPECT_NE(ok.body.find("backupdrill_last_run_success{drill=\"tls\"} 0"), std::string::npos);
+  EXPECT_EQ(http_call(https + "/metrics", with({})).status, 401);
+  EXPECT_EQ(http_call(https + "/metrics", with({"-u", "alice:wrong"})).status, 401);
+  EXPECT_EQ(http_call(https + "/metrics", {"-u", "alice:correct horse battery staple"}).status, 0)
+      << "the self-signed certificate must not be trusted without --cacert";
+  auto plain = http_call("http://127.0.0.1:" + std::to_string(e.port()) + "/metrics");
+  EXPECT_EQ(plain.status, 0) << "plain HTTP to the TLS port must not get an HTTP answer";
+  EXPECT_EQ(http_call(https + "/-/healthy", with({"-u", "alice:correct horse battery staple"}))
+                .status,
+            200)
+      << "still serving after the plain-HTTP attempt";
+  EXPECT_EQ(e.stop(), 0);
+}
+
 }  // namespace
 }  // namespace backupdrill::testing
