@@ -104,6 +104,8 @@ CheckWorker::CheckWorker(const std::filesystem::path& file, WorkerOptions option
   // Only the plugin's path and the limit: secrets go through the pipe.
   spec.args = {std::string(kWorkerFlag) + file.string(),
                std::string(kWorkerMemoryFlag) + std::to_string(options.memory_mb)};
+  // Passwords reach the worker only through the pipe (see DrillChecks).
+  spec.env["PGPASSWORD"] = std::nullopt;
   spec.in = ChildSpec::Stream::pipe;
   spec.out = ChildSpec::Stream::pipe;
   spec.err = ChildSpec::Stream::file;

@@ -1,5 +1,6 @@
 #include "plugin_host/drill_checks.h"
 
+#include <cstdlib>
 #include <regex>
 #include <sstream>
 #include <thread>
@@ -11,6 +12,19 @@ namespace backupdrill::plugin_host {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// The connection string a plugin gets, with the password it needs: the
+// URL's, else the exporter's PGPASSWORD (which workers do not inherit: a
+// password reaches them only through the pipe).
+std::string conninfo_for_worker(const pg::ConnInfo& c) {
+  std::string text = c.full();
+  const char* env = std::getenv("PGPASSWORD");
+  if (!c.password() && env && *env) {
+    register_secret(env);
+    text += (text.empty() ? "" : " ") + std::string("password=") + pg::quote_conninfo_value(env);
+  }
+  return text;
+}
 
 Deadline call_deadline(const CheckConfig& check, Deadline drill_deadline) {
   return std::min(drill_deadline, Clock::now() + check.timeout);
@@ -106,7 +120,7 @@ void DrillChecks::source_phase(const pg::ConnInfo& source, const std::string& sn
       args.phase = 1;
       args.drill = drill_.name;
       args.check = slot.config->name;
-      args.source = source.full();
+      args.source = conninfo_for_worker(source);
       args.snapshot = snapshot_id;
       auto started = Clock::now();
       auto result = slot.worker->call(args, call_deadline(*slot.config, drill_deadline), cancel_,
@@ -130,8 +144,8 @@ std::vector<CheckOutcome> DrillChecks::run(const pg::ConnInfo& source, const pg:
       args.phase = 2;
       args.drill = drill_.name;
       args.check = slot.config->name;
-      args.source = source.full();
-      args.target = target.full();
+      args.source = conninfo_for_worker(source);
+      args.target = conninfo_for_worker(target);
       auto started = Clock::now();
       // Success until the plugin says otherwise: messages and data arrive
       // as events, the verdict with "done".

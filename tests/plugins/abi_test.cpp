@@ -183,6 +183,25 @@ TEST(PluginAbi, DrillCancelStopsAHangingCheck) {
   EXPECT_NE(outcomes[0].message.find("cancelled"), std::string::npos) << outcomes[0].message;
 }
 
+// With a password-less URL and PGPASSWORD in the exporter's environment (the
+// demo's setup), the password reaches the worker in the connection string
+// over the pipe, and is in neither its argv nor its environment.
+TEST(PluginAbi, PasswordReachesTheWorkerOnlyThroughThePipe) {
+  const std::string password = "pw-5e1f9a7c3b";
+  ::setenv("PGPASSWORD", password.c_str(), 1);
+  auto target = bd::pg::ConnInfo::parse("host=127.0.0.1 port=1 dbname=t user=u");
+  ph::DrillChecks checks(kFixtures, drill_of({check("envprobe", "probe")}));
+  auto outcomes = checks.run(nowhere(), target, bd::Deadline::max());
+  ::unsetenv("PGPASSWORD");
+  ASSERT_EQ(outcomes.size(), 1u);
+  ASSERT_TRUE(outcomes[0].success) << outcomes[0].message;
+  std::string lines;
+  for (const auto& l : outcomes[0].lines) lines += l.name + "|" + l.value + "\n";
+  EXPECT_EQ(lines,
+            "password_received|yes\npassword_in_argv|no\npassword_in_environ|no\n"
+            "pgpassword_env|absent\n");
+}
+
 // The real exporter: --check-config with a broken plugin exits 2 and names
 // the plugin file and why; --list-checks shows the bundled checks.
 TEST(PluginAbi, ExporterCheckConfigRefusesABrokenPlugin) {
