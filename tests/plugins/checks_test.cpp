@@ -234,6 +234,32 @@ TEST_F(ApiHealth, ServerErrorAndWrongBodyFailTheDrill) {
   EXPECT_EQ(check_of(sum, "body")["result"], "failed");
 }
 
+// The demo's setup: password-less URLs, PGPASSWORD in the environment. The
+// checks connect (the password reaches each worker over the pipe), and
+// pg_dump/pg_restore still get it after the checks' source phase.
+TEST(Secrets, PasswordFromTheEnvironmentServesToolsAndWorkers) {
+  Scratch s("secrets");
+  auto url = [&](const std::string& db) {
+    return "postgresql://" + pg().user + "@" + pg().host + ":" + pg().port + "/" + db;
+  };
+  auto cfg = s.dir() / "config.toml";
+  {
+    std::ofstream out(cfg);
+    out << "[exporter]\nartifact_dir = \"" << s.artifacts().string() << "\"\nplugin_dir = \""
+        << s.plugin_dir({"table_counts"}, {"envprobe"}).string()
+        << "\"\n[[drill]]\nname = \"d\"\nsource_url = \"" << url(s.source())
+        << "\"\ntarget_url = \"" << url(s.target())
+        << "\"\n[[drill.check]]\nplugin = \"envprobe\"\n[[drill.check]]\nplugin = "
+           "\"table_counts\"\ntables = [\"profiles\"]\ncompare_source = true\n";
+  }
+  auto run =
+      run_exporter({"--config.file=" + cfg.string(), "--once"}, {{"PGPASSWORD", pg().password}});
+  EXPECT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_EQ(s.artifact("validation_"),
+            "password_received|yes\npassword_in_argv|no\npassword_in_environ|no\n"
+            "pgpassword_env|absent\nprofiles|2000\n");
+}
+
 // The runbook drill (no config file) finds the bundled plugins next to the
 // binary and writes the runbook's validation lines; a progress of 150 fails.
 TEST(Runbook, DefaultPluginDirAndTheRunbooksChecks) {
