@@ -356,5 +356,26 @@ TEST(DrillOnce, UnreachableTargetFailsInGuard) {
   EXPECT_EQ(run.output.find("pw-9f8e7d"), std::string::npos);
 }
 
+// A long dump logs its progress at least every 10 s (bytes and rate).
+TEST(DrillOnce, LongDumpLogsProgress) {
+  ScratchDb source(A(), "e2e_progress_src", true);
+  const std::string target = "e2e_progress_tgt";
+  drop_database(A(), target);
+  auto dir = fresh_dir("progress");
+  auto bin = dir / "bin";
+  std::filesystem::create_directories(bin);
+  // Starts writing only after 11 s: the backup phase must say it is alive.
+  write_file(bin / "pg_dump", "#!/bin/sh\nsleep 11\nexec '" + A().bin_dir + "/pg_dump' \"$@\"\n",
+             0755);
+  std::filesystem::create_symlink(A().bin_dir + "/pg_restore", bin / "pg_restore");
+  auto env = runbook_env(source.name(), target, dir);
+  env["PG_BIN_DIR"] = bin.string();
+  auto run = run_exporter({"--once"}, env);
+  EXPECT_EQ(run.exit_code, 0) << run.output;
+  std::regex progress(R"(msg="backup in progress" drill=default phase=backup bytes=\d+ written="[^"]+" rate="[^"]+/s")");
+  EXPECT_TRUE(std::regex_search(run.output, progress)) << run.output;
+  drop_database(A(), target);
+}
+
 }  // namespace
 }  // namespace backupdrill::testing

@@ -31,8 +31,8 @@ std::filesystem::path slow_tools(const std::filesystem::path& dir, int seconds) 
 
 std::string drill_toml(const std::string& name, const std::string& source_db,
                        const std::string& target_db, const std::string& bin,
-                       const std::string& check_query) {
-  return "[[drill]]\nname = \"" + name + "\"\nsource_url = \"" + A().url(source_db) +
+                       const std::string& check_query, const std::string& extra = "") {
+  return "[[drill]]\nname = \"" + name + "\"\n" + extra + "source_url = \"" + A().url(source_db) +
          "\"\ntarget_url = \"" + A().url(target_db) + "\"\npg_bin_dir = \"" + bin +
          "\"\n[[drill.check]]\nplugin = \"sql_assert\"\nname = \"assert\"\nquery = \"" +
          check_query + "\"\nexpect = 0\n[[drill.check]]\nplugin = \"table_counts\"\n"
@@ -207,6 +207,50 @@ TEST(ServeMode, TwoReplicasOneTargetRestoreOnce) {
   std::string logs = one.log() + two.log();
   EXPECT_NE(logs.find("is locked by"), std::string::npos) << logs;
   drop_database(A(), "rep_tgt");
+}
+
+// Two drills that share a target never overlap; a cron schedule fires on its
+// own (Asio timer) and its run is recorded with trigger "schedule".
+TEST(ServeMode, SharedTargetIsBusyAndScheduleFires) {
+  ScratchDb source(A(), "sched_src", true);
+  auto dir = fresh_dir("shared");
+  auto bin = slow_tools(dir, 3);
+  auto config = dir / "shared.toml";
+  write_file(config, "[exporter]\nartifact_dir = \"" + (dir / "artifacts").string() +
+                         "\"\nadmin_token = \"${TOKEN}\"\n" +
+                         drill_toml("first", source.name(), "sched_tgt", bin.string(), "select 0") +
+                         drill_toml("second", source.name(), "sched_tgt", bin.string(), "select 0") +
+                         drill_toml("every-minute", source.name(), "sched_tgt_cron",
+                                    A().bin_dir, "select 0", "schedule = \"* * * * *\"\n"));
+  ServingExporter e(config, {}, {{"TOKEN", kToken}}, dir / "shared.log");
+  EXPECT_EQ(e.metric("backupdrill_schedule_interval_seconds{drill=\"every-minute\"}"), 60.0);
+  EXPECT_EQ(e.metric("backupdrill_schedule_interval_seconds{drill=\"first\"}"), 0.0);
+  auto next = e.metric("backupdrill_next_run_timestamp_seconds{drill=\"every-minute\"}");
+  ASSERT_TRUE(next);
+  EXPECT_EQ(static_cast<long long>(*next) % 60, 0);
+
+  ASSERT_EQ(post_run(e, "first", kToken).status, 202);
+  auto busy = post_run(e, "second", kToken);
+  EXPECT_EQ(busy.status, 409);
+  EXPECT_EQ(nlohmann::json::parse(busy.body)["error"],
+            "its target is being restored by drill \"first\"")
+      << busy.body;
+  EXPECT_EQ(e.metric("backupdrill_skipped_runs_total{drill=\"second\",reason=\"busy\"}"), 1.0);
+  wait_idle(e, "first");
+  EXPECT_EQ(e.metric("backupdrill_last_run_success{drill=\"first\"}"), 1.0) << e.log();
+
+  // The next minute boundary fires the scheduled drill (bounded wait).
+  auto runs = e.wait_metric("backupdrill_runs_total{drill=\"every-minute\"}", 1, 75);
+  ASSERT_EQ(runs, 1.0) << e.log();
+  wait_idle(e, "every-minute");
+  auto list = nlohmann::json::parse(
+      http_call(e.base_url() + "/api/v1/drills/every-minute/runs").body);
+  ASSERT_FALSE(list["runs"].empty());
+  EXPECT_EQ(list["runs"][0]["trigger"], "schedule");
+  EXPECT_EQ(list["runs"][0]["result"], "passed");
+  EXPECT_EQ(e.stop(), 0);
+  drop_database(A(), "sched_tgt");
+  drop_database(A(), "sched_tgt_cron");
 }
 
 // TLS and basic auth from --web.config.file (exporter-toolkit's format) on the
