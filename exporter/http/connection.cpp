@@ -189,7 +189,8 @@ class Connection : public Stoppable, public std::enable_shared_from_this<Connect
         res->insert(name, value);
       }
     }
-    res->keep_alive(keep_alive && !closing_);
+    // stopping is read too: a request_stop() posted meanwhile runs only after us.
+    res->keep_alive(keep_alive && !closing_ && !state_->stopping);
     if (head) {
       res->set(bhttp::field::content_length, head_length);
     } else {

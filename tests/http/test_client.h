@@ -62,11 +62,13 @@ class IdleConnection {
   explicit IdleConnection(uint16_t port);
   ~IdleConnection();
   void send(const std::string& bytes);
-  // Milliseconds until EOF from the server; -1 when still open at timeout.
+  // Milliseconds from connecting until EOF from the server; -1 when still
+  // open after timeout (counted from this call).
   long wait_closed(std::chrono::milliseconds timeout);
 
  private:
   int fd_ = -1;
+  std::chrono::steady_clock::time_point connected_;
 };
 
 // "Basic base64(user:password)".
