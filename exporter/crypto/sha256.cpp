@@ -34,7 +34,10 @@ std::string Sha256::hex_digest() {
   return out;
 }
 
-std::string sha256_file(const std::filesystem::path& path) {
+std::string sha256_file(const std::filesystem::path& path) { return sha256_file(path, nullptr); }
+
+std::string sha256_file(const std::filesystem::path& path,
+                        const std::function<void(const char*, size_t)>& also) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw std::runtime_error("cannot read " + path.string() + ": " + std::strerror(errno));
   Sha256 sha;
@@ -49,6 +52,7 @@ std::string sha256_file(const std::filesystem::path& path) {
     }
     if (n == 0) break;
     sha.update(buf.data(), static_cast<size_t>(n));
+    if (also) also(buf.data(), static_cast<size_t>(n));
   }
   ::close(fd);
   return sha.hex_digest();

@@ -2,6 +2,7 @@
 // Incremental SHA-256 (OpenSSL EVP), so a backup is hashed while it streams.
 #include <cstddef>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -26,5 +27,10 @@ class Sha256 {
 
 // Hashes a whole file with a fixed 1 MiB buffer. Throws std::runtime_error.
 std::string sha256_file(const std::filesystem::path& path);
+
+// Hashes a whole file like sha256_file() and hands every chunk read to
+// `also` too, so a second consumer costs no second read.
+std::string sha256_file(const std::filesystem::path& path,
+                        const std::function<void(const char*, size_t)>& also);
 
 }  // namespace backupdrill

@@ -72,23 +72,8 @@ void check_custom_file(const PgSession& s, const std::filesystem::path& path,
   auto child = ChildProcess::spawn(spec);
   ScopedSigpipeBlock no_sigpipe;  // pg_restore may stop reading early
 
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw std::runtime_error("cannot read " + path.string() + ": " + std::strerror(errno));
-  Sha256 sha;
-  std::vector<char> buf(1 << 20);
   bool reader_gone = false;
-  while (true) {
-    ssize_t n = ::read(fd, buf.data(), buf.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int e = errno;
-      ::close(fd);
-      throw std::runtime_error("cannot read " + path.string() + ": " + std::strerror(e));
-    }
-    if (n == 0) break;
-    sha.update(buf.data(), static_cast<size_t>(n));
-    const char* p = buf.data();
-    size_t left = static_cast<size_t>(n);
+  std::string digest = sha256_file(path, [&](const char* p, size_t left) {
     while (!reader_gone && left > 0) {
       ssize_t w = ::write(child.stdin_fd(), p, left);
       if (w < 0 && errno == EINTR) continue;
@@ -99,11 +84,9 @@ void check_custom_file(const PgSession& s, const std::filesystem::path& path,
       p += w;
       left -= static_cast<size_t>(w);
     }
-  }
-  ::close(fd);
+  });
   child.close_stdin();
   ExitStatus status = child.wait(s.deadline, s.cancel);
-  std::string digest = sha.hex_digest();
   if (digest != entry.digest) mismatch(entry, digest);
   if (!status.ok()) {
     std::ifstream in(err_file);
