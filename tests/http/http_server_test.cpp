@@ -74,6 +74,8 @@ class ServerTest : public ::testing::Test {
     std::lock_guard lock(log_mutex_);
     return log_;
   }
+  // The server's threads log into log_: they must be gone before it is.
+  void TearDown() override { server_.reset(); }
 
   std::unique_ptr<Server> server_;
   uint16_t port_ = 0;
