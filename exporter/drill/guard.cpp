@@ -2,6 +2,7 @@
 
 #include <pqxx/pqxx>
 
+#include "supabase/target_inspect.h"
 #include "util/secrets.h"
 
 namespace backupdrill {
@@ -49,6 +50,39 @@ std::string normalize_host(std::string host) {
   return host;
 }
 
+// profile = "supabase": what the restore will meet. has_platform: the
+// database the restore writes into (after recreate: a new, empty one) has
+// the Supabase platform.
+void resolve_target_kind(const DrillConfig& drill, GuardReport& report, bool has_platform) {
+  const bool recreate = drill.restore.mode == RestoreConfig::Mode::recreate;
+  if (drill.target_kind == "supabase" && !has_platform) {
+    throw GuardRefusal(
+        recreate ? std::string("target_kind = \"supabase\" needs [drill.restore] mode = "
+                               "\"clean\": recreate makes a new database without the platform's "
+                               "schemas")
+                 : std::string("target_kind = \"supabase\" but the target database has no "
+                               "Supabase platform (no auth.users table or no role "
+                               "authenticated); set target_kind = \"postgres\" or \"auto\", "
+                               "or point target_url at a Supabase project"));
+  }
+  if (drill.target_kind == "postgres") {
+    report.target_kind = "postgres";
+    report.target_kind_reason = "target_kind = \"postgres\" (configured)";
+  } else if (has_platform) {
+    report.target_kind = "supabase";
+    report.target_kind_reason =
+        drill.target_kind == "supabase"
+            ? "target_kind = \"supabase\" (configured; the target has the platform)"
+            : "target kind supabase (detected: the target has auth.users and the platform roles)";
+  } else {
+    report.target_kind = "postgres";
+    report.target_kind_reason =
+        !report.target_exists ? "target kind postgres (detected: the target database is new)"
+        : recreate ? "target kind postgres (restore.mode = \"recreate\": a new database)"
+                   : "target kind postgres (detected: no Supabase platform in the target)";
+  }
+}
+
 }  // namespace
 
 pg::ConnInfo maintenance_conninfo(const pg::ConnInfo& target, const std::string& db) {
@@ -64,10 +98,20 @@ GuardReport run_guard(const DrillConfig& drill, const pg::ConnInfo& source,
                        " names no database; name the drill's own database, e.g. "
                        "postgresql://user@host:5432/drill_target");
   }
-  if (target_db == "postgres" || target_db == "template0" || target_db == "template1") {
+  const bool supabase_profile = drill.profile == "supabase";
+  const bool recreate = drill.restore.mode == RestoreConfig::Mode::recreate;
+  // A Supabase project has one database, "postgres": a drill into a
+  // temporary project restores into it, in clean mode (recreate would drop it).
+  const bool project_database = target_db == "postgres" && supabase_profile && !recreate;
+  if ((target_db == "postgres" && !project_database) || target_db == "template0" ||
+      target_db == "template1") {
     throw GuardRefusal("target database \"" + target_db +
                        "\" is a system database and is never a drill target; name a database "
-                       "of its own, e.g. drill_target");
+                       "of its own, e.g. drill_target" +
+                       (target_db == "postgres"
+                            ? " (a Supabase project's database \"postgres\" is allowed with "
+                              "profile = \"supabase\" and [drill.restore] mode = \"clean\")"
+                            : ""));
   }
   // Same host, port and database name, as written: refuse without connecting.
   if (normalize_host(source.get("host").value_or("")) ==
@@ -112,6 +156,7 @@ GuardReport run_guard(const DrillConfig& drill, const pg::ConnInfo& source,
   }
   if (!report.target_exists) {
     report.target_empty = true;
+    if (supabase_profile) resolve_target_kind(drill, report, false);
     return report;  // a database that does not exist cannot be the source
   }
 
@@ -127,10 +172,9 @@ GuardReport run_guard(const DrillConfig& drill, const pg::ConnInfo& source,
                        source.redacted() +
                        " (same cluster and database); a drill never restores into its source");
   }
-  pqxx::nontransaction tx(*tgt);
   // Empty: nothing but what a fresh database has (the public schema).
   long long objects =
-      tx.exec1(
+      pqxx::nontransaction(*tgt).exec1(
             "select (select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace"
             "          where n.nspname not in ('pg_catalog','information_schema')"
             "            and n.nspname not like 'pg_toast%' and n.nspname not like 'pg_temp%')"
@@ -141,10 +185,29 @@ GuardReport run_guard(const DrillConfig& drill, const pg::ConnInfo& source,
             "          where n.nspname not in ('pg_catalog','information_schema'))")[0]
           .as<long long>();
   report.target_empty = objects == 0;
+  std::string found = std::to_string(objects) + " objects";
+  if (supabase_profile) {
+    auto inspection = supabase::inspect_target(*tgt);
+    if (inspection.has_platform) {
+      // A fresh Supabase project is not empty in the plain sense: its
+      // platform schemas and tables are there. Empty means nothing of a
+      // user's: no objects outside the platform schemas, no rows in the
+      // platform tables a drill would load.
+      report.target_empty = inspection.empty();
+      found = inspection.describe();
+      if (recreate && !report.target_marked) {
+        throw GuardRefusal("target database \"" + target_db + "\" on " + target.redacted() +
+                           " is a Supabase project database (it has auth.users and the platform "
+                           "roles); restore.mode = \"recreate\" would drop it together with the "
+                           "platform's schemas. Set [drill.restore] mode = \"clean\"");
+      }
+    }
+    resolve_target_kind(drill, report, inspection.has_platform && !recreate);
+  }
   if (!report.target_empty && !report.target_marked && !drill.adopt_target) {
     throw GuardRefusal("target database \"" + target_db + "\" on " + target.redacted() +
-                       " is not empty (" + std::to_string(objects) +
-                       " objects) and not marked as a backupdrill target; refusing to overwrite "
+                       " is not empty (" + found +
+                       ") and not marked as a backupdrill target; refusing to overwrite "
                        "it. Point target_url at an absent or empty database, or set "
                        "adopt_target = true if this database may be destroyed");
   }

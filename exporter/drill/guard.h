@@ -37,6 +37,11 @@ struct GuardReport {
   bool target_marked = false;
   bool target_empty = false;
   std::string maintenance_db;  // "postgres" or "template1"
+  // profile = "supabase" only: "supabase" (restore into a Supabase project:
+  // its platform stays, only data goes into platform schemas) or "postgres"
+  // (restore everything, platform schemas too); empty for profile postgres.
+  std::string target_kind;
+  std::string target_kind_reason;  // for the summary: detected or configured, and why
 };
 
 // Connects to both sides. Throws GuardRefusal on a safety violation and

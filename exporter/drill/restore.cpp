@@ -5,6 +5,7 @@
 #include <regex>
 
 #include "log/log.h"
+#include "supabase/restore_flow.h"
 #include "util/secrets.h"
 
 namespace backupdrill {
@@ -90,28 +91,53 @@ void run_restore(const PgSession& s, const DrillConfig& drill, const GuardReport
     // non-empty database that the next drill must still recognise as its own.
     mark_existing(s, guard, run_id);
   }
-  ChildSpec spec;
-  spec.program = s.pg_restore.path;
-  spec.args = {"--dbname=" + s.target.conninfo.without_password(), "--no-password", "--verbose",
-               "--jobs=" + std::to_string(drill.restore.jobs)};
-  if (!recreate) {
-    spec.args.push_back("--clean");
-    spec.args.push_back("--if-exists");
+  bool tools_ok = true;
+  std::string tool_status;
+  if (drill.profile == "supabase") {
+    // Roles first, then the archive through the profile's restore plan; the
+    // artifact names follow the run's stamp (backup_<ts>.roles, ...).
+    const auto folder = log.parent_path();
+    supabase::ProfileRestoreInput in;
+    in.kind = guard.target_kind == "supabase" ? supabase::TargetKind::supabase
+                                              : supabase::TargetKind::postgres;
+    in.dump = dump;
+    in.roles = folder / ("backup_" + run_id + ".roles");
+    in.list = folder / ("restore_" + run_id + ".list");
+    in.extlist = folder / ("restore_" + run_id + ".extlist");
+    in.log = log;
+    in.clean = !recreate;
+    in.jobs = drill.restore.jobs;
+    auto outcome = supabase::restore_with_profile(s, in);
+    result.notes = std::move(outcome.notes);
+    result.errors = count_restore_errors(log) + outcome.own_errors;
+    tools_ok = outcome.tools_ok;
+    tool_status = outcome.tool_status;
+  } else {
+    ChildSpec spec;
+    spec.program = s.pg_restore.path;
+    spec.args = {"--dbname=" + s.target.conninfo.without_password(), "--no-password", "--verbose",
+                 "--jobs=" + std::to_string(drill.restore.jobs)};
+    if (!recreate) {
+      spec.args.push_back("--clean");
+      spec.args.push_back("--if-exists");
+    }
+    spec.args.push_back(dump.string());
+    spec.env = s.target.env();
+    spec.out = ChildSpec::Stream::file;
+    spec.out_file = log;
+    spec.err = ChildSpec::Stream::to_stdout;
+    auto child = ChildProcess::spawn(spec);
+    ExitStatus status = child.wait(s.deadline, s.cancel);
+    result.errors = count_restore_errors(log);
+    tools_ok = status.ok();
+    tool_status = "pg_restore " + status.describe();
   }
-  spec.args.push_back(dump.string());
-  spec.env = s.target.env();
-  spec.out = ChildSpec::Stream::file;
-  spec.out_file = log;
-  spec.err = ChildSpec::Stream::to_stdout;
-  auto child = ChildProcess::spawn(spec);
-  ExitStatus status = child.wait(s.deadline, s.cancel);
-  result.errors = count_restore_errors(log);
-  if (status.ok() && result.errors == 0) return;
+  if (tools_ok && result.errors == 0) return;
 
   std::string why = result.errors > 0
                         ? "pg_restore reported " + std::to_string(result.errors) + " error" +
                               (result.errors == 1 ? "" : "s")
-                        : "pg_restore " + status.describe();
+                        : tool_status;
   if (recreate) {
     try {
       drop_target(s, guard);

@@ -4,6 +4,7 @@
 // the errors it reports.
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "config/config.h"
 #include "drill/guard.h"
@@ -14,6 +15,7 @@ namespace backupdrill {
 struct RestoreResult {
   int errors = 0;
   bool dropped_partial = false;  // recreate mode rolled a failed restore back
+  std::vector<std::string> notes;  // profile supabase: what was left out on purpose, and why
 };
 
 // Throws std::runtime_error when the restore fails; result.errors is filled

@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "artifacts/artifact_files.h"
+#include "crypto/sha256.h"
 #include "drill/backup.h"
 #include "drill/guard.h"
 #include "drill/report.h"
@@ -14,6 +15,7 @@
 #include "log/log.h"
 #include "plugin_host/drill_checks.h"
 #include "plugin_host/plugin_dir.h"
+#include "supabase/roles_dump.h"
 #include "util/secrets.h"
 
 namespace backupdrill {
@@ -75,6 +77,18 @@ std::string unique_stamp(const std::filesystem::path& folder, SystemTime& starte
   }
 }
 
+// profile supabase: the roles script and the restore plan's lists, with
+// their checksums, next to the contract's artifacts.
+void add_profile_artifacts(const std::filesystem::path& folder, const RunArtifactNames& names,
+                           RunRecord& rec) {
+  for (const std::string& name : {"backup_" + names.stamp + ".roles", "restore_" + names.stamp + ".list",
+                                  "restore_" + names.stamp + ".extlist"}) {
+    std::error_code ec;
+    if (!std::filesystem::exists(folder / name, ec)) continue;
+    rec.artifacts.push_back({name, size_on_disk(folder / name), sha256_file(folder / name)});
+  }
+}
+
 }  // namespace
 
 void validate_checks(const Config& config) {
@@ -125,6 +139,7 @@ DrillRun run_drill(const Config& config, const DrillConfig& drill, const RunOpti
   session.target.conninfo = *target;
   std::optional<SystemTime> restore_started;
   std::optional<TargetLock> target_lock;  // held until the run ends
+  std::optional<pg::Tool> pg_dumpall;     // profile supabase: the roles
 
   try {
     {
@@ -138,6 +153,9 @@ DrillRun run_drill(const Config& config, const DrillConfig& drill, const RunOpti
             "pg_restore", drill.pg_bin_dir,
             std::max({guard->source.major(), guard->target_server.major(), session.pg_dump.major}));
         compression_args(drill.backup.compression, session.pg_dump.major);
+        if (drill.profile == "supabase") {
+          pg_dumpall = pg::find_tool("pg_dumpall", drill.pg_bin_dir, guard->source.major());
+        }
       } catch (const std::exception& e) {
         throw GuardRefusal(e.what());
       }
@@ -154,6 +172,7 @@ DrillRun run_drill(const Config& config, const DrillConfig& drill, const RunOpti
         rec.finished = Clock::now();
         return run;
       }
+      if (!guard->target_kind_reason.empty()) rec.notes.push_back(guard->target_kind_reason);
       if (guard->target_exists && !guard->target_empty && !guard->target_marked) {
         rec.notes.push_back("target was neither empty nor marked; adopted because adopt_target = "
                             "true");
@@ -188,6 +207,12 @@ DrillRun run_drill(const Config& config, const DrillConfig& drill, const RunOpti
       rec.backup_sha256 = result.sha256;
       rec.backup_size = result.size;
       rec.backup_format = result.format;
+      if (pg_dumpall) {
+        // Roles live in the cluster, not in the database's archive.
+        in_phase(kPhaseBackup, [&] {
+          supabase::dump_roles(session, *pg_dumpall, folder / ("backup_" + names->stamp + ".roles"));
+        });
+      }
       log::info("backup written", {{"drill", drill.name},
                                    {"file", paths.dump.string()},
                                    {"bytes", std::to_string(result.size)},
@@ -212,9 +237,11 @@ DrillRun run_drill(const Config& config, const DrillConfig& drill, const RunOpti
         });
       } catch (...) {
         rec.restore_errors = result.errors;
+        rec.notes.insert(rec.notes.end(), result.notes.begin(), result.notes.end());
         throw;
       }
       rec.restore_errors = result.errors;
+      rec.notes.insert(rec.notes.end(), result.notes.begin(), result.notes.end());
     }
     {
       PhaseClock clock(rec, kPhaseChecks);
@@ -252,6 +279,7 @@ DrillRun run_drill(const Config& config, const DrillConfig& drill, const RunOpti
     PhaseTiming report{kPhaseReport, Clock::now(), {}};
     try {
       write_run_files(folder, *names, rec);
+      add_profile_artifacts(folder, *names, rec);
     } catch (const std::exception& e) {
       rec.success = false;
       rec.failed_phase = kPhaseReport;

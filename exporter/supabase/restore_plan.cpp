@@ -1,0 +1,155 @@
+#include "supabase/restore_plan.h"
+
+#include <map>
+
+#include "supabase/platform.h"
+
+namespace backupdrill::supabase {
+namespace {
+
+std::string join(const std::set<std::string>& items) {
+  std::string out;
+  for (const auto& i : items) out += (out.empty() ? "" : ", ") + i;
+  return out;
+}
+
+// Collects dropped entries by reason, so the summary says it once per reason.
+class Omissions {
+ public:
+  void add(const std::string& reason, const std::string& what) { by_reason_[reason].insert(what); }
+  void to_notes(std::vector<std::string>& notes) const {
+    for (const auto& [reason, what] : by_reason_) notes.push_back(reason + ": " + join(what));
+  }
+
+ private:
+  std::map<std::string, std::set<std::string>> by_reason_;
+};
+
+void plan_for_supabase(const std::vector<TocEntry>& toc, const TargetFacts& target,
+                       RestorePlan& plan) {
+  Omissions left_out;
+  std::set<std::string> platform_ddl_schemas;
+  for (const auto& e : toc) {
+    const std::string schema = e.owning_schema();
+    if (e.desc == "EXTENSION") {
+      // CREATE EXTENSION IF NOT EXISTS: a no-op for the project's own; kept
+      // out of the --clean pass, whose DROP EXTENSION needs the owner.
+      plan.extensions.push_back(e);
+      continue;
+    }
+    if (e.desc == "COMMENT" && e.tag.rfind("EXTENSION ", 0) == 0) {
+      left_out.add("Not restored: comments on extensions (only the extension's owner, "
+                   "supabase_admin, may set them; the project has its own)",
+                   e.tag.substr(10));
+      continue;
+    }
+    if (e.desc == "EVENT TRIGGER") {
+      left_out.add("Not restored: event triggers (platform machinery; creating one needs a "
+                   "superuser, the project has its own)",
+                   e.tag);
+      continue;
+    }
+    if (e.desc == "DEFAULT ACL" && is_platform_role(e.owner) && e.owner != target.login_role) {
+      left_out.add("Not restored: default privileges of platform roles (ALTER DEFAULT PRIVILEGES "
+                   "FOR ROLE needs membership in that role; the project sets its own)",
+                   e.owner + " in schema " + e.schema);
+      continue;
+    }
+    if (e.desc == "PUBLICATION" && e.tag == "supabase_realtime") {
+      left_out.add("Not restored: the platform's publication (the project has it)", e.tag);
+      continue;
+    }
+    if (!is_platform_schema(schema)) {
+      plan.main.push_back(e);
+      continue;
+    }
+    // A platform schema: its data, and what the user added to it.
+    if (e.desc == "TABLE DATA" || e.desc == "SEQUENCE SET") {
+      const std::string table = e.qualified();
+      if (e.desc == "TABLE DATA" && is_excluded_platform_data(table)) continue;  // noted below
+      if (!target.tables.count(table)) {
+        left_out.add("Not restored: data of platform tables the target project does not have "
+                     "(its platform version differs from the source's)",
+                     table);
+        continue;
+      }
+      plan.main.push_back(e);
+      if (e.desc == "TABLE DATA") plan.platform_tables_loaded.push_back(table);
+      continue;
+    }
+    if (e.desc == "TRIGGER" || e.desc == "POLICY") {
+      // The platform's own triggers and policies are already on the target;
+      // the ones it lacks are the user's (e.g. on_auth_user_created).
+      const auto& have = e.desc == "TRIGGER" ? target.triggers : target.policies;
+      if (have.count(e.schema + " " + e.tag)) {
+        left_out.add("Not restored: triggers and policies the target project already has "
+                     "(the platform's)",
+                     e.schema + "." + e.tag);
+        continue;
+      }
+      plan.main.push_back(e);
+      continue;
+    }
+    platform_ddl_schemas.insert(schema);
+  }
+  for (const auto& e : plan.main) {
+    if (e.has_owner_statement() && !e.owner.empty()) plan.owners.insert(e.owner);
+  }
+  if (!platform_ddl_schemas.empty()) {
+    plan.notes.push_back("Not restored: the platform's DDL (schemas, tables, functions, grants) "
+                         "of " + join(platform_ddl_schemas) +
+                         "; the Supabase project provides it, only their data was restored");
+  }
+  std::set<std::string> in_archive;
+  for (const auto& e : toc) {
+    if (e.desc == "TABLE DATA") in_archive.insert(e.qualified());
+  }
+  for (const auto& x : excluded_platform_data()) {
+    if (in_archive.count(x.table)) plan.notes.push_back("Not restored: rows of " + x.table + " (" + x.reason + ")");
+  }
+  left_out.to_notes(plan.notes);
+  plan.replica_data = true;
+  plan.notes.push_back("Data loaded with session_replication_role = replica: the project's "
+                       "platform tables already have their triggers and foreign keys");
+}
+
+void plan_for_postgres(const std::vector<TocEntry>& toc, RestorePlan& plan) {
+  Omissions left_out;
+  for (const auto& e : toc) {
+    if (e.desc == "EVENT TRIGGER") {
+      left_out.add("Not restored: event triggers (Supabase platform machinery, meaningless on "
+                   "plain PostgreSQL)",
+                   e.tag);
+      continue;
+    }
+    plan.main.push_back(e);
+    if (e.has_owner_statement() && !e.owner.empty()) plan.owners.insert(e.owner);
+  }
+  left_out.to_notes(plan.notes);
+}
+
+}  // namespace
+
+const char* to_string(TargetKind kind) {
+  return kind == TargetKind::supabase ? "supabase" : "postgres";
+}
+
+RestorePlan plan_restore(const std::vector<TocEntry>& toc, TargetKind kind,
+                         const TargetFacts& target) {
+  RestorePlan plan;
+  plan.kind = kind;
+  if (kind == TargetKind::supabase) {
+    plan_for_supabase(toc, target, plan);
+  } else {
+    plan_for_postgres(toc, plan);
+  }
+  return plan;
+}
+
+std::string render_list(const std::vector<TocEntry>& entries) {
+  std::string out;
+  for (const auto& e : entries) out += e.line + "\n";
+  return out;
+}
+
+}  // namespace backupdrill::supabase

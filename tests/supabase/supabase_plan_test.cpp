@@ -1,0 +1,203 @@
+// The Supabase profile's pure parts: the archive's table of contents, the
+// restore plan for each target kind, and the roles script.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "supabase/platform.h"
+#include "supabase/restore_plan.h"
+#include "supabase/roles.h"
+#include "supabase/toc.h"
+
+namespace backupdrill::supabase {
+namespace {
+
+// Lines as pg_restore 15 lists a Supabase database (tests/fixtures).
+const char* const kListing = R"(;
+; Archive created at 2025-01-01 00:00:00 UTC
+;
+9; 2615 16399 SCHEMA - auth supabase_admin
+3653; 0 0 ACL - SCHEMA auth supabase_admin
+3657; 0 0 ACL - SCHEMA public pg_database_owner
+3; 3079 16407 EXTENSION - pgcrypto 
+3661; 0 0 COMMENT - EXTENSION pgcrypto 
+962; 1247 16583 TYPE public task_status postgres
+298; 1255 16496 FUNCTION auth uid() supabase_auth_admin
+226; 1259 16460 TABLE auth users supabase_auth_admin
+239; 1259 16601 TABLE public profiles postgres
+3683; 0 0 ACL public TABLE profiles postgres
+3623; 0 16470 TABLE DATA auth identities supabase_auth_admin
+3621; 0 16455 TABLE DATA auth schema_migrations supabase_auth_admin
+3622; 0 16460 TABLE DATA auth users supabase_auth_admin
+3633; 0 16562 TABLE DATA vault secrets supabase_admin
+3635; 0 16601 TABLE DATA public profiles postgres
+3695; 0 0 SEQUENCE SET auth refresh_tokens_id_seq supabase_auth_admin
+3458; 2620 16743 TRIGGER auth users on_auth_user_created supabase_auth_admin
+3459; 2620 16538 TRIGGER storage objects update_objects_updated_at supabase_storage_admin
+3450; 2606 16613 FK CONSTRAINT public profiles profiles_id_fkey postgres
+3614; 3256 16730 POLICY public profiles Profiles are viewable by everyone postgres
+3606; 0 16601 ROW SECURITY public profiles postgres
+3605; 0 16519 ROW SECURITY storage objects supabase_storage_admin
+2189; 826 16579 DEFAULT ACL public DEFAULT PRIVILEGES FOR TABLES supabase_admin
+2191; 826 16738 DEFAULT ACL public DEFAULT PRIVILEGES FOR TABLES postgres
+3646; 0 16726 MATERIALIZED VIEW DATA public task_status_counts postgres
+4000; 3466 17000 EVENT TRIGGER - pgrst_ddl_watch supabase_admin
+)";
+
+std::vector<std::string> ids(const std::vector<TocEntry>& entries) {
+  std::vector<std::string> out;
+  for (const auto& e : entries) out.push_back(e.line.substr(0, e.line.find(';')));
+  return out;
+}
+
+bool has(const std::vector<std::string>& v, const std::string& id) {
+  return std::find(v.begin(), v.end(), id) != v.end();
+}
+
+TEST(SupabaseToc, ParsesKindsSchemasTagsAndOwners) {
+  auto toc = parse_toc(kListing);
+  ASSERT_EQ(toc.size(), 26u);
+  EXPECT_EQ(toc[0].desc, "SCHEMA");
+  EXPECT_EQ(toc[0].owning_schema(), "auth");
+  EXPECT_EQ(toc[1].desc, "ACL");
+  EXPECT_EQ(toc[1].tag, "SCHEMA auth");
+  EXPECT_EQ(toc[1].owning_schema(), "auth");
+  EXPECT_EQ(toc[3].desc, "EXTENSION");
+  EXPECT_EQ(toc[3].tag, "pgcrypto");
+  EXPECT_EQ(toc[3].owner, "");
+  EXPECT_EQ(toc[4].tag, "EXTENSION pgcrypto");
+  EXPECT_EQ(toc[10].desc, "TABLE DATA");
+  EXPECT_EQ(toc[10].qualified(), "auth.identities");
+  EXPECT_EQ(toc[10].owner, "supabase_auth_admin");
+  EXPECT_EQ(toc[16].tag, "users on_auth_user_created");
+  EXPECT_EQ(toc[19].desc, "POLICY");
+  EXPECT_EQ(toc[19].tag, "profiles Profiles are viewable by everyone");
+  EXPECT_EQ(toc[22].desc, "DEFAULT ACL");
+  EXPECT_EQ(toc[22].owner, "supabase_admin");
+  EXPECT_EQ(toc[24].desc, "MATERIALIZED VIEW DATA");
+  EXPECT_EQ(toc[24].qualified(), "public.task_status_counts");
+  EXPECT_EQ(toc[25].desc, "EVENT TRIGGER");
+  EXPECT_FALSE(parse_toc_line("; a comment"));
+  EXPECT_FALSE(parse_toc_line(""));
+}
+
+TargetFacts fresh_project() {
+  TargetFacts f;
+  f.login_role = "postgres";
+  f.tables = {"auth.users", "auth.identities", "auth.schema_migrations", "vault.secrets",
+              "auth.refresh_tokens_id_seq"};
+  f.triggers = {"storage objects update_objects_updated_at"};
+  return f;
+}
+
+TEST(SupabasePlan, IntoAProjectOnlyUserDdlAndAllData) {
+  auto plan = plan_restore(parse_toc(kListing), TargetKind::supabase, fresh_project());
+  auto kept = ids(plan.main);
+  // user DDL, data, grants, policies, RLS, the user's default privileges
+  for (const char* id : {"3657", "962", "239", "3683", "3635", "3450", "3614", "3606", "2191",
+                         "3646"}) {
+    EXPECT_TRUE(has(kept, id)) << id;
+  }
+  // platform data (auth.identities, auth.users, a platform sequence) and the
+  // user's trigger on auth.users
+  for (const char* id : {"3623", "3622", "3695", "3458"}) EXPECT_TRUE(has(kept, id)) << id;
+  // never platform DDL, the platform's trigger, RLS and default privileges,
+  // migration bookkeeping, vault secrets, extension comments, event triggers
+  for (const char* id : {"9", "3653", "298", "226", "3459", "3605", "2189", "3621", "3633",
+                         "3661", "4000", "3"}) {
+    EXPECT_FALSE(has(kept, id)) << id;
+  }
+  EXPECT_EQ(ids(plan.extensions), std::vector<std::string>{"3"});
+  EXPECT_EQ(plan.platform_tables_loaded,
+            (std::vector<std::string>{"auth.identities", "auth.users"}));
+  EXPECT_TRUE(plan.replica_data);
+  EXPECT_EQ(plan.owners, (std::set<std::string>{"postgres"}));
+  std::string notes;
+  for (const auto& n : plan.notes) notes += n + "\n";
+  for (const char* needle : {"auth.schema_migrations", "vault.secrets", "duplicate keys",
+                             "platform's DDL", "auth", "supabase_admin in schema public",
+                             "pgrst_ddl_watch", "session_replication_role = replica"}) {
+    EXPECT_NE(notes.find(needle), std::string::npos) << needle << "\n" << notes;
+  }
+}
+
+TEST(SupabasePlan, PlatformDataTheTargetLacksIsLeftOutAndSaid) {
+  auto facts = fresh_project();
+  facts.tables.erase("auth.identities");
+  auto plan = plan_restore(parse_toc(kListing), TargetKind::supabase, facts);
+  EXPECT_FALSE(has(ids(plan.main), "3623"));
+  std::string notes;
+  for (const auto& n : plan.notes) notes += n + "\n";
+  EXPECT_NE(notes.find("does not have"), std::string::npos) << notes;
+}
+
+TEST(SupabasePlan, IntoPlainPostgresEverythingButEventTriggers) {
+  auto toc = parse_toc(kListing);
+  auto plan = plan_restore(toc, TargetKind::postgres, {});
+  EXPECT_EQ(plan.main.size(), toc.size() - 1);
+  EXPECT_FALSE(has(ids(plan.main), "4000"));
+  EXPECT_TRUE(has(ids(plan.main), "9"));     // schema auth
+  EXPECT_TRUE(has(ids(plan.main), "3621"));  // its migration rows, with it
+  EXPECT_TRUE(plan.extensions.empty());
+  EXPECT_FALSE(plan.replica_data);
+  EXPECT_TRUE(plan.owners.count("supabase_admin"));
+}
+
+TEST(SupabasePlatform, RolesAndSchemas) {
+  for (const char* r : {"anon", "authenticated", "service_role", "authenticator", "postgres",
+                        "supabase_admin", "supabase_auth_admin", "supabase_storage_admin",
+                        "dashboard_user", "pgbouncer", "pgsodium_keyholder", "pg_monitor"}) {
+    EXPECT_TRUE(is_platform_role(r)) << r;
+  }
+  for (const char* r : {"app_reader", "drill_admin", "anonymous"}) EXPECT_FALSE(is_platform_role(r)) << r;
+  for (const char* s : {"auth", "storage", "realtime", "extensions", "graphql", "graphql_public",
+                        "supabase_functions", "vault", "pgsodium", "net", "cron",
+                        "supabase_migrations"}) {
+    EXPECT_TRUE(is_platform_schema(s)) << s;
+  }
+  EXPECT_FALSE(is_platform_schema("public"));
+  EXPECT_TRUE(is_excluded_platform_data("storage.migrations"));
+  EXPECT_TRUE(is_excluded_platform_data("supabase_functions.migrations"));
+  EXPECT_FALSE(is_excluded_platform_data("auth.users"));
+}
+
+const char* const kDumpall = R"(--
+\restrict abc
+SET default_transaction_read_only = off;
+CREATE ROLE anon;
+ALTER ROLE anon WITH NOSUPERUSER NOINHERIT NOCREATEROLE NOCREATEDB NOLOGIN NOREPLICATION NOBYPASSRLS;
+CREATE ROLE app_reader;
+ALTER ROLE app_reader WITH NOSUPERUSER NOINHERIT NOCREATEROLE NOCREATEDB LOGIN NOREPLICATION NOBYPASSRLS CONNECTION LIMIT 5;
+CREATE ROLE "Odd ""Name""";
+CREATE ROLE supabase_admin;
+ALTER ROLE supabase_admin WITH SUPERUSER INHERIT CREATEROLE CREATEDB LOGIN REPLICATION BYPASSRLS;
+ALTER ROLE app_reader SET search_path TO 'public';
+GRANT anon TO postgres GRANTED BY supabase_admin;
+GRANT authenticated TO app_reader GRANTED BY drill_admin;
+)";
+
+TEST(SupabaseRoles, SplitsPlatformFromProjectRolesWithoutGrantors) {
+  auto st = split_roles(kDumpall);
+  std::string script = render_roles_script(st, "postgresql://x@h/db");
+  EXPECT_EQ(script.find("restrict"), std::string::npos);
+  EXPECT_EQ(script.find("SUPERUSER INHERIT"), std::string::npos);  // supabase_admin's attributes
+  EXPECT_EQ(script.find("GRANTED BY"), std::string::npos);
+  EXPECT_EQ(script.find("GRANT anon TO postgres"), std::string::npos);
+  EXPECT_EQ(script.find("PASSWORD"), std::string::npos);
+  auto back = parse_roles_script(script);
+  ASSERT_EQ(back.size(), 7u) << script;
+  EXPECT_EQ(back[0].kind, RoleStatement::Kind::create_platform);
+  EXPECT_EQ(back[0].sql, "CREATE ROLE anon NOLOGIN;");
+  EXPECT_EQ(back[1].kind, RoleStatement::Kind::create);
+  EXPECT_EQ(back[1].role, "app_reader");
+  EXPECT_EQ(back[2].kind, RoleStatement::Kind::alter);
+  EXPECT_EQ(back[3].role, "Odd \"Name\"");
+  EXPECT_EQ(back[4].sql, "CREATE ROLE supabase_admin NOLOGIN;");
+  EXPECT_EQ(back[5].sql, "ALTER ROLE app_reader SET search_path TO 'public';");
+  EXPECT_EQ(back[6].sql, "GRANT authenticated TO app_reader;");
+  EXPECT_EQ(without_superuser_attributes(back[2].sql),
+            "ALTER ROLE app_reader WITH NOINHERIT NOCREATEROLE NOCREATEDB LOGIN CONNECTION LIMIT 5;");
+}
+
+}  // namespace
+}  // namespace backupdrill::supabase
