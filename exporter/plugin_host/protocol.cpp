@@ -1,5 +1,7 @@
 #include "plugin_host/protocol.h"
 
+#include "process/child_process.h"
+
 #include <poll.h>
 #include <unistd.h>
 
@@ -51,6 +53,8 @@ void write_frame(int fd, const nlohmann::json& message) {
   frame += body;
   const char* p = frame.data();
   size_t left = frame.size();
+  // A worker that died must give EPIPE here, not kill the host with SIGPIPE.
+  ScopedSigpipeBlock no_sigpipe;
   while (left > 0) {
     ssize_t w = ::write(fd, p, left);
     if (w < 0 && errno == EINTR) continue;

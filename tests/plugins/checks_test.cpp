@@ -4,6 +4,7 @@
 // api_health against a local HTTPS server, the plain C example built out of
 // tree, and the runbook drill end to end.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <fstream>
@@ -166,8 +167,11 @@ TEST(ExamplePlugin, BuildsOutOfTreeWithACCompilerAndReports) {
 class ApiHealth : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
+    // A folder per process: ctest runs these tests in parallel processes, and
+    // each generates its own key and certificate.
     server_ = new bd::testing::HttpsServer(std::filesystem::path(BD_PLUGINS_PG).parent_path() /
-                                           "plugins_test_work" / "tls");
+                                           "plugins_test_work" /
+                                           ("tls-" + std::to_string(::getpid())));
   }
   static void TearDownTestSuite() {
     delete server_;
