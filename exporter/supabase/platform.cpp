@@ -13,10 +13,16 @@ bool starts_with(std::string_view s, std::string_view prefix) {
 }  // namespace
 
 bool is_platform_role(std::string_view role) {
-  static constexpr std::array<std::string_view, 10> kRoles{
-      "anon",           "authenticated", "service_role", "authenticator",   "postgres",
-      "dashboard_user", "pgbouncer",     "pgsodium_keyholder", "pgsodium_keyiduser",
-      "pgsodium_keymaker"};
+  static constexpr std::array<std::string_view, 10> kRoles{"anon",
+                                                           "authenticated",
+                                                           "service_role",
+                                                           "authenticator",
+                                                           "postgres",
+                                                           "dashboard_user",
+                                                           "pgbouncer",
+                                                           "pgsodium_keyholder",
+                                                           "pgsodium_keyiduser",
+                                                           "pgsodium_keymaker"};
   if (std::find(kRoles.begin(), kRoles.end(), role) != kRoles.end()) return true;
   // supabase_admin, supabase_auth_admin, supabase_storage_admin,
   // supabase_realtime_admin, supabase_replication_admin, ...; pg_* are
@@ -26,11 +32,22 @@ bool is_platform_role(std::string_view role) {
 }
 
 bool is_platform_schema(std::string_view schema) {
-  static constexpr std::array<std::string_view, 16> kSchemas{
-      "auth",           "storage",  "realtime",           "extensions",
-      "graphql",        "graphql_public", "supabase_functions", "vault",
-      "pgsodium",       "pgsodium_masks", "net",            "cron",
-      "supabase_migrations", "pgbouncer", "_realtime",     "_analytics"};
+  static constexpr std::array<std::string_view, 16> kSchemas{"auth",
+                                                             "storage",
+                                                             "realtime",
+                                                             "extensions",
+                                                             "graphql",
+                                                             "graphql_public",
+                                                             "supabase_functions",
+                                                             "vault",
+                                                             "pgsodium",
+                                                             "pgsodium_masks",
+                                                             "net",
+                                                             "cron",
+                                                             "supabase_migrations",
+                                                             "pgbouncer",
+                                                             "_realtime",
+                                                             "_analytics"};
   return std::find(kSchemas.begin(), kSchemas.end(), schema) != kSchemas.end();
 }
 

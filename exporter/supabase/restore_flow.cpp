@@ -177,13 +177,15 @@ TargetFacts read_target_facts(pqxx::connection& conn) {
 
 // Roles named as owners that the restoring role cannot take on: then every
 // object is restored owned by the restoring role (--no-owner), and said so.
-std::vector<std::string> foreign_owners(pqxx::connection& conn, const std::set<std::string>& owners) {
+std::vector<std::string> foreign_owners(pqxx::connection& conn,
+                                        const std::set<std::string>& owners) {
   pqxx::nontransaction tx(conn);
   std::vector<std::string> out;
   for (const auto& role : owners) {
-    bool ok = tx.exec_params1("select exists (select 1 from pg_roles where rolname = $1) and "
-                              "pg_has_role(current_user, $1, 'MEMBER')",
-                              role)[0]
+    bool ok = tx.exec_params1(
+                    "select exists (select 1 from pg_roles where rolname = $1) and "
+                    "pg_has_role(current_user, $1, 'MEMBER')",
+                    role)[0]
                   .as<bool>();
     if (!ok) out.push_back(role);
   }
@@ -255,7 +257,8 @@ ProfileRestoreOutcome restore_with_profile(const PgSession& s, const ProfileRest
   bool superuser;
   {
     pqxx::nontransaction tx(conn);
-    superuser = tx.exec1("select rolsuper from pg_roles where rolname = current_user")[0].as<bool>();
+    superuser =
+        tx.exec1("select rolsuper from pg_roles where rolname = current_user")[0].as<bool>();
   }
   apply_roles(conn, in, superuser, log, out);
 
@@ -283,7 +286,8 @@ ProfileRestoreOutcome restore_with_profile(const PgSession& s, const ProfileRest
                         facts.login_role + " on the target (" + facts.login_role +
                         " cannot take on those roles; pg_restore --no-owner)");
   }
-  if (in.kind == TargetKind::supabase) empty_platform_tables(conn, plan.platform_tables_loaded, log, out);
+  if (in.kind == TargetKind::supabase)
+    empty_platform_tables(conn, plan.platform_tables_loaded, log, out);
   conn.disconnect();  // pg_restore works on its own connections
 
   auto note_failure = [&](const ExitStatus& status, const char* pass) {

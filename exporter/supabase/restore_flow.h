@@ -16,18 +16,18 @@ namespace backupdrill::supabase {
 struct ProfileRestoreInput {
   TargetKind kind = TargetKind::postgres;
   std::filesystem::path dump;
-  std::filesystem::path roles;      // backup_<ts>.roles (may be missing: then no roles step)
-  std::filesystem::path list;       // restore_<ts>.list: written, the main pass's entries
-  std::filesystem::path extlist;    // restore_<ts>.extlist: written when needed
-  std::filesystem::path log;        // restore_<ts>.log: created, then appended to
-  bool clean = false;               // restore.mode = "clean"
+  std::filesystem::path roles;    // backup_<ts>.roles (may be missing: then no roles step)
+  std::filesystem::path list;     // restore_<ts>.list: written, the main pass's entries
+  std::filesystem::path extlist;  // restore_<ts>.extlist: written when needed
+  std::filesystem::path log;      // restore_<ts>.log: created, then appended to
+  bool clean = false;             // restore.mode = "clean"
   int jobs = 1;
 };
 
 struct ProfileRestoreOutcome {
-  int own_errors = 0;           // failed statements of backupdrill's own steps
-  bool tools_ok = true;         // every pg_restore pass exited 0
-  std::string tool_status;      // the first failed pass, described
+  int own_errors = 0;       // failed statements of backupdrill's own steps
+  bool tools_ok = true;     // every pg_restore pass exited 0
+  std::string tool_status;  // the first failed pass, described
   std::vector<std::string> notes;
 };
 

@@ -38,21 +38,24 @@ void plan_for_supabase(const std::vector<TocEntry>& toc, const TargetFacts& targ
       continue;
     }
     if (e.desc == "COMMENT" && e.tag.rfind("EXTENSION ", 0) == 0) {
-      left_out.add("Not restored: comments on extensions (only the extension's owner, "
-                   "supabase_admin, may set them; the project has its own)",
-                   e.tag.substr(10));
+      left_out.add(
+          "Not restored: comments on extensions (only the extension's owner, "
+          "supabase_admin, may set them; the project has its own)",
+          e.tag.substr(10));
       continue;
     }
     if (e.desc == "EVENT TRIGGER") {
-      left_out.add("Not restored: event triggers (platform machinery; creating one needs a "
-                   "superuser, the project has its own)",
-                   e.tag);
+      left_out.add(
+          "Not restored: event triggers (platform machinery; creating one needs a "
+          "superuser, the project has its own)",
+          e.tag);
       continue;
     }
     if (e.desc == "DEFAULT ACL" && is_platform_role(e.owner) && e.owner != target.login_role) {
-      left_out.add("Not restored: default privileges of platform roles (ALTER DEFAULT PRIVILEGES "
-                   "FOR ROLE needs membership in that role; the project sets its own)",
-                   e.owner + " in schema " + e.schema);
+      left_out.add(
+          "Not restored: default privileges of platform roles (ALTER DEFAULT PRIVILEGES "
+          "FOR ROLE needs membership in that role; the project sets its own)",
+          e.owner + " in schema " + e.schema);
       continue;
     }
     if (e.desc == "PUBLICATION" && e.tag == "supabase_realtime") {
@@ -68,9 +71,10 @@ void plan_for_supabase(const std::vector<TocEntry>& toc, const TargetFacts& targ
       const std::string table = e.qualified();
       if (e.desc == "TABLE DATA" && is_excluded_platform_data(table)) continue;  // noted below
       if (!target.tables.count(table)) {
-        left_out.add("Not restored: data of platform tables the target project does not have "
-                     "(its platform version differs from the source's)",
-                     table);
+        left_out.add(
+            "Not restored: data of platform tables the target project does not have "
+            "(its platform version differs from the source's)",
+            table);
         continue;
       }
       plan.main.push_back(e);
@@ -82,9 +86,10 @@ void plan_for_supabase(const std::vector<TocEntry>& toc, const TargetFacts& targ
       // the ones it lacks are the user's (e.g. on_auth_user_created).
       const auto& have = e.desc == "TRIGGER" ? target.triggers : target.policies;
       if (have.count(e.schema + " " + e.tag)) {
-        left_out.add("Not restored: triggers and policies the target project already has "
-                     "(the platform's)",
-                     e.schema + "." + e.tag);
+        left_out.add(
+            "Not restored: triggers and policies the target project already has "
+            "(the platform's)",
+            e.schema + "." + e.tag);
         continue;
       }
       plan.main.push_back(e);
@@ -96,30 +101,35 @@ void plan_for_supabase(const std::vector<TocEntry>& toc, const TargetFacts& targ
     if (e.has_owner_statement() && !e.owner.empty()) plan.owners.insert(e.owner);
   }
   if (!platform_ddl_schemas.empty()) {
-    plan.notes.push_back("Not restored: the platform's DDL (schemas, tables, functions, grants) "
-                         "of " + join(platform_ddl_schemas) +
-                         "; the Supabase project provides it, only their data was restored");
+    plan.notes.push_back(
+        "Not restored: the platform's DDL (schemas, tables, functions, grants) "
+        "of " +
+        join(platform_ddl_schemas) +
+        "; the Supabase project provides it, only their data was restored");
   }
   std::set<std::string> in_archive;
   for (const auto& e : toc) {
     if (e.desc == "TABLE DATA") in_archive.insert(e.qualified());
   }
   for (const auto& x : excluded_platform_data()) {
-    if (in_archive.count(x.table)) plan.notes.push_back("Not restored: rows of " + x.table + " (" + x.reason + ")");
+    if (in_archive.count(x.table))
+      plan.notes.push_back("Not restored: rows of " + x.table + " (" + x.reason + ")");
   }
   left_out.to_notes(plan.notes);
   plan.replica_data = true;
-  plan.notes.push_back("Data loaded with session_replication_role = replica: the project's "
-                       "platform tables already have their triggers and foreign keys");
+  plan.notes.push_back(
+      "Data loaded with session_replication_role = replica: the project's "
+      "platform tables already have their triggers and foreign keys");
 }
 
 void plan_for_postgres(const std::vector<TocEntry>& toc, RestorePlan& plan) {
   Omissions left_out;
   for (const auto& e : toc) {
     if (e.desc == "EVENT TRIGGER") {
-      left_out.add("Not restored: event triggers (Supabase platform machinery, meaningless on "
-                   "plain PostgreSQL)",
-                   e.tag);
+      left_out.add(
+          "Not restored: event triggers (Supabase platform machinery, meaningless on "
+          "plain PostgreSQL)",
+          e.tag);
       continue;
     }
     plan.main.push_back(e);

@@ -21,10 +21,10 @@ const char* to_string(TargetKind kind);
 
 // What the target database already holds (only read for a Supabase target).
 struct TargetFacts {
-  std::set<std::string> tables;     // "auth.users": tables and sequences of platform schemas
-  std::set<std::string> triggers;   // "auth users on_auth_user_created" (schema, table, name)
-  std::set<std::string> policies;   // "storage objects <policy name>"
-  std::string login_role;           // who restores, e.g. "postgres"
+  std::set<std::string> tables;    // "auth.users": tables and sequences of platform schemas
+  std::set<std::string> triggers;  // "auth users on_auth_user_created" (schema, table, name)
+  std::set<std::string> policies;  // "storage objects <policy name>"
+  std::string login_role;          // who restores, e.g. "postgres"
 };
 
 struct RestorePlan {
@@ -32,9 +32,9 @@ struct RestorePlan {
   std::vector<TocEntry> extensions;  // replayed first, without --clean
   std::vector<TocEntry> main;
   std::vector<std::string> platform_tables_loaded;  // "auth.users": emptied before loading
-  std::set<std::string> owners;       // roles named by ALTER ... OWNER TO in main
-  bool replica_data = false;          // session_replication_role = replica
-  std::vector<std::string> notes;     // what was left out on purpose, and why
+  std::set<std::string> owners;                     // roles named by ALTER ... OWNER TO in main
+  bool replica_data = false;                        // session_replication_role = replica
+  std::vector<std::string> notes;                   // what was left out on purpose, and why
 };
 
 RestorePlan plan_restore(const std::vector<TocEntry>& toc, TargetKind kind,

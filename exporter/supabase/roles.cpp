@@ -75,7 +75,7 @@ std::string render_roles_script(const std::vector<RoleStatement>& statements,
     const char* marker = st.kind == RoleStatement::Kind::create_platform ? kPlatformMarker
                          : st.kind == RoleStatement::Kind::create        ? kCreateMarker
                          : st.kind == RoleStatement::Kind::alter         ? kAlterMarker
-                                                                          : kGrantMarker;
+                                                                         : kGrantMarker;
     s << st.sql << " " << marker << " " << st.role << "\n";
   }
   return s.str();

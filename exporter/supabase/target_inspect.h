@@ -11,8 +11,8 @@
 namespace backupdrill::supabase {
 
 struct TargetInspection {
-  bool has_platform = false;        // schema auth with table auth.users, and role authenticated
-  long long user_objects = 0;       // relations, schemas, functions outside platform schemas
+  bool has_platform = false;   // schema auth with table auth.users, and role authenticated
+  long long user_objects = 0;  // relations, schemas, functions outside platform schemas
   std::vector<std::string> tables_with_rows;  // platform tables holding rows (user data)
   std::vector<std::string> unreadable;        // platform tables this role cannot read
 

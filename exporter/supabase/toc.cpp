@@ -10,17 +10,36 @@ namespace {
 
 // Entry kinds of more than one word, longest first so "MATERIALIZED VIEW
 // DATA" wins over "MATERIALIZED VIEW".
-constexpr std::array<std::string_view, 30> kMultiWord{
-    "PUBLICATION TABLES IN SCHEMA", "TEXT SEARCH CONFIGURATION", "TEXT SEARCH DICTIONARY",
-    "MATERIALIZED VIEW DATA",       "TEXT SEARCH TEMPLATE",      "FOREIGN DATA WRAPPER",
-    "PROCEDURAL LANGUAGE",          "TEXT SEARCH PARSER",        "SEQUENCE OWNED BY",
-    "SUBSCRIPTION TABLE",           "DATABASE PROPERTIES",       "MATERIALIZED VIEW",
-    "PUBLICATION TABLE",            "OPERATOR FAMILY",           "OPERATOR CLASS",
-    "CHECK CONSTRAINT",             "FOREIGN SERVER",            "FOREIGN TABLE",
-    "BLOB METADATA",                "EVENT TRIGGER",             "ACCESS METHOD",
-    "FK CONSTRAINT",                "LARGE OBJECT",              "ROW SECURITY",
-    "SEQUENCE SET",                 "TABLE ATTACH",              "INDEX ATTACH",
-    "USER MAPPING",                 "DEFAULT ACL",               "TABLE DATA"};
+constexpr std::array<std::string_view, 30> kMultiWord{"PUBLICATION TABLES IN SCHEMA",
+                                                      "TEXT SEARCH CONFIGURATION",
+                                                      "TEXT SEARCH DICTIONARY",
+                                                      "MATERIALIZED VIEW DATA",
+                                                      "TEXT SEARCH TEMPLATE",
+                                                      "FOREIGN DATA WRAPPER",
+                                                      "PROCEDURAL LANGUAGE",
+                                                      "TEXT SEARCH PARSER",
+                                                      "SEQUENCE OWNED BY",
+                                                      "SUBSCRIPTION TABLE",
+                                                      "DATABASE PROPERTIES",
+                                                      "MATERIALIZED VIEW",
+                                                      "PUBLICATION TABLE",
+                                                      "OPERATOR FAMILY",
+                                                      "OPERATOR CLASS",
+                                                      "CHECK CONSTRAINT",
+                                                      "FOREIGN SERVER",
+                                                      "FOREIGN TABLE",
+                                                      "BLOB METADATA",
+                                                      "EVENT TRIGGER",
+                                                      "ACCESS METHOD",
+                                                      "FK CONSTRAINT",
+                                                      "LARGE OBJECT",
+                                                      "ROW SECURITY",
+                                                      "SEQUENCE SET",
+                                                      "TABLE ATTACH",
+                                                      "INDEX ATTACH",
+                                                      "USER MAPPING",
+                                                      "DEFAULT ACL",
+                                                      "TABLE DATA"};
 
 std::vector<std::string> split_words(std::string_view text) {
   std::vector<std::string> words;
@@ -39,12 +58,25 @@ std::string TocEntry::owning_schema() const {
 }
 
 bool TocEntry::has_owner_statement() const {
-  static constexpr std::array<std::string_view, 19> kOwned{
-      "SCHEMA",        "TABLE",          "VIEW",           "MATERIALIZED VIEW",
-      "SEQUENCE",      "FUNCTION",       "PROCEDURE",      "AGGREGATE",
-      "TYPE",          "DOMAIN",         "COLLATION",      "CONVERSION",
-      "OPERATOR",      "FOREIGN TABLE",  "PUBLICATION",    "EVENT TRIGGER",
-      "STATISTICS",    "TEXT SEARCH CONFIGURATION",        "TEXT SEARCH DICTIONARY"};
+  static constexpr std::array<std::string_view, 19> kOwned{"SCHEMA",
+                                                           "TABLE",
+                                                           "VIEW",
+                                                           "MATERIALIZED VIEW",
+                                                           "SEQUENCE",
+                                                           "FUNCTION",
+                                                           "PROCEDURE",
+                                                           "AGGREGATE",
+                                                           "TYPE",
+                                                           "DOMAIN",
+                                                           "COLLATION",
+                                                           "CONVERSION",
+                                                           "OPERATOR",
+                                                           "FOREIGN TABLE",
+                                                           "PUBLICATION",
+                                                           "EVENT TRIGGER",
+                                                           "STATISTICS",
+                                                           "TEXT SEARCH CONFIGURATION",
+                                                           "TEXT SEARCH DICTIONARY"};
   return std::find(kOwned.begin(), kOwned.end(), desc) != kOwned.end();
 }
 

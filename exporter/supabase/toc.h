@@ -11,11 +11,11 @@
 namespace backupdrill::supabase {
 
 struct TocEntry {
-  std::string line;       // as listed: what --use-list reads back
-  std::string desc;       // "TABLE DATA", "SCHEMA", "ACL", "DEFAULT ACL", ...
-  std::string schema;     // the namespace, "-" for objects outside a schema
-  std::string tag;        // "users", "SCHEMA auth", "users on_auth_user_created"
-  std::string owner;      // may be empty (extensions, comments on them)
+  std::string line;    // as listed: what --use-list reads back
+  std::string desc;    // "TABLE DATA", "SCHEMA", "ACL", "DEFAULT ACL", ...
+  std::string schema;  // the namespace, "-" for objects outside a schema
+  std::string tag;     // "users", "SCHEMA auth", "users on_auth_user_created"
+  std::string owner;   // may be empty (extensions, comments on them)
 
   std::string qualified() const { return schema + "." + tag; }
   // The schema the entry belongs to: its namespace, or for a schema itself

@@ -29,7 +29,8 @@ struct Server {
 Server load(const std::string& name) {
   auto dir = std::filesystem::path(BACKUPDRILL_SUPABASE_CLUSTERS) / name;
   std::ifstream in(dir / "env");
-  if (!in) throw std::runtime_error("cannot read " + (dir / "env").string() + ": is the fixture up?");
+  if (!in)
+    throw std::runtime_error("cannot read " + (dir / "env").string() + ": is the fixture up?");
   Server s;
   for (std::string line; std::getline(in, line);) {
     auto eq = line.find('=');
@@ -38,14 +39,24 @@ Server load(const std::string& name) {
   return s;
 }
 
-const Server& src() { static Server s = load("src"); return s; }
-const Server& supa() { static Server s = load("supa"); return s; }
-const Server& plain() { static Server s = load("plain"); return s; }
+const Server& src() {
+  static Server s = load("src");
+  return s;
+}
+const Server& supa() {
+  static Server s = load("supa");
+  return s;
+}
+const Server& plain() {
+  static Server s = load("plain");
+  return s;
+}
 
 // `postgres` on the Supabase-like server: not a superuser, like on Supabase.
 std::string project_url(const std::string& db) {
   static const std::string pw = [] {
-    std::ifstream in(std::filesystem::path(BACKUPDRILL_SUPABASE_CLUSTERS) / "supa" / "postgres_password");
+    std::ifstream in(std::filesystem::path(BACKUPDRILL_SUPABASE_CLUSTERS) / "supa" /
+                     "postgres_password");
     std::string p;
     std::getline(in, p);
     return p;
@@ -59,7 +70,8 @@ std::vector<std::string> rows(const std::string& url, const std::string& query) 
   std::vector<std::string> out;
   for (auto row : tx.exec(query)) {
     std::string line;
-    for (auto field : row) line += std::string(line.empty() ? "" : "|") + (field.is_null() ? "NULL" : field.c_str());
+    for (auto field : row)
+      line += std::string(line.empty() ? "" : "|") + (field.is_null() ? "NULL" : field.c_str());
     out.push_back(line);
   }
   return out;
@@ -73,30 +85,40 @@ void exec(const std::string& url, const std::string& query) {
   pqxx::nontransaction(conn).exec(query);
 }
 
-const char* const kAppTables[] = {
-    "public.profiles",      "public.tasks",           "public.documents",
-    "public.notifications", "public.lms_courses",     "public.lms_subsections",
-    "public.lms_subsection_progress", "auth.users",   "auth.identities",
-    "storage.buckets",      "storage.objects"};
+const char* const kAppTables[] = {"public.profiles",
+                                  "public.tasks",
+                                  "public.documents",
+                                  "public.notifications",
+                                  "public.lms_courses",
+                                  "public.lms_subsections",
+                                  "public.lms_subsection_progress",
+                                  "auth.users",
+                                  "auth.identities",
+                                  "storage.buckets",
+                                  "storage.objects"};
 
 std::string config_text(const std::filesystem::path& dir, const std::string& profile,
                         const std::string& mode, bool adopt) {
   std::string tables;
-  for (const char* t : kAppTables) tables += std::string(tables.empty() ? "" : ", ") + "\"" + t + "\"";
-  return "[exporter]\nartifact_dir = \"" + dir.string() + "\"\n"
+  for (const char* t : kAppTables)
+    tables += std::string(tables.empty() ? "" : ", ") + "\"" + t + "\"";
+  return "[exporter]\nartifact_dir = \"" + dir.string() +
+         "\"\n"
          "[[drill]]\nname = \"supabase\"\nsource_url = \"${SRC}\"\ntarget_url = \"${TGT}\"\n"
-         "profile = \"" + profile + "\"\ntarget_kind = \"auto\"\n" +
-         (adopt ? "adopt_target = true\n" : "") +
-         "[drill.restore]\nmode = \"" + mode + "\"\njobs = 2\n"
-         "[[drill.check]]\nplugin = \"table_counts\"\nname = \"parity\"\ntables = [" + tables +
+         "profile = \"" +
+         profile + "\"\ntarget_kind = \"auto\"\n" + (adopt ? "adopt_target = true\n" : "") +
+         "[drill.restore]\nmode = \"" + mode +
+         "\"\njobs = 2\n"
+         "[[drill.check]]\nplugin = \"table_counts\"\nname = \"parity\"\ntables = [" +
+         tables +
          "]\ncompare_source = true\nfingerprint = true\n"
          "[[drill.check]]\nplugin = \"sql_assert\"\nname = \"invalid_progress\"\n"
          "query = \"select count(*) from public.lms_subsection_progress where progress_percent < 0 "
          "or progress_percent > 100\"\nexpect = 0\n";
 }
 
-ExporterRun drill(const std::string& name, const std::string& target_url, const std::string& profile,
-                  const std::string& mode, bool adopt = false) {
+ExporterRun drill(const std::string& name, const std::string& target_url,
+                  const std::string& profile, const std::string& mode, bool adopt = false) {
   auto dir = fresh_dir("supabase_" + name);
   auto config = dir / "drill.toml";
   write_file(config, config_text(dir, profile, mode, adopt));
@@ -145,10 +167,13 @@ void expect_fidelity(const std::string& target_url, const std::string& name) {
   EXPECT_EQ(rows(target_url, kPolicyQuery), rows(source_url, kPolicyQuery));
   EXPECT_EQ(rows(target_url, kPolicyQuery).size(), 8u);
   // The user's trigger on auth.users, the view and the materialized view.
-  EXPECT_EQ(one(target_url, "select count(*) from pg_trigger where tgname = 'on_auth_user_created'"), "1");
+  EXPECT_EQ(
+      one(target_url, "select count(*) from pg_trigger where tgname = 'on_auth_user_created'"),
+      "1");
   EXPECT_EQ(one(target_url, "select sum(tasks) from public.task_status_counts"), "900");
   EXPECT_EQ(one(target_url, "select count(*) from public.course_progress_summary"), "10");
-  EXPECT_EQ(one(target_url, "select has_table_privilege('anon', 'public.profiles', 'select')"), "t");
+  EXPECT_EQ(one(target_url, "select has_table_privilege('anon', 'public.profiles', 'select')"),
+            "t");
 
   // The roles artifact: the project's roles, never a password.
   std::string roles = read_file(only_file(folder, "backup_", ".roles"));
@@ -159,7 +184,8 @@ void expect_fidelity(const std::string& target_url, const std::string& name) {
 }
 
 std::string notes_of(const std::string& name) {
-  auto summary = nlohmann::json::parse(read_file(only_file(folder_of(name), "drill_summary_", ".json")));
+  auto summary =
+      nlohmann::json::parse(read_file(only_file(folder_of(name), "drill_summary_", ".json")));
   std::string notes;
   for (const auto& n : summary["notes"]) notes += n.get<std::string>() + "\n";
   return notes;
@@ -175,9 +201,8 @@ TEST(SupabaseDrill, IntoAFreshSupabaseProjectWithoutErrors) {
   expect_fidelity(target, "project");
   std::string notes = notes_of("project");
   for (const char* needle : {"target kind supabase (detected", "auth.schema_migrations",
-                             "storage.migrations", "supabase_functions.migrations",
-                             "vault.secrets", "platform's DDL",
-                             "session_replication_role = replica"}) {
+                             "storage.migrations", "supabase_functions.migrations", "vault.secrets",
+                             "platform's DDL", "session_replication_role = replica"}) {
     EXPECT_NE(notes.find(needle), std::string::npos) << needle << "\n" << notes;
   }
   std::string md = read_file(only_file(folder_of("project"), "drill_summary_", ".md"));
@@ -185,8 +210,10 @@ TEST(SupabaseDrill, IntoAFreshSupabaseProjectWithoutErrors) {
   // The platform kept its own: its migration history, its owners.
   EXPECT_EQ(one(target, "select count(*) from auth.schema_migrations"), "4");
   EXPECT_EQ(one(supa().admin_url("postgres"), "select count(*) from vault.secrets"), "0");
-  EXPECT_EQ(one(target, "select tableowner from pg_tables where schemaname = 'auth' and tablename = 'users'"),
-            "supabase_auth_admin");
+  EXPECT_EQ(
+      one(target,
+          "select tableowner from pg_tables where schemaname = 'auth' and tablename = 'users'"),
+      "supabase_auth_admin");
   EXPECT_EQ(one(target, "select count(*) from supabase_migrations.schema_migrations"), "2");
 
   // Again, into the now marked project database.
@@ -200,25 +227,32 @@ TEST(SupabaseDrill, IntoPlainPostgresCreatesPlatformRolesAndSchemas) {
   const std::string target = plain().admin_url("staging");
   // A server without the platform: earlier drills' databases and roles gone.
   for (const char* db : {"staging", "kind_absent"}) {
-    exec(plain().admin_url("postgres"), std::string("drop database if exists ") + db + " with (force)");
+    exec(plain().admin_url("postgres"),
+         std::string("drop database if exists ") + db + " with (force)");
   }
-  for (const auto& role : rows(plain().admin_url("postgres"),
-                               "select quote_ident(rolname) from pg_roles where rolname in ('anon', "
-                               "'authenticated', 'service_role', 'authenticator', 'postgres', "
-                               "'dashboard_user', 'pgbouncer', 'app_reader') or rolname like 'supabase%'")) {
+  for (const auto& role :
+       rows(plain().admin_url("postgres"),
+            "select quote_ident(rolname) from pg_roles where rolname in ('anon', "
+            "'authenticated', 'service_role', 'authenticator', 'postgres', "
+            "'dashboard_user', 'pgbouncer', 'app_reader') or rolname like 'supabase%'")) {
     if (role != "postgres") exec(plain().admin_url("postgres"), "drop role " + role);
   }
-  ASSERT_EQ(one(plain().admin_url("postgres"), "select count(*) from pg_roles where rolname = 'anon'"), "0");
+  ASSERT_EQ(
+      one(plain().admin_url("postgres"), "select count(*) from pg_roles where rolname = 'anon'"),
+      "0");
   auto run = drill("plain", target, "supabase", "recreate");
   ASSERT_EQ(run.exit_code, 0) << run.output;
   expect_fidelity(target, "plain");
   EXPECT_EQ(one(target, "select rolcanlogin from pg_roles where rolname = 'authenticated'"), "f");
   EXPECT_EQ(one(target, "select rolcanlogin from pg_roles where rolname = 'app_reader'"), "t");
-  EXPECT_EQ(one(target, "select n.nspname from pg_extension e join pg_namespace n on n.oid = "
-                        "e.extnamespace where e.extname = 'uuid-ossp'"),
+  EXPECT_EQ(one(target,
+                "select n.nspname from pg_extension e join pg_namespace n on n.oid = "
+                "e.extnamespace where e.extname = 'uuid-ossp'"),
             "extensions");
-  EXPECT_EQ(one(target, "select tableowner from pg_tables where schemaname = 'auth' and tablename = 'users'"),
-            "supabase_auth_admin");
+  EXPECT_EQ(
+      one(target,
+          "select tableowner from pg_tables where schemaname = 'auth' and tablename = 'users'"),
+      "supabase_auth_admin");
   std::string notes = notes_of("plain");
   EXPECT_NE(notes.find("platform roles"), std::string::npos) << notes;
   EXPECT_NE(notes.find("NOLOGIN"), std::string::npos) << notes;
@@ -227,7 +261,8 @@ TEST(SupabaseDrill, IntoPlainPostgresCreatesPlatformRolesAndSchemas) {
 
 std::string fresh_project_copy(const std::string& db) {
   exec(supa().admin_url("postgres"), "drop database if exists " + db + " with (force)");
-  exec(supa().admin_url("postgres"), "create database " + db + " template fresh_template owner postgres");
+  exec(supa().admin_url("postgres"),
+       "create database " + db + " template fresh_template owner postgres");
   return project_url(db);
 }
 
@@ -239,8 +274,9 @@ TEST(SupabaseDrill, PostgresProfileIntoAProjectShowsTheKnownErrors) {
   EXPECT_EQ(run.exit_code, 1) << run.output;
   auto folder = folder_of("pgprofile");
   std::string log = read_file(only_file(folder, "restore_", ".log"));
-  for (const char* needle : {"must be owner of", "must be member of role \"supabase_admin\"",
-                             "duplicate key value violates unique constraint \"schema_migrations_pkey\""}) {
+  for (const char* needle :
+       {"must be owner of", "must be member of role \"supabase_admin\"",
+        "duplicate key value violates unique constraint \"schema_migrations_pkey\""}) {
     EXPECT_NE(log.find(needle), std::string::npos) << needle << "\n" << log.substr(0, 4000);
   }
   auto summary = nlohmann::json::parse(read_file(only_file(folder, "drill_summary_", ".json")));
@@ -275,8 +311,9 @@ TEST(SupabaseDrill, GuardKnowsAFreshProjectFromOneInUse) {
   text.replace(text.find("target_kind = \"auto\""), 20, "target_kind = \"supabase\"");
   write_file(config, text);
   exec(plain().admin_url("postgres"), "drop database if exists kind_absent with (force)");
-  run = run_exporter({"--config.file=" + config.string(), "--once"},
-                     {{"SRC", src().admin_url("supa_source")}, {"TGT", plain().admin_url("kind_absent")}});
+  run = run_exporter(
+      {"--config.file=" + config.string(), "--once"},
+      {{"SRC", src().admin_url("supa_source")}, {"TGT", plain().admin_url("kind_absent")}});
   EXPECT_EQ(run.exit_code, 2) << run.output;
   EXPECT_NE(run.output.find("no Supabase platform"), std::string::npos) << run.output;
 }
@@ -288,18 +325,23 @@ TEST(SupabaseDrill, ClientOlderThanTheServerIsRefusedNamingVersions) {
   auto bin = dir / "bin";
   std::filesystem::create_directories(bin);
   for (const char* tool : {"pg_dump", "pg_restore", "pg_dumpall"}) {
-    write_file(bin / tool, std::string("#!/bin/sh\necho '") + tool + " (PostgreSQL) 14.11'\n", 0755);
+    write_file(bin / tool, std::string("#!/bin/sh\necho '") + tool + " (PostgreSQL) 14.11'\n",
+               0755);
   }
   auto config = dir / "drill.toml";
   std::string text = config_text(dir, "supabase", "clean", false);
-  text.replace(text.find("[drill.restore]"), 15, "pg_bin_dir = \"" + bin.string() + "\"\n[drill.restore]");
+  text.replace(text.find("[drill.restore]"), 15,
+               "pg_bin_dir = \"" + bin.string() + "\"\n[drill.restore]");
   write_file(config, text);
-  auto run = run_exporter({"--config.file=" + config.string(), "--once"},
-                          {{"SRC", src().admin_url("supa_source")}, {"TGT", plain().admin_url("never_made")}});
+  auto run = run_exporter(
+      {"--config.file=" + config.string(), "--once"},
+      {{"SRC", src().admin_url("supa_source")}, {"TGT", plain().admin_url("never_made")}});
   EXPECT_EQ(run.exit_code, 2) << run.output;
   EXPECT_NE(run.output.find("PostgreSQL 15"), std::string::npos) << run.output;
   EXPECT_NE(run.output.find("14.11"), std::string::npos) << run.output;
-  EXPECT_EQ(one(plain().admin_url("postgres"), "select count(*) from pg_database where datname = 'never_made'"), "0");
+  EXPECT_EQ(one(plain().admin_url("postgres"),
+                "select count(*) from pg_database where datname = 'never_made'"),
+            "0");
 }
 
 }  // namespace

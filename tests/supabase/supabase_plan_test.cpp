@@ -94,8 +94,8 @@ TEST(SupabasePlan, IntoAProjectOnlyUserDdlAndAllData) {
   auto plan = plan_restore(parse_toc(kListing), TargetKind::supabase, fresh_project());
   auto kept = ids(plan.main);
   // user DDL, data, grants, policies, RLS, the user's default privileges
-  for (const char* id : {"3657", "962", "239", "3683", "3635", "3450", "3614", "3606", "2191",
-                         "3646"}) {
+  for (const char* id :
+       {"3657", "962", "239", "3683", "3635", "3450", "3614", "3606", "2191", "3646"}) {
     EXPECT_TRUE(has(kept, id)) << id;
   }
   // platform data (auth.identities, auth.users, a platform sequence) and the
@@ -103,8 +103,8 @@ TEST(SupabasePlan, IntoAProjectOnlyUserDdlAndAllData) {
   for (const char* id : {"3623", "3622", "3695", "3458"}) EXPECT_TRUE(has(kept, id)) << id;
   // never platform DDL, the platform's trigger, RLS and default privileges,
   // migration bookkeeping, vault secrets, extension comments, event triggers
-  for (const char* id : {"9", "3653", "298", "226", "3459", "3605", "2189", "3621", "3633",
-                         "3661", "4000", "3"}) {
+  for (const char* id :
+       {"9", "3653", "298", "226", "3459", "3605", "2189", "3621", "3633", "3661", "4000", "3"}) {
     EXPECT_FALSE(has(kept, id)) << id;
   }
   EXPECT_EQ(ids(plan.extensions), std::vector<std::string>{"3"});
@@ -149,10 +149,11 @@ TEST(SupabasePlatform, RolesAndSchemas) {
                         "dashboard_user", "pgbouncer", "pgsodium_keyholder", "pg_monitor"}) {
     EXPECT_TRUE(is_platform_role(r)) << r;
   }
-  for (const char* r : {"app_reader", "drill_admin", "anonymous"}) EXPECT_FALSE(is_platform_role(r)) << r;
-  for (const char* s : {"auth", "storage", "realtime", "extensions", "graphql", "graphql_public",
-                        "supabase_functions", "vault", "pgsodium", "net", "cron",
-                        "supabase_migrations"}) {
+  for (const char* r : {"app_reader", "drill_admin", "anonymous"})
+    EXPECT_FALSE(is_platform_role(r)) << r;
+  for (const char* s :
+       {"auth", "storage", "realtime", "extensions", "graphql", "graphql_public",
+        "supabase_functions", "vault", "pgsodium", "net", "cron", "supabase_migrations"}) {
     EXPECT_TRUE(is_platform_schema(s)) << s;
   }
   EXPECT_FALSE(is_platform_schema("public"));
@@ -195,8 +196,9 @@ TEST(SupabaseRoles, SplitsPlatformFromProjectRolesWithoutGrantors) {
   EXPECT_EQ(back[4].sql, "CREATE ROLE supabase_admin NOLOGIN;");
   EXPECT_EQ(back[5].sql, "ALTER ROLE app_reader SET search_path TO 'public';");
   EXPECT_EQ(back[6].sql, "GRANT authenticated TO app_reader;");
-  EXPECT_EQ(without_superuser_attributes(back[2].sql),
-            "ALTER ROLE app_reader WITH NOINHERIT NOCREATEROLE NOCREATEDB LOGIN CONNECTION LIMIT 5;");
+  EXPECT_EQ(
+      without_superuser_attributes(back[2].sql),
+      "ALTER ROLE app_reader WITH NOINHERIT NOCREATEROLE NOCREATEDB LOGIN CONNECTION LIMIT 5;");
 }
 
 }  // namespace
