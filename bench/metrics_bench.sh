@@ -39,16 +39,16 @@ set +a
 psql -qc "create database bench_src"
 psql -q -v ON_ERROR_STOP=1 -d bench_src -f "$ROOT/tests/fixtures/supabase_demo.sql" >/dev/null
 
-# drill-1 backs up a real ~1 GB database, so "during a drill" means pg_dump,
+# drill-1 backs up a real ~2 GB database, so "during a drill" means pg_dump,
 # verify and pg_restore really load the machine while wrk scrapes.
-echo "building a ~1 GB source for the running drill ..."
+echo "building a ~2 GB source for the running drill ..."
 psql -qc "create database bench_big"
 psql -q -d bench_big -c "create table public.events as
   select i as id, md5('acct' || (i % 50000))::uuid as account,
          timestamptz '2026-01-01' + i * interval '7 seconds' as happened_at,
          jsonb_build_object('ref', md5(i::text), 'tags', jsonb_build_array(i % 3, i % 7)) as payload,
          repeat(md5((i * 31)::text), 1 + i % 3) as note
-  from generate_series(1, ${BENCH_ROWS:-3000000}) as i"
+  from generate_series(1, ${BENCH_ROWS:-6000000}) as i"
 {
   echo "[exporter]"
   echo "artifact_dir = \"$WORK/artifacts\""

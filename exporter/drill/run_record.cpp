@@ -31,6 +31,10 @@ SystemTime parse_iso(const std::string& text) {
 
 }  // namespace
 
+nlohmann::ordered_json objective_json(double seconds, double target_seconds, bool compliant) {
+  return {{"seconds", seconds}, {"target_seconds", target_seconds}, {"compliant", compliant}};
+}
+
 nlohmann::ordered_json to_json(const RunRecord& r) {
   nlohmann::ordered_json j;
   j["format_version"] = 1;
@@ -52,12 +56,8 @@ nlohmann::ordered_json to_json(const RunRecord& r) {
   }
   j["snapshot_time"] = r.snapshot_time ? nlohmann::ordered_json(iso8601_utc(*r.snapshot_time))
                                        : nlohmann::ordered_json(nullptr);
-  j["rto"] = {{"seconds", r.rto_seconds},
-              {"target_seconds", r.rto_target_seconds},
-              {"compliant", r.rto_compliant}};
-  j["rpo"] = {{"seconds", r.rpo_seconds},
-              {"target_seconds", r.rpo_target_seconds},
-              {"compliant", r.rpo_compliant}};
+  j["rto"] = objective_json(r.rto_seconds, r.rto_target_seconds, r.rto_compliant);
+  j["rpo"] = objective_json(r.rpo_seconds, r.rpo_target_seconds, r.rpo_compliant);
   j["backup"] = {{"size_bytes", r.backup_size},
                  {"sha256", r.backup_sha256},
                  {"format", r.backup_format}};

@@ -96,6 +96,9 @@ struct RunRecord {
 };
 
 nlohmann::ordered_json to_json(const RunRecord& record);
+// {"seconds", "target_seconds", "compliant"} of RTO or RPO, as the summary
+// JSON and the HTTP API both show it.
+nlohmann::ordered_json objective_json(double seconds, double target_seconds, bool compliant);
 // Throws nlohmann::json::exception on a malformed document.
 RunRecord run_record_from_json(const nlohmann::json& j);
 

@@ -36,12 +36,8 @@ nlohmann::ordered_json run_brief(const RunRecord& r) {
   j["started_at"] = iso8601_utc(r.started);
   j["finished_at"] = iso8601_utc(r.finished);
   j["duration_seconds"] = r.phase_seconds(kPhaseTotal);
-  j["rto"] = {{"seconds", r.rto_seconds},
-              {"target_seconds", r.rto_target_seconds},
-              {"compliant", r.rto_compliant}};
-  j["rpo"] = {{"seconds", r.rpo_seconds},
-              {"target_seconds", r.rpo_target_seconds},
-              {"compliant", r.rpo_compliant}};
+  j["rto"] = objective_json(r.rto_seconds, r.rto_target_seconds, r.rto_compliant);
+  j["rpo"] = objective_json(r.rpo_seconds, r.rpo_target_seconds, r.rpo_compliant);
   j["restore_errors"] = r.restore_errors;
   j["backup_size_bytes"] = r.backup_size;
   auto& artifacts = j["artifacts"] = nlohmann::ordered_json::array();
