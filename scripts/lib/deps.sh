@@ -19,7 +19,7 @@ BACKUPDRILL_DEB_PACKAGES=(
   # observability tests: promtool, amtool
   prometheus prometheus-alertmanager
   # scripts and tests
-  python3 jq openssl curl
+  python3 jq openssl curl apache2-utils
 )
 
 # The repository root (this file is scripts/lib/deps.sh).
