@@ -11,6 +11,16 @@
 # output folder is ${CMAKE_BINARY_DIR}/checks, where the exporter of the build
 # tree looks for plugins.
 set(BACKUPDRILL_PLUGIN_SDK_DIR ${CMAKE_CURRENT_LIST_DIR}/.. CACHE INTERNAL "plugins/ of backupdrill")
+# The SDK headers: plugins/include in the source tree; an installed
+# backupdrillConfig.cmake (find_package(backupdrill)) sets it to
+# <prefix>/include before including this file. The version script sits next
+# to this file in both layouts.
+if(NOT DEFINED BACKUPDRILL_PLUGIN_INCLUDE_DIR)
+  set(BACKUPDRILL_PLUGIN_INCLUDE_DIR ${CMAKE_CURRENT_LIST_DIR}/../include
+      CACHE INTERNAL "the backupdrill plugin SDK headers")
+endif()
+set(BACKUPDRILL_PLUGIN_MAP ${CMAKE_CURRENT_LIST_DIR}/plugin.map
+    CACHE INTERNAL "the version script of check plugins")
 
 function(backupdrill_add_check name)
   cmake_parse_arguments(ARG "" "SAMPLE;OUTPUT_DIRECTORY" "SOURCES;LIBRARIES" ${ARGN})
@@ -36,7 +46,7 @@ function(backupdrill_add_check name)
   file(CONFIGURE OUTPUT ${gen}/${name}_sample.h
        CONTENT "/* Generated from ${ARG_SAMPLE} by backupdrill_add_check; do not edit. */\n#define BACKUPDRILL_SAMPLE_CONFIG \\\n  \"@sample_text@\"\n"
        @ONLY)
-  target_include_directories(${target} PRIVATE ${BACKUPDRILL_PLUGIN_SDK_DIR}/include ${gen})
+  target_include_directories(${target} PRIVATE ${BACKUPDRILL_PLUGIN_INCLUDE_DIR} ${gen})
   target_link_libraries(${target} PRIVATE ${ARG_LIBRARIES})
   set_target_properties(${target} PROPERTIES
     PREFIX ""
@@ -47,6 +57,6 @@ function(backupdrill_add_check name)
     VISIBILITY_INLINES_HIDDEN ON
     POSITION_INDEPENDENT_CODE ON)
   target_link_options(${target} PRIVATE
-    -Wl,--version-script=${BACKUPDRILL_PLUGIN_SDK_DIR}/cmake/plugin.map
+    -Wl,--version-script=${BACKUPDRILL_PLUGIN_MAP}
     -Wl,--exclude-libs,ALL -Wl,--no-undefined)
 endfunction()
