@@ -20,9 +20,9 @@ pqxx::connection maintenance(const PgSession& s, const GuardReport& guard) {
   return pqxx::connection(maintenance_conninfo(s.target.conninfo, guard.maintenance_db).full());
 }
 
-void recreate_database(const PgSession& s, const GuardReport& guard, const std::string& run_id) {
-  auto conn = maintenance(s, guard);
-  pqxx::nontransaction tx(conn);
+// Sessions still connected to the target (a check, a person) must not keep
+// the drill from dropping it: FORCE on 13+, terminated by hand before.
+void drop_if_exists(pqxx::nontransaction& tx, const PgSession& s, const GuardReport& guard) {
   const std::string db = tx.quote_name(s.target.conninfo.dbname());
   if (guard.target_server.major() >= 13) {
     tx.exec("drop database if exists " + db + " with (force)");
@@ -33,6 +33,13 @@ void recreate_database(const PgSession& s, const GuardReport& guard, const std::
         s.target.conninfo.dbname());
     tx.exec("drop database if exists " + db);
   }
+}
+
+void recreate_database(const PgSession& s, const GuardReport& guard, const std::string& run_id) {
+  auto conn = maintenance(s, guard);
+  pqxx::nontransaction tx(conn);
+  const std::string db = tx.quote_name(s.target.conninfo.dbname());
+  drop_if_exists(tx, s, guard);
   // template0: template1 may hold objects that would collide with the dump.
   tx.exec("create database " + db + " template template0 encoding " +
           tx.quote(guard.source.encoding));
@@ -72,12 +79,7 @@ int count_restore_errors(const std::filesystem::path& log) {
 void drop_target(const PgSession& s, const GuardReport& guard) {
   auto conn = maintenance(s, guard);
   pqxx::nontransaction tx(conn);
-  const std::string db = tx.quote_name(s.target.conninfo.dbname());
-  if (guard.target_server.major() >= 13) {
-    tx.exec("drop database if exists " + db + " with (force)");
-  } else {
-    tx.exec("drop database if exists " + db);
-  }
+  drop_if_exists(tx, s, guard);
 }
 
 void run_restore(const PgSession& s, const DrillConfig& drill, const GuardReport& guard,
