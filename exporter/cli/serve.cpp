@@ -4,6 +4,8 @@
 
 #include <atomic>
 
+#include "config/config.h"
+#include "drill/runner.h"
 #include "http/server.h"
 #include "http/web_config.h"
 #include "log/log.h"
@@ -33,6 +35,52 @@ std::vector<std::pair<std::string, std::string>> loaded_plugins(const Config& co
     if (l.info) plugins.emplace_back(l.info->name, l.info->version);
   }
   return plugins;
+}
+
+// Config::source of runbook_config().
+constexpr std::string_view kRunbookSource = "runbook environment";
+
+std::string joined(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ",") + n;
+  return out.empty() ? "-" : out;
+}
+
+// SIGHUP: re-reads and validates the config file exactly as at start (every
+// plugin it names is loaded); only a configuration that would start is
+// applied. What reloads: [[drill]] tables (added, removed, changed: schedule,
+// URLs, targets, checks, ...) and [exporter] artifact_dir, plugin_dir,
+// keep_runs, admin_token. What does not: the command line (listen address,
+// --web.config.file, logging) and the environment, read once at start, so a
+// changed ${VAR} needs a restart. A running drill finishes with the
+// configuration it started with.
+void reload_config(const Config& initial, DrillService& service, DrillMetrics& metrics) {
+  if (initial.source == kRunbookSource) {
+    log::warn(
+        "SIGHUP received: running from the runbook's environment variables, which "
+        "cannot change in a running process; nothing to reload (restart instead)");
+    return;
+  }
+  const std::string& file = initial.source;
+  log::info("SIGHUP received: reloading the configuration", {{"config", file}});
+  try {
+    Config next = load_config_file(file);
+    next.exporter.plugin_dir = plugin_host::effective_plugin_dir(next.exporter.plugin_dir);
+    validate_checks(next);
+    const size_t drills = next.drills.size();
+    auto summary = service.reload(std::move(next));
+    metrics.record_reload(true);
+    log::info("configuration reloaded", {{"config", file},
+                                         {"drills", std::to_string(drills)},
+                                         {"added", joined(summary.added)},
+                                         {"removed", joined(summary.removed)},
+                                         {"changed", joined(summary.changed)}});
+  } catch (const std::exception& e) {
+    metrics.record_reload(false);
+    // The message carries the file, line and key of the problem.
+    log::error("configuration reload failed; the previous configuration stays in effect",
+               {{"config", file}, {"error", scrub(e.what())}});
+  }
 }
 
 }  // namespace
@@ -83,8 +131,7 @@ int serve(const Config& config, const ServeFlags& flags) {
     int sig = 0;
     if (sigwait(&signals, &sig) != 0) continue;
     if (sig == SIGHUP) {
-      log::warn("SIGHUP received: configuration reload is not supported yet; restart the "
-                "exporter to apply a changed configuration");
+      reload_config(config, service, metrics);
       continue;
     }
     log::info("shutting down", {{"signal", strsignal(sig)}});

@@ -3,6 +3,7 @@
 #include <prometheus/text_serializer.h>
 
 #include <chrono>
+#include <set>
 
 #include "cli/build_info.h"
 
@@ -126,46 +127,133 @@ DrillMetrics::DrillMetrics(const Config& config,
       start_time_(BuildGauge()
                       .Name("backupdrill_exporter_start_time_seconds")
                       .Help("Unix time the exporter started.")
-                      .Register(*registry_)) {
+                      .Register(*registry_)),
+      config_reload_ok_(BuildGauge()
+                            .Name("backupdrill_config_last_reload_successful")
+                            .Help("1 if the last configuration reload (SIGHUP) succeeded; 0 "
+                                  "while the exporter runs an older configuration.")
+                            .Register(*registry_)),
+      config_reload_time_(BuildGauge()
+                              .Name("backupdrill_config_last_reload_success_timestamp_seconds")
+                              .Help("Unix time the running configuration was loaded.")
+                              .Register(*registry_)) {
   build_info_.Add({{"version", kVersion}, {"revision", kRevision}}).Set(1);
   for (const auto& [name, version] : plugins) {
     plugin_info_.Add({{"plugin", name}, {"version", version}}).Set(1);
   }
   start_time_.Add({}).Set(unix_seconds(std::chrono::system_clock::now()));
+  config_reload_ok_.Add({}).Set(1);
+  config_reload_time_.Add({}).Set(unix_seconds(std::chrono::system_clock::now()));
+  for (const auto& d : config.drills) add_drill(d);
+}
+
+void DrillMetrics::add_drill(const DrillConfig& d) {
+  PerDrill& p = drills_[d.name];
+  prometheus::Labels l{{"drill", d.name}};
+  p.last_run = &last_run_.Add(l);
+  p.last_success = &last_success_.Add(l);
+  p.last_run_success = &last_run_success_.Add(l);
+  p.running = &running_.Add(l);
+  p.runs = &runs_.Add(l);
+  for (const auto& phase : failure_phases()) {
+    p.failures[phase] = &failures_.Add({{"drill", d.name}, {"phase", phase}});
+  }
+  p.skipped.push_back(&skipped_.Add({{"drill", d.name}, {"reason", "busy"}}));
+  p.skipped.push_back(&skipped_.Add({{"drill", d.name}, {"reason", "locked"}}));
+  for (const auto& phase : duration_phases()) {
+    p.phase_seconds[phase] = &phase_seconds_.Add({{"drill", d.name}, {"phase", phase}});
+  }
+  p.rto = &rto_.Add(l);
+  p.rto_target = &rto_target_.Add(l);
+  p.rto_ok = &rto_ok_.Add(l);
+  p.rpo = &rpo_.Add(l);
+  p.rpo_target = &rpo_target_.Add(l);
+  p.rpo_ok = &rpo_ok_.Add(l);
+  p.backup_size = &backup_size_.Add(l);
+  p.restore_errors = &restore_errors_.Add(l);
+  p.interval = &interval_.Add(l);
+  p.next_run = &next_run_.Add(l);
+  update_drill(p, d);
+}
+
+// What a reload may change in an existing drill: its targets and its checks.
+void DrillMetrics::update_drill(PerDrill& p, const DrillConfig& d) {
+  p.rto_target->Set(std::chrono::duration<double>(d.rto_target).count());
+  p.rpo_target->Set(std::chrono::duration<double>(d.rpo_target).count());
+  std::set<std::string> wanted;
+  for (const auto& c : d.checks) {
+    wanted.insert(c.name);
+    if (p.check_success.count(c.name)) continue;
+    prometheus::Labels cl{{"drill", d.name}, {"check", c.name}};
+    p.check_success[c.name] = &check_success_.Add(cl);
+    p.check_seconds[c.name] = &check_seconds_.Add(cl);
+  }
+  for (auto it = p.check_success.begin(); it != p.check_success.end();) {
+    if (wanted.count(it->first)) {
+      ++it;
+      continue;
+    }
+    check_success_.Remove(it->second);
+    check_seconds_.Remove(p.check_seconds.at(it->first));
+    p.check_seconds.erase(it->first);
+    it = p.check_success.erase(it);
+  }
+}
+
+void DrillMetrics::remove_drill(const std::string& name) {
+  auto it = drills_.find(name);
+  if (it == drills_.end()) return;
+  PerDrill& p = it->second;
+  last_run_.Remove(p.last_run);
+  last_success_.Remove(p.last_success);
+  last_run_success_.Remove(p.last_run_success);
+  running_.Remove(p.running);
+  runs_.Remove(p.runs);
+  for (auto& [phase, c] : p.failures) failures_.Remove(c);
+  for (auto* c : p.skipped) skipped_.Remove(c);
+  for (auto& [phase, g] : p.phase_seconds) phase_seconds_.Remove(g);
+  rto_.Remove(p.rto);
+  rto_target_.Remove(p.rto_target);
+  rto_ok_.Remove(p.rto_ok);
+  rpo_.Remove(p.rpo);
+  rpo_target_.Remove(p.rpo_target);
+  rpo_ok_.Remove(p.rpo_ok);
+  backup_size_.Remove(p.backup_size);
+  restore_errors_.Remove(p.restore_errors);
+  interval_.Remove(p.interval);
+  next_run_.Remove(p.next_run);
+  for (auto& [check, g] : p.check_success) check_success_.Remove(g);
+  for (auto& [check, g] : p.check_seconds) check_seconds_.Remove(g);
+  for (auto* g : p.check_rows) check_rows_.Remove(g);
+  drills_.erase(it);
+}
+
+void DrillMetrics::apply_config(const Config& config) {
+  std::lock_guard lock(mutex_);
+  std::set<std::string> wanted;
   for (const auto& d : config.drills) {
-    PerDrill& p = drills_[d.name];
-    prometheus::Labels l{{"drill", d.name}};
-    p.last_run = &last_run_.Add(l);
-    p.last_success = &last_success_.Add(l);
-    p.last_run_success = &last_run_success_.Add(l);
-    p.running = &running_.Add(l);
-    p.runs = &runs_.Add(l);
-    for (const auto& phase : failure_phases()) {
-      p.failures[phase] = &failures_.Add({{"drill", d.name}, {"phase", phase}});
-    }
-    skipped_.Add({{"drill", d.name}, {"reason", "busy"}});
-    skipped_.Add({{"drill", d.name}, {"reason", "locked"}});
-    for (const auto& phase : duration_phases()) {
-      p.phase_seconds[phase] = &phase_seconds_.Add({{"drill", d.name}, {"phase", phase}});
-    }
-    p.rto = &rto_.Add(l);
-    p.rto_target = &rto_target_.Add(l);
-    p.rto_target->Set(std::chrono::duration<double>(d.rto_target).count());
-    p.rto_ok = &rto_ok_.Add(l);
-    p.rpo = &rpo_.Add(l);
-    p.rpo_target = &rpo_target_.Add(l);
-    p.rpo_target->Set(std::chrono::duration<double>(d.rpo_target).count());
-    p.rpo_ok = &rpo_ok_.Add(l);
-    p.backup_size = &backup_size_.Add(l);
-    p.restore_errors = &restore_errors_.Add(l);
-    p.interval = &interval_.Add(l);
-    p.next_run = &next_run_.Add(l);
-    for (const auto& c : d.checks) {
-      prometheus::Labels cl{{"drill", d.name}, {"check", c.name}};
-      p.check_success[c.name] = &check_success_.Add(cl);
-      p.check_seconds[c.name] = &check_seconds_.Add(cl);
+    wanted.insert(d.name);
+    if (auto it = drills_.find(d.name); it != drills_.end()) {
+      update_drill(it->second, d);
+    } else {
+      add_drill(d);
     }
   }
+  std::vector<std::string> gone;
+  for (const auto& [name, p] : drills_) {
+    if (!wanted.count(name)) gone.push_back(name);
+  }
+  for (const auto& name : gone) remove_drill(name);
+}
+
+void DrillMetrics::record_reload(bool success) {
+  config_reload_ok_.Add({}).Set(success ? 1 : 0);
+  if (success) config_reload_time_.Add({}).Set(unix_seconds(std::chrono::system_clock::now()));
+}
+
+bool DrillMetrics::has_drill(const std::string& name) const {
+  std::lock_guard lock(mutex_);
+  return drills_.count(name) > 0;
 }
 
 DrillMetrics::PerDrill& DrillMetrics::drill(const std::string& name) {

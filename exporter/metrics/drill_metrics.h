@@ -39,6 +39,14 @@ class DrillMetrics {
   void record_skip(const std::string& drill, const std::string& reason);
   void set_schedule(const std::string& drill, const DrillSchedule& schedule);
 
+  // A reloaded configuration (SIGHUP): series appear for new drills and checks
+  // (0, as at start-up), disappear for removed ones, and RTO/RPO targets take
+  // their new values; counters and last results of kept drills stay.
+  void apply_config(const Config& config);
+  // backupdrill_config_last_reload_successful and its timestamp.
+  void record_reload(bool success);
+  bool has_drill(const std::string& drill) const;
+
   // The Prometheus text exposition format (version 0.0.4).
   std::string render() const;
 
@@ -58,9 +66,14 @@ class DrillMetrics {
     std::map<std::string, prometheus::Gauge*> check_success;
     std::map<std::string, prometheus::Gauge*> check_seconds;
     std::vector<prometheus::Gauge*> check_rows;  // replaced by each run
+    std::vector<prometheus::Counter*> skipped;   // by reason
   };
 
   PerDrill& drill(const std::string& name);
+  // These three expect mutex_ held (or the constructor).
+  void add_drill(const DrillConfig& d);
+  void update_drill(PerDrill& p, const DrillConfig& d);
+  void remove_drill(const std::string& name);
 
   std::shared_ptr<prometheus::Registry> registry_;
   mutable std::mutex mutex_;  // guards drills_ and the check_rows lists
@@ -90,6 +103,8 @@ class DrillMetrics {
   prometheus::Family<prometheus::Gauge>& interval_;
   prometheus::Family<prometheus::Gauge>& next_run_;
   prometheus::Family<prometheus::Gauge>& start_time_;
+  prometheus::Family<prometheus::Gauge>& config_reload_ok_;
+  prometheus::Family<prometheus::Gauge>& config_reload_time_;
 };
 
 // The phases whose failures are counted, in order.

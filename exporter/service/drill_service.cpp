@@ -8,21 +8,59 @@
 #include "util/secrets.h"
 
 namespace backupdrill {
+namespace {
+
+// For the reload log only ("changed" vs "unchanged"); where a drill sits in
+// the file (origin) does not count.
+bool same_drill(const DrillConfig& a, const DrillConfig& b) {
+  auto checks_equal = [&] {
+    if (a.checks.size() != b.checks.size()) return false;
+    for (size_t i = 0; i < a.checks.size(); ++i) {
+      const auto &x = a.checks[i], &y = b.checks[i];
+      if (x.plugin != y.plugin || x.name != y.name || x.timeout != y.timeout ||
+          !(x.settings == y.settings)) {
+        return false;
+      }
+    }
+    return true;
+  };
+  return a.schedule == b.schedule && a.source_url == b.source_url && a.target_url == b.target_url &&
+         a.rpo_target == b.rpo_target && a.rto_target == b.rto_target && a.timeout == b.timeout &&
+         a.profile == b.profile && a.target_kind == b.target_kind &&
+         a.adopt_target == b.adopt_target && a.pg_bin_dir == b.pg_bin_dir &&
+         a.backup.jobs == b.backup.jobs && a.backup.compression == b.backup.compression &&
+         a.backup.schemas == b.backup.schemas &&
+         a.backup.exclude_schemas == b.backup.exclude_schemas && a.restore.mode == b.restore.mode &&
+         a.restore.jobs == b.restore.jobs && checks_equal();
+}
+
+}  // namespace
 
 DrillService::DrillService(Config config, DrillMetrics& metrics)
-    : config_(std::move(config)), metrics_(metrics) {
-  for (const auto& d : config_.drills) {
-    Slot& slot = slots_[d.name];
-    if (!d.schedule.empty()) slot.cron = schedule::CronExpression::parse(d.schedule);
-    DrillSchedule sched;
-    if (slot.cron) {
-      sched.interval_seconds = static_cast<double>(slot.cron->longest_interval().count());
-      auto now = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
-      if (auto next = slot.cron->next_after(now)) slot.next_run = *next;
-      sched.next_run = slot.next_run;
-    }
-    metrics_.set_schedule(d.name, sched);
+    : config_(std::make_shared<const Config>(std::move(config))), metrics_(metrics) {
+  std::lock_guard lock(mutex_);
+  for (const auto& d : config_->drills) set_cron(d.name, d.schedule);
+}
+
+// Sets a drill's cron and its schedule metrics; arming is the scheduler's.
+void DrillService::set_cron(const std::string& name, const std::string& expression) {
+  Slot& slot = slots_[name];
+  slot.cron.reset();
+  slot.next_run.reset();
+  if (!expression.empty()) slot.cron = schedule::CronExpression::parse(expression);
+  DrillSchedule sched;
+  if (slot.cron) {
+    sched.interval_seconds = static_cast<double>(slot.cron->longest_interval().count());
+    auto now = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
+    if (auto next = slot.cron->next_after(now)) slot.next_run = *next;
+    sched.next_run = slot.next_run;
   }
+  if (metrics_.has_drill(name)) metrics_.set_schedule(name, sched);  // a removed drill has none
+}
+
+const Config& DrillService::config() const {
+  std::lock_guard lock(mutex_);
+  return *config_;
 }
 
 DrillService::~DrillService() { stop(); }
@@ -39,48 +77,79 @@ std::string DrillService::target_key(const DrillConfig& drill) {
 }
 
 void DrillService::restore_state() {
-  for (const auto& d : config_.drills) {
-    auto newest = load_newest_run(config_.exporter.artifact_dir / d.name);
-    if (!newest) continue;
-    // Keep the last success time even when the newest run failed.
-    if (!newest->success) {
-      for (const auto& r : load_runs(config_.exporter.artifact_dir / d.name, 1000)) {
-        if (r.success) {
-          metrics_.record_run(r, /*restored=*/true);
-          break;
-        }
+  std::shared_ptr<const Config> config;
+  {
+    std::lock_guard lock(mutex_);
+    config = config_;
+  }
+  for (const auto& d : config->drills) restore_drill(*config, d);
+}
+
+void DrillService::restore_drill(const Config& config, const DrillConfig& d) {
+  auto newest = load_newest_run(config.exporter.artifact_dir / d.name);
+  if (!newest) return;
+  // Keep the last success time even when the newest run failed.
+  if (!newest->success) {
+    for (const auto& r : load_runs(config.exporter.artifact_dir / d.name, 1000)) {
+      if (r.success) {
+        metrics_.record_run(r, /*restored=*/true);
+        break;
       }
     }
-    metrics_.record_run(*newest, /*restored=*/true);
-    std::lock_guard lock(mutex_);
-    slots_[d.name].last = *newest;
-    slots_[d.name].last_stamp = newest->run_id;
-    log::info("restored the last run from its summary",
-              {{"drill", d.name}, {"run", newest->run_id},
-               {"result", newest->success ? "passed" : "failed"}});
   }
+  metrics_.record_run(*newest, /*restored=*/true);
+  std::lock_guard lock(mutex_);
+  slots_[d.name].last = *newest;
+  slots_[d.name].last_stamp = newest->run_id;
+  log::info("restored the last run from its summary",
+            {{"drill", d.name},
+             {"run", newest->run_id},
+             {"result", newest->success ? "passed" : "failed"}});
 }
 
 void DrillService::start_scheduler() {
   work_.emplace(io_.get_executor());
-  for (const auto& d : config_.drills) {
-    if (slots_[d.name].cron) arm(d.name);
+  {
+    std::lock_guard lock(mutex_);
+    scheduler_started_ = true;
   }
+  rearm_all();
   scheduler_thread_ = std::thread([this] { io_.run(); });
+}
+
+void DrillService::rearm_all() {
+  std::vector<std::string> names;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& [name, slot] : slots_) {
+      if (slot.timer) slot.timer->cancel();
+      ++slot.armed;
+      if (slot.cron) names.push_back(name);
+    }
+  }
+  for (const auto& name : names) arm(name);
 }
 
 void DrillService::arm(const std::string& name) {
   std::lock_guard lock(mutex_);
   Slot& slot = slots_[name];
+  if (!slot.cron) return;  // unscheduled or removed by a reload
   auto now = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
   slot.next_run = slot.cron->next_after(now);
-  metrics_.set_schedule(name, {static_cast<double>(slot.cron->longest_interval().count()),
-                               slot.next_run});
+  metrics_.set_schedule(
+      name, {static_cast<double>(slot.cron->longest_interval().count()), slot.next_run});
   if (!slot.next_run) return;
   if (!slot.timer) slot.timer = std::make_unique<boost::asio::system_timer>(io_);
+  const uint64_t armed = ++slot.armed;
   slot.timer->expires_at(*slot.next_run);
-  slot.timer->async_wait([this, name](const boost::system::error_code& ec) {
-    if (ec) return;  // cancelled at shutdown
+  slot.timer->async_wait([this, name, armed](const boost::system::error_code& ec) {
+    if (ec) return;  // cancelled: shutdown or reload
+    {
+      // A reload re-armed (or unscheduled) this drill after the timer had
+      // already fired: the new schedule decides.
+      std::lock_guard lock(mutex_);
+      if (slots_[name].armed != armed) return;
+    }
     auto result = trigger(name, "schedule");
     if (result.status == TriggerStatus::busy) {
       log::warn("scheduled run skipped", {{"drill", name}, {"reason", result.reason}});
@@ -89,21 +158,62 @@ void DrillService::arm(const std::string& name) {
   });
 }
 
+DrillService::ReloadSummary DrillService::reload(Config next_config) {
+  auto next = std::make_shared<const Config>(std::move(next_config));
+  ReloadSummary summary;
+  std::vector<const DrillConfig*> added;
+  {
+    std::lock_guard lock(mutex_);
+    if (stopped_) return summary;
+    for (const auto& d : next->drills) {
+      const DrillConfig* old = config_->find_drill(d.name);
+      if (!old) {
+        summary.added.push_back(d.name);
+        added.push_back(&d);
+      } else if (same_drill(*old, d)) {
+        summary.unchanged.push_back(d.name);
+      } else {
+        summary.changed.push_back(d.name);
+      }
+    }
+    for (const auto& d : config_->drills) {
+      if (!next->find_drill(d.name)) summary.removed.push_back(d.name);
+    }
+    // Series first, so every configured drill has them before it can run.
+    metrics_.apply_config(*next);
+    for (const auto& name : summary.removed) set_cron(name, "");
+    for (const auto& d : next->drills) set_cron(d.name, d.schedule);
+    retired_.push_back(config_);
+    config_ = next;
+  }
+  for (const auto* d : added) restore_drill(*next, *d);
+  bool started = false;
+  {
+    std::lock_guard lock(mutex_);
+    started = scheduler_started_ && work_.has_value();
+  }
+  // Timers belong to the scheduler thread.
+  if (started) boost::asio::post(io_, [this] { rearm_all(); });
+  return summary;
+}
+
 DrillService::TriggerResult DrillService::trigger(const std::string& name, const std::string& how) {
-  const DrillConfig* drill = config_.find_drill(name);
-  if (!drill) return {TriggerStatus::unknown, "", "no drill named \"" + name + "\""};
   std::lock_guard lock(mutex_);
+  std::shared_ptr<const Config> config = config_;
+  const DrillConfig* drill = config->find_drill(name);
+  if (!drill) return {TriggerStatus::unknown, "", "no drill named \"" + name + "\""};
   if (stopped_) return {TriggerStatus::busy, "", "the exporter is shutting down"};
   Slot& slot = slots_[name];
   if (slot.running) {
     metrics_.record_skip(name, "busy");
-    return {TriggerStatus::busy, slot.current_run, "drill \"" + name + "\" is already running (run " +
-                                                       slot.current_run + ")"};
+    return {TriggerStatus::busy, slot.current_run,
+            "drill \"" + name + "\" is already running (run " + slot.current_run + ")"};
   }
   std::string key = target_key(*drill);
   if (auto it = busy_targets_.find(key); it != busy_targets_.end()) {
     metrics_.record_skip(name, "busy");
-    return {TriggerStatus::busy, "", "its target is being restored by drill \"" + it->second + "\""};
+    return {TriggerStatus::busy, "",
+            "its target is being restored by drill \"" + it->second + "\""};
   }
   // A stamp later than the last one, so two runs never share artifact names.
   auto now = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
@@ -120,8 +230,8 @@ DrillService::TriggerResult DrillService::trigger(const std::string& name, const
   metrics_.set_running(name, true);
   reap_finished_workers();
   auto done = std::make_shared<std::atomic<bool>>(false);
-  workers_.push_back({std::thread([this, drill, stamp, how, done] {
-                        run_worker(*drill, stamp, how);
+  workers_.push_back({std::thread([this, config, drill, stamp, how, done] {
+                        run_worker(config, *drill, stamp, how);
                         done->store(true);
                       }),
                       done});
@@ -129,14 +239,15 @@ DrillService::TriggerResult DrillService::trigger(const std::string& name, const
   return {TriggerStatus::accepted, stamp, ""};
 }
 
-void DrillService::run_worker(const DrillConfig& drill, std::string run_id, std::string how) {
+void DrillService::run_worker(std::shared_ptr<const Config> config, const DrillConfig& drill,
+                              std::string run_id, std::string how) {
   RunOptions options;
   options.trigger = how;
   options.cancel = &cancel_;
   options.run_id = run_id;
   DrillRun run;
   try {
-    run = run_drill(config_, drill, options);
+    run = run_drill(*config, drill, options);
   } catch (const std::exception& e) {
     run.status = DrillStatus::failed;
     run.record.drill = drill.name;
@@ -144,32 +255,37 @@ void DrillService::run_worker(const DrillConfig& drill, std::string run_id, std:
     log::error("drill crashed", {{"drill", drill.name}, {"error", run.record.error}});
   }
   if (run.status == DrillStatus::skipped) {
-    metrics_.record_skip(drill.name, "locked");
     log::warn("drill skipped", {{"drill", drill.name}, {"reason", run.refusal}});
   } else if (run.status == DrillStatus::refused) {
     log::error(run.refusal, {{"drill", drill.name}});
     run.record.failed_phase = kPhaseGuard;
     run.record.finished = std::chrono::system_clock::now();
     if (run.record.started == SystemTime{}) run.record.started = run.record.finished;
-    metrics_.record_run(run.record);
-  } else {
-    metrics_.record_run(run.record);
-    if (run.status == DrillStatus::passed) {
-      auto deleted = apply_retention(config_.exporter.artifact_dir / drill.name,
-                                     config_.exporter.keep_runs);
-      if (!deleted.empty()) {
-        log::info("old artifacts deleted", {{"drill", drill.name},
-                                            {"runs", std::to_string(deleted.size())}});
-      }
+  } else if (run.status == DrillStatus::passed) {
+    auto deleted =
+        apply_retention(config->exporter.artifact_dir / drill.name, config->exporter.keep_runs);
+    if (!deleted.empty()) {
+      log::info("old artifacts deleted",
+                {{"drill", drill.name}, {"runs", std::to_string(deleted.size())}});
     }
   }
   std::lock_guard lock(mutex_);
+  // A reload during the run may have removed the drill: its series are gone
+  // and stay gone; the artifacts and logs of the run are still written.
+  if (config_->find_drill(drill.name)) {
+    if (run.status == DrillStatus::skipped) {
+      metrics_.record_skip(drill.name, "locked");
+    } else {
+      metrics_.record_run(run.record);
+    }
+    metrics_.set_running(drill.name, false);
+  }
   Slot& slot = slots_[drill.name];
   slot.running = false;
   slot.current_run.clear();
-  if (run.status == DrillStatus::passed || run.status == DrillStatus::failed) slot.last = run.record;
+  if (run.status == DrillStatus::passed || run.status == DrillStatus::failed)
+    slot.last = run.record;
   busy_targets_.erase(target_key(drill));
-  metrics_.set_running(drill.name, false);
   idle_.notify_all();
 }
 
@@ -203,6 +319,7 @@ void DrillService::stop() {
   cancel_ = true;
   if (work_) {
     boost::asio::post(io_, [this] {
+      std::lock_guard lock(mutex_);
       for (auto& [name, slot] : slots_) {
         if (slot.timer) slot.timer->cancel();
       }
@@ -221,7 +338,7 @@ void DrillService::stop() {
 std::vector<DrillService::DrillState> DrillService::states() const {
   std::vector<DrillState> out;
   std::lock_guard lock(mutex_);
-  for (const auto& d : config_.drills) {
+  for (const auto& d : config_->drills) {
     const Slot& slot = slots_.at(d.name);
     out.push_back({&d, slot.next_run, slot.running, slot.current_run, slot.last});
   }
@@ -236,7 +353,12 @@ std::optional<DrillService::DrillState> DrillService::state(const std::string& d
 }
 
 std::vector<RunRecord> DrillService::runs(const std::string& drill, size_t limit) const {
-  return load_runs(config_.exporter.artifact_dir / drill, limit);
+  std::filesystem::path dir;
+  {
+    std::lock_guard lock(mutex_);
+    dir = config_->exporter.artifact_dir / drill;
+  }
+  return load_runs(dir, limit);
 }
 
 }  // namespace backupdrill

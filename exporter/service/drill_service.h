@@ -8,8 +8,9 @@
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
-#include <condition_variable>
 #include <boost/asio/system_timer.hpp>
+#include <condition_variable>
+#include <cstdint>
 #include <list>
 #include <map>
 #include <memory>
@@ -62,7 +63,21 @@ class DrillService {
   std::optional<DrillState> state(const std::string& drill) const;
   std::vector<RunRecord> runs(const std::string& drill, size_t limit) const;
 
-  const Config& config() const { return config_; }
+  // The configuration in effect. A reload never frees a configuration: the
+  // reference (and DrillState::config) stays valid for the process's life
+  // (a few KB per reload), so HTTP handlers and running drills never race a
+  // reload.
+  const Config& config() const;
+
+  // SIGHUP: makes `next` (already loaded and validated) the configuration of
+  // new runs. Running drills finish with the configuration they started
+  // with; added drills get their series and their last run reloaded from
+  // their summaries; removed drills stop being scheduled, listed and
+  // exported; every schedule is re-armed. Nothing else restarts.
+  struct ReloadSummary {
+    std::vector<std::string> added, removed, changed, unchanged;
+  };
+  ReloadSummary reload(Config next);
 
   // Waits until no run is in progress (tests, --once-like shutdowns).
   void wait_idle();
@@ -70,6 +85,7 @@ class DrillService {
  private:
   struct Slot {
     std::optional<schedule::CronExpression> cron;
+    uint64_t armed = 0;  // bumped by each arm(): a stale timer callback sees the change
     std::unique_ptr<boost::asio::system_timer> timer;
     std::optional<SystemTime> next_run;
     bool running = false;
@@ -83,11 +99,16 @@ class DrillService {
   };
 
   void arm(const std::string& drill);
-  void run_worker(const DrillConfig& drill, std::string run_id, std::string how);
+  void rearm_all();  // on the scheduler thread
+  void restore_drill(const Config& config, const DrillConfig& d);
+  void set_cron(const std::string& drill, const std::string& expression);  // mutex_ held
+  void run_worker(std::shared_ptr<const Config> config, const DrillConfig& drill,
+                  std::string run_id, std::string how);
   void reap_finished_workers();
   static std::string target_key(const DrillConfig& drill);
 
-  Config config_;
+  std::shared_ptr<const Config> config_;                // guarded by mutex_
+  std::vector<std::shared_ptr<const Config>> retired_;  // see config()
   DrillMetrics& metrics_;
   mutable std::mutex mutex_;
   std::condition_variable idle_;
@@ -100,6 +121,7 @@ class DrillService {
   boost::asio::io_context io_;
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   std::thread scheduler_thread_;
+  bool scheduler_started_ = false;
 };
 
 }  // namespace backupdrill
