@@ -72,3 +72,11 @@ backupdrill_build() {
   _backupdrill_log "building"
   cmake --build "$root/build" -j2 || return 1
 }
+
+# Packaging tests (tests/packaging): dpkg-shlibdeps for cpack -G DEB,
+# systemd-analyze verify, Node.js for @action-validator/cli (npm), PyYAML for
+# the workflow and Kubernetes checks.
+BACKUPDRILL_DEB_PACKAGES+=(dpkg-dev fakeroot systemd adduser nodejs python3-yaml)
+# npm only when none is on PATH: NodeSource's nodejs bundles npm and conflicts
+# with Debian's npm package.
+command -v npm >/dev/null 2>&1 || BACKUPDRILL_DEB_PACKAGES+=(npm)
