@@ -28,7 +28,10 @@ EXPORTER_PID=""
 # shellcheck disable=SC2317  # invoked by the traps
 cleanup() {
   local rc=$?
-  trap - EXIT INT TERM
+  # A second Ctrl-C (or the signal reaching us twice) must not cut the
+  # clean-up short and leave the demo cluster running.
+  trap - EXIT
+  trap "" INT TERM
   if [[ -n $EXPORTER_PID ]] && kill -0 "$EXPORTER_PID" 2>/dev/null; then
     say "stopping the exporter (pid $EXPORTER_PID)"
     kill -TERM "$EXPORTER_PID" 2>/dev/null || true
