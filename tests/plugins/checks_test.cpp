@@ -1,5 +1,5 @@
 // The bundled checks as plugins, run by the real exporter against the
-// PostgreSQL of pg_fixture.sh: table_counts parity (exact snapshot under
+// PostgreSQL of the pg_clusters fixture (cluster a): table_counts parity (exact snapshot under
 // writes, a deleted row, a changed value behind an unchanged count),
 // api_health against a local HTTPS server, the plain C example built out of
 // tree, and the runbook drill end to end.

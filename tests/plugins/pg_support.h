@@ -1,5 +1,5 @@
 #pragma once
-// Helpers for the plugin tests against the PostgreSQL of pg_fixture.sh: the
+// Helpers for the plugin tests against the PostgreSQL of the pg_clusters fixture (cluster a): the
 // server's coordinates, scratch source/target databases, a plugin folder
 // mixing bundled checks with test fixtures, and running the real exporter.
 #include <filesystem>
