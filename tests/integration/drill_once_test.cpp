@@ -201,11 +201,7 @@ TEST(DrillOnce, TruncatedDumpFailsInVerifyAndNothingIsRestored) {
   const std::string target = "e2e_trunc_tgt";
   drop_database(A(), target);
   auto dir = fresh_dir("truncated");
-  auto bin = dir / "bin";
-  std::filesystem::create_directories(bin);
-  write_file(bin / "pg_dump",
-             "#!/bin/sh\n'" + A().bin_dir + "/pg_dump' \"$@\" | head -c 300000\nexit 0\n", 0755);
-  std::filesystem::create_symlink(A().bin_dir + "/pg_restore", bin / "pg_restore");
+  auto bin = tool_wrappers(A(), dir, {{"pg_dump", "\"$REAL\" \"$@\" | head -c 300000\nexit 0"}});
   auto env = runbook_env(source.name(), target, dir);
   env["PG_BIN_DIR"] = bin.string();
   auto run = run_exporter({"--once"}, env);
@@ -227,18 +223,14 @@ TEST(DrillOnce, PasswordNeverReachesArgvArtifactsOrLogs) {
   const std::string target = "e2e_secret_tgt";
   drop_database(A(), target);
   auto dir = fresh_dir("secret");
-  auto bin = dir / "bin";
-  std::filesystem::create_directories(bin);
   auto record = dir / "recorded";
   // Wrappers record their argv, environment and the PGPASSFILE's mode, then
   // run the real tool.
-  for (const std::string& tool : std::vector<std::string>{"pg_dump", "pg_restore"}) {
-    write_file(bin / tool,
-               "#!/bin/sh\n{ echo \"argv: $0 $*\"; env | sed 's/^/env: /';"
-               " [ -n \"$PGPASSFILE\" ] && echo \"passfile-mode: $(stat -c %a \"$PGPASSFILE\")\"; }"
-               " >> '" + record.string() + "'\nexec '" + A().bin_dir + "/" + tool + "' \"$@\"\n",
-               0755);
-  }
+  const std::string recorder =
+      "{ echo \"argv: $0 $*\"; env | sed 's/^/env: /';"
+      " [ -n \"$PGPASSFILE\" ] && echo \"passfile-mode: $(stat -c %a \"$PGPASSFILE\")\"; }"
+      " >> '" + record.string() + "'\nexec \"$REAL\" \"$@\"";
+  auto bin = tool_wrappers(A(), dir, {{"pg_dump", recorder}, {"pg_restore", recorder}});
   auto config = dir / "secret.toml";
   write_file(config, "[exporter]\nartifact_dir = \"" + (dir / "artifacts").string() +
                          "\"\n[[drill]]\nname = \"secret\"\nsource_url = \"${SRC}\"\n"
@@ -362,12 +354,8 @@ TEST(DrillOnce, LongDumpLogsProgress) {
   const std::string target = "e2e_progress_tgt";
   drop_database(A(), target);
   auto dir = fresh_dir("progress");
-  auto bin = dir / "bin";
-  std::filesystem::create_directories(bin);
   // Starts writing only after 11 s: the backup phase must say it is alive.
-  write_file(bin / "pg_dump", "#!/bin/sh\nsleep 11\nexec '" + A().bin_dir + "/pg_dump' \"$@\"\n",
-             0755);
-  std::filesystem::create_symlink(A().bin_dir + "/pg_restore", bin / "pg_restore");
+  auto bin = tool_wrappers(A(), dir, {{"pg_dump", "sleep 11\nexec \"$REAL\" \"$@\""}});
   auto env = runbook_env(source.name(), target, dir);
   env["PG_BIN_DIR"] = bin.string();
   auto run = run_exporter({"--once"}, env);

@@ -19,14 +19,8 @@ const std::string kToken = "test-admin-token-7c1f";
 // A pg_dump that waits first, so a drill stays "running" long enough to
 // observe (409, two replicas racing).
 std::filesystem::path slow_tools(const std::filesystem::path& dir, int seconds) {
-  auto bin = dir / "bin";
-  std::filesystem::create_directories(bin);
-  write_file(bin / "pg_dump",
-             "#!/bin/sh\nsleep " + std::to_string(seconds) + "\nexec '" + A().bin_dir +
-                 "/pg_dump' \"$@\"\n",
-             0755);
-  std::filesystem::create_symlink(A().bin_dir + "/pg_restore", bin / "pg_restore");
-  return bin;
+  return tool_wrappers(A(), dir,
+                       {{"pg_dump", "sleep " + std::to_string(seconds) + "\nexec \"$REAL\" \"$@\""}});
 }
 
 std::string drill_toml(const std::string& name, const std::string& source_db,

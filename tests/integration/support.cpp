@@ -121,6 +121,21 @@ void write_file(const std::filesystem::path& path, const std::string& content, i
   ::chmod(path.c_str(), static_cast<mode_t>(mode));
 }
 
+std::filesystem::path tool_wrappers(const Cluster& c, const std::filesystem::path& dir,
+                                    const std::map<std::string, std::string>& scripts) {
+  auto bin = dir / "bin";
+  std::filesystem::create_directories(bin);
+  for (const std::string tool : {"pg_dump", "pg_restore"}) {
+    const std::string real = c.bin_dir + "/" + tool;
+    if (auto it = scripts.find(tool); it != scripts.end()) {
+      write_file(bin / tool, "#!/bin/sh\nREAL='" + real + "'\n" + it->second + "\n", 0755);
+    } else {
+      std::filesystem::create_symlink(real, bin / tool);
+    }
+  }
+  return bin;
+}
+
 std::filesystem::path only_file(const std::filesystem::path& folder, const std::string& prefix,
                                 const std::string& suffix) {
   std::optional<std::filesystem::path> found;

@@ -63,6 +63,12 @@ std::filesystem::path fresh_dir(const std::string& name);
 std::string read_file(const std::filesystem::path& path);
 void write_file(const std::filesystem::path& path, const std::string& content, int mode = 0644);
 
+// A pg_bin_dir in dir/bin for a drill: each of pg_dump and pg_restore is the
+// given shell script, or a link to cluster c's real tool when none is given.
+// Scripts reach the real tool as "$REAL".
+std::filesystem::path tool_wrappers(const Cluster& c, const std::filesystem::path& dir,
+                                    const std::map<std::string, std::string>& scripts);
+
 // The one file in folder whose name starts with prefix and ends with suffix.
 std::filesystem::path only_file(const std::filesystem::path& folder, const std::string& prefix,
                                 const std::string& suffix);
