@@ -11,7 +11,8 @@ namespace backupdrill {
 namespace {
 
 // backup_<ts>.dump, restore_<ts>.log, drill_summary_<ts>.json, ...
-const std::regex kArtifact(R"(^(backup|restore|validation|smoke|drill_summary)_(\d{8}T\d{6}Z)\.[a-z0-9]+$)");
+const std::regex kArtifact(
+    R"(^(backup|restore|validation|smoke|drill_summary)_(\d{8}T\d{6}Z)\.[a-z0-9]+$)");
 
 std::optional<std::string> stamp_of(const std::string& name) {
   std::smatch m;

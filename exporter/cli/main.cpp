@@ -188,8 +188,8 @@ int main(int argc, char** argv) {
   }
 
   if (opt.check_config) {
-    std::cout << config.source << ": configuration is valid: " << config.drills.size()
-              << " drill" << (config.drills.size() == 1 ? "" : "s") << "\n";
+    std::cout << config.source << ": configuration is valid: " << config.drills.size() << " drill"
+              << (config.drills.size() == 1 ? "" : "s") << "\n";
     return kExitPassed;
   }
   if (opt.once) return run_once(config, opt.drills);

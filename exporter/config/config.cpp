@@ -44,8 +44,7 @@ std::string read_secret_file(const std::string& path, const std::string& where) 
 // unknown (mistyped) key is refused instead of silently ignored.
 class TableReader {
  public:
-  TableReader(const toml::table& table, std::string file, std::string context,
-              const EnvLookup& env)
+  TableReader(const toml::table& table, std::string file, std::string context, const EnvLookup& env)
       : table_(table), file_(std::move(file)), context_(std::move(context)), env_(env) {}
 
   [[noreturn]] void fail(const toml::node* node, const std::string& key,
@@ -85,8 +84,8 @@ class TableReader {
   std::string required_string(const std::string& key, const std::string& example) {
     auto v = string(key);
     if (!v || v->empty()) {
-      fail(table_.get(key), key, "is required and must not be empty, e.g. " + key + " = " +
-                                     example);
+      fail(table_.get(key), key,
+           "is required and must not be empty, e.g. " + key + " = " + example);
     }
     return *v;
   }
@@ -111,8 +110,9 @@ class TableReader {
     if (!n->is_integer()) fail(n, key, "expected a whole number");
     long long v = **n->as_integer();
     if (v < min || v > max) {
-      fail(n, key, "expected a whole number from " + std::to_string(min) + " to " +
-                       std::to_string(max) + ", got " + std::to_string(v));
+      fail(n, key,
+           "expected a whole number from " + std::to_string(min) + " to " + std::to_string(max) +
+               ", got " + std::to_string(v));
     }
     return v;
   }
@@ -127,12 +127,15 @@ class TableReader {
   std::optional<std::chrono::milliseconds> duration(const std::string& key) {
     const toml::node* n = node(key);
     if (!n) return std::nullopt;
-    if (!n->is_string()) fail(n, key, "expected a duration in quotes, e.g. \"2h\", \"90m\", \"1h30m\"");
+    if (!n->is_string())
+      fail(n, key, "expected a duration in quotes, e.g. \"2h\", \"90m\", \"1h30m\"");
     std::string text = expand(n, key, **n->as_string());
     auto d = parse_duration(text);
     if (!d || d->count() <= 0) {
-      fail(n, key, "\"" + text + "\" is not a duration; expected e.g. \"2h\", \"90m\", \"1h30m\" "
-                                 "(units ms, s, m, h, d, w, y)");
+      fail(n, key,
+           "\"" + text +
+               "\" is not a duration; expected e.g. \"2h\", \"90m\", \"1h30m\" "
+               "(units ms, s, m, h, d, w, y)");
     }
     return d;
   }
@@ -267,8 +270,9 @@ DrillConfig read_drill(const toml::table& table, const std::string& file, size_t
   drill.name = r.required_string("name", "\"supabase-main\"");
   if (!std::regex_match(drill.name, kNamePattern)) {
     r.fail(table.get("name"), "name",
-           "\"" + drill.name + "\" is not a valid drill name: letters, digits, _ . - (max 64), "
-           "since it names the artifact folder and a metric label");
+           "\"" + drill.name +
+               "\" is not a valid drill name: letters, digits, _ . - (max 64), "
+               "since it names the artifact folder and a metric label");
   }
   context = "[[drill]] \"" + drill.name + "\"";
   r.set_context(context);
@@ -277,16 +281,19 @@ DrillConfig read_drill(const toml::table& table, const std::string& file, size_t
   if (!drill.schedule.empty()) {
     try {
       auto cron = schedule::CronExpression::parse(drill.schedule);
-      auto now = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
+      auto now =
+          std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
       if (!cron.next_after(now)) {
         named.fail(table.get("schedule"), "schedule",
-                   "\"" + drill.schedule + "\" never fires (e.g. 30 February); expected a "
-                   "5-field cron expression in UTC such as \"0 4 * * 0\"");
+                   "\"" + drill.schedule +
+                       "\" never fires (e.g. 30 February); expected a "
+                       "5-field cron expression in UTC such as \"0 4 * * 0\"");
       }
     } catch (const schedule::CronError& e) {
       named.fail(table.get("schedule"), "schedule",
-                 std::string(e.what()) + "; expected a 5-field cron expression in UTC such as "
-                 "\"0 4 * * 0\" (Sunday 04:00) or @daily");
+                 std::string(e.what()) +
+                     "; expected a 5-field cron expression in UTC such as "
+                     "\"0 4 * * 0\" (Sunday 04:00) or @daily");
     }
   }
   auto source = named.secret("source_url");
@@ -313,11 +320,13 @@ DrillConfig read_drill(const toml::table& table, const std::string& file, size_t
     TableReader b(*backup, file, context + " [drill.backup]", env);
     if (auto v = b.integer("jobs", 1, 64)) drill.backup.jobs = static_cast<int>(*v);
     if (auto v = b.string("compression")) {
-      static const std::regex kCompression("^(none|[0-9]|gzip(:[0-9])?|lz4(:[0-9]{1,2})?|zstd(:[0-9]{1,2})?)$");
+      static const std::regex kCompression(
+          "^(none|[0-9]|gzip(:[0-9])?|lz4(:[0-9]{1,2})?|zstd(:[0-9]{1,2})?)$");
       if (!std::regex_match(*v, kCompression)) {
         b.fail(backup->get("compression"), "compression",
-               "\"" + *v + "\" is not a compression; expected \"none\", \"gzip:1\" .. \"gzip:9\", "
-               "a level \"0\"..\"9\", or (pg_dump 16+) \"lz4\", \"zstd:3\"");
+               "\"" + *v +
+                   "\" is not a compression; expected \"none\", \"gzip:1\" .. \"gzip:9\", "
+                   "a level \"0\"..\"9\", or (pg_dump 16+) \"lz4\", \"zstd:3\"");
       }
       drill.backup.compression = *v;
     }
@@ -343,8 +352,8 @@ DrillConfig read_drill(const toml::table& table, const std::string& file, size_t
     }
   }
   named.finish({"name", "schedule", "source_url", "source_url_file", "target_url",
-                "target_url_file", "rpo_target", "rto_target", "timeout", "profile",
-                "target_kind", "adopt_target", "pg_bin_dir", "backup", "restore", "check"});
+                "target_url_file", "rpo_target", "rto_target", "timeout", "profile", "target_kind",
+                "adopt_target", "pg_bin_dir", "backup", "restore", "check"});
   validate_unique_check_names(drill, file);
   return drill;
 }
@@ -354,13 +363,15 @@ Config read_config(const toml::table& root, const std::string& file, const EnvLo
   cfg.source = file;
   TableReader r(root, file, "top level", env);
   const toml::node* exporter = r.node("exporter");
-  if (exporter && !exporter->is_table()) r.fail(exporter, "exporter", "expected a table [exporter]");
+  if (exporter && !exporter->is_table())
+    r.fail(exporter, "exporter", "expected a table [exporter]");
   cfg.exporter = read_exporter(exporter ? exporter->as_table() : nullptr, file, env);
   const toml::node* drills = r.node("drill");
   r.finish({"exporter", "drill"});
   if (!drills) {
-    throw ConfigError(file + ": no [[drill]] is configured; add at least one [[drill]] table "
-                             "with name, source_url and target_url");
+    throw ConfigError(file +
+                      ": no [[drill]] is configured; add at least one [[drill]] table "
+                      "with name, source_url and target_url");
   }
   const auto* arr = drills->as_array();
   if (!arr || !arr->is_array_of_tables()) {
@@ -387,8 +398,8 @@ Config load_config_text(const std::string& text, const std::string& origin, cons
   } catch (const toml::parse_error& e) {
     const auto& where = e.source().begin;
     throw ConfigError(origin + ":" + std::to_string(where.line) + ":" +
-                      std::to_string(where.column) + ": not valid TOML: " +
-                      std::string(e.description()));
+                      std::to_string(where.column) +
+                      ": not valid TOML: " + std::string(e.description()));
   }
   return read_config(root, origin, env);
 }
@@ -422,8 +433,8 @@ Config runbook_config(const EnvLookup& env) {
   }
   register_secret(get("API_BEARER_TOKEN"));
   cfg.exporter.artifact_dir = get("BACKUP_DIR").empty() ? "./.drills/backup" : get("BACKUP_DIR");
-  for (auto [var, field] : {std::pair{"RPO_TARGET", &drill.rpo_target},
-                            std::pair{"RTO_TARGET", &drill.rto_target}}) {
+  for (auto [var, field] :
+       {std::pair{"RPO_TARGET", &drill.rpo_target}, std::pair{"RTO_TARGET", &drill.rto_target}}) {
     std::string text = get(var);
     if (text.empty()) continue;
     auto d = parse_duration(text);

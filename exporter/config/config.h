@@ -2,13 +2,14 @@
 // The exporter's configuration: the TOML file of DESIGN.md, or the runbook's
 // environment variables, validated up front so a drill never starts on a
 // half-understood config.
+#include <toml++/toml.h>
+
 #include <chrono>
 #include <filesystem>
 #include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
-#include <toml++/toml.h>
 #include <vector>
 
 #include "util/env_expand.h"
@@ -24,8 +25,8 @@ struct CheckConfig {
   std::string plugin;
   std::string name;
   std::chrono::milliseconds timeout{std::chrono::minutes(5)};
-  toml::table settings;    // the whole [[drill.check]] table, ${VAR} expanded
-  std::string origin;      // "file.toml:42" for error messages
+  toml::table settings;  // the whole [[drill.check]] table, ${VAR} expanded
+  std::string origin;    // "file.toml:42" for error messages
 };
 
 struct BackupConfig {
@@ -52,8 +53,8 @@ struct DrillConfig {
   std::chrono::milliseconds rpo_target{std::chrono::hours(24)};
   std::chrono::milliseconds rto_target{std::chrono::hours(2)};
   std::chrono::milliseconds timeout{std::chrono::hours(3)};
-  std::string profile = "postgres";   // postgres | supabase
-  std::string target_kind = "auto";   // auto | postgres | supabase
+  std::string profile = "postgres";  // postgres | supabase
+  std::string target_kind = "auto";  // auto | postgres | supabase
   bool adopt_target = false;
   std::string pg_bin_dir;
   BackupConfig backup;

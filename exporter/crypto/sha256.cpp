@@ -39,7 +39,8 @@ std::string sha256_file(const std::filesystem::path& path) { return sha256_file(
 std::string sha256_file(const std::filesystem::path& path,
                         const std::function<void(const char*, size_t)>& also) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw std::runtime_error("cannot read " + path.string() + ": " + std::strerror(errno));
+  if (fd < 0)
+    throw std::runtime_error("cannot read " + path.string() + ": " + std::strerror(errno));
   Sha256 sha;
   std::vector<char> buf(1 << 20);
   while (true) {

@@ -62,8 +62,8 @@ void write_all(int fd, const char* data, size_t size, const std::filesystem::pat
 
 std::vector<std::string> dump_args(const PgSession& s, const BackupConfig& config,
                                    const std::string& snapshot) {
-  std::vector<std::string> args{"--dbname=" + s.source.conninfo.without_password(),
-                                "--no-password", "--verbose", "--snapshot=" + snapshot};
+  std::vector<std::string> args{"--dbname=" + s.source.conninfo.without_password(), "--no-password",
+                                "--verbose", "--snapshot=" + snapshot};
   auto compression = compression_args(config.compression, s.pg_dump.major);
   args.insert(args.end(), compression.begin(), compression.end());
   for (const auto& schema : config.schemas) args.push_back("--schema=" + schema);
@@ -114,16 +114,16 @@ void stream_custom_dump(const PgSession& s, const BackupConfig& config, const Ba
       if (pr == 0) continue;
       ssize_t n = ::read(child.stdout_fd(), buffer.data(), buffer.size());
       if (n < 0 && errno == EINTR) continue;
-      if (n < 0) throw std::runtime_error(std::string("reading pg_dump's output failed: ") +
-                                          std::strerror(errno));
+      if (n < 0)
+        throw std::runtime_error(std::string("reading pg_dump's output failed: ") +
+                                 std::strerror(errno));
       if (n == 0) break;
       sha.update(buffer.data(), static_cast<size_t>(n));
       write_all(fd, buffer.data(), static_cast<size_t>(n), paths.dump);
       written += static_cast<unsigned long long>(n);
     }
     if (::fsync(fd) != 0) {
-      throw std::runtime_error("cannot flush " + paths.dump.string() + ": " +
-                               std::strerror(errno));
+      throw std::runtime_error("cannot flush " + paths.dump.string() + ": " + std::strerror(errno));
     }
   } catch (...) {
     ::close(fd);
@@ -195,11 +195,13 @@ std::vector<std::string> compression_args(const std::string& compression, int pg
   }
   if (pg_dump_major >= 16) return {"--compress=" + compression};
   if (method == "none") return {"--compress=0"};
-  if (method == "gzip") return level.empty() ? std::vector<std::string>{} :
-                                               std::vector<std::string>{"--compress=" + level};
+  if (method == "gzip")
+    return level.empty() ? std::vector<std::string>{}
+                         : std::vector<std::string>{"--compress=" + level};
   throw std::runtime_error("[drill.backup] compression = \"" + compression +
                            "\" needs pg_dump 16 or newer; this pg_dump is " +
-                           std::to_string(pg_dump_major) + " (use \"gzip:1\" or install a newer "
+                           std::to_string(pg_dump_major) +
+                           " (use \"gzip:1\" or install a newer "
                            "postgresql-client)");
 }
 

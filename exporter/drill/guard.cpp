@@ -78,7 +78,7 @@ void resolve_target_kind(const DrillConfig& drill, GuardReport& report, bool has
     report.target_kind = "postgres";
     report.target_kind_reason =
         !report.target_exists ? "target kind postgres (detected: the target database is new)"
-        : recreate ? "target kind postgres (restore.mode = \"recreate\": a new database)"
+        : recreate            ? "target kind postgres (restore.mode = \"recreate\": a new database)"
                    : "target kind postgres (detected: no Supabase platform in the target)";
   }
 }
@@ -174,15 +174,17 @@ GuardReport run_guard(const DrillConfig& drill, const pg::ConnInfo& source,
   }
   // Empty: nothing but what a fresh database has (the public schema).
   long long objects =
-      pqxx::nontransaction(*tgt).exec1(
-            "select (select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace"
-            "          where n.nspname not in ('pg_catalog','information_schema')"
-            "            and n.nspname not like 'pg_toast%' and n.nspname not like 'pg_temp%')"
-            "     + (select count(*) from pg_namespace where nspname not in"
-            "          ('pg_catalog','information_schema','public')"
-            "          and nspname not like 'pg_toast%' and nspname not like 'pg_temp%')"
-            "     + (select count(*) from pg_proc p join pg_namespace n on n.oid = p.pronamespace"
-            "          where n.nspname not in ('pg_catalog','information_schema'))")[0]
+      pqxx::nontransaction(*tgt)
+          .exec1(
+              "select (select count(*) from pg_class c join pg_namespace n on n.oid = "
+              "c.relnamespace"
+              "          where n.nspname not in ('pg_catalog','information_schema')"
+              "            and n.nspname not like 'pg_toast%' and n.nspname not like 'pg_temp%')"
+              "     + (select count(*) from pg_namespace where nspname not in"
+              "          ('pg_catalog','information_schema','public')"
+              "          and nspname not like 'pg_toast%' and nspname not like 'pg_temp%')"
+              "     + (select count(*) from pg_proc p join pg_namespace n on n.oid = p.pronamespace"
+              "          where n.nspname not in ('pg_catalog','information_schema'))")[0]
           .as<long long>();
   report.target_empty = objects == 0;
   std::string found = std::to_string(objects) + " objects";

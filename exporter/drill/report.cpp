@@ -38,8 +38,7 @@ std::string render_summary_markdown(const RunRecord& r) {
   md << "- Source: `" << r.source << "` (PostgreSQL " << r.source_server_version << ")\n";
   md << "- Target: `" << r.target << "` (PostgreSQL " << r.target_server_version
      << "), restore mode `" << r.restore_mode << "`\n";
-  md << "- Tools: pg_dump " << r.pg_dump_version << ", pg_restore " << r.pg_restore_version
-     << "\n";
+  md << "- Tools: pg_dump " << r.pg_dump_version << ", pg_restore " << r.pg_restore_version << "\n";
   if (!r.success) {
     md << "- **Failed in phase `" << r.failed_phase << "`**: " << r.error << "\n";
   }
@@ -50,9 +49,11 @@ std::string render_summary_markdown(const RunRecord& r) {
   }
   md << "| total | " << iso8601_utc(r.started) << " | " << iso8601_utc(r.finished) << " | "
      << seconds_text(r.phase_seconds(kPhaseTotal)) << " |\n";
-  if (r.snapshot_time) md << "\nBackup snapshot taken at " << iso8601_utc(*r.snapshot_time) << ".\n";
+  if (r.snapshot_time)
+    md << "\nBackup snapshot taken at " << iso8601_utc(*r.snapshot_time) << ".\n";
 
-  md << "\n## Recovery objectives\n\n| objective | measured | target | result |\n|---|---|---|---|\n";
+  md << "\n## Recovery objectives\n\n| objective | measured | target | result "
+        "|\n|---|---|---|---|\n";
   md << "| RTO (restore start to checks passed) | " << seconds_text(r.rto_seconds) << " | "
      << seconds_text(r.rto_target_seconds) << " | " << pass_fail(r.rto_compliant) << " |\n";
   md << "| RPO (run end minus backup snapshot) | " << seconds_text(r.rpo_seconds) << " | "
@@ -63,15 +64,16 @@ std::string render_summary_markdown(const RunRecord& r) {
 
   md << "\n## Checks\n\n";
   if (r.checks.empty()) md << "No check ran.\n";
-  if (!r.checks.empty()) md << "| check | plugin | result | duration | detail |\n|---|---|---|---|---|\n";
+  if (!r.checks.empty())
+    md << "| check | plugin | result | duration | detail |\n|---|---|---|---|---|\n";
   for (const auto& c : r.checks) {
     std::string result = c.skipped ? "SKIPPED" : pass_fail(c.success);
     std::string detail = c.message;
     for (auto& ch : detail) {
       if (ch == '|' || ch == '\n') ch = ' ';
     }
-    md << "| " << c.name << " | " << c.plugin << " | " << result << " | "
-       << seconds_text(c.seconds) << " | " << detail << " |\n";
+    md << "| " << c.name << " | " << c.plugin << " | " << result << " | " << seconds_text(c.seconds)
+       << " | " << detail << " |\n";
   }
   bool any_rows = false;
   for (const auto& c : r.checks) any_rows |= !c.rows.empty();
@@ -106,8 +108,8 @@ void write_run_files(const std::filesystem::path& folder, const RunArtifactNames
 
   record.artifacts.clear();
   std::string backup_log = "backup_" + names.stamp + ".log";
-  for (const std::string& name : {names.dump(), names.checksum(), backup_log,
-                                  names.restore_log(), names.validation(), names.smoke()}) {
+  for (const std::string& name : {names.dump(), names.checksum(), backup_log, names.restore_log(),
+                                  names.validation(), names.smoke()}) {
     auto path = folder / name;
     std::error_code ec;
     if (!std::filesystem::exists(path, ec)) continue;

@@ -136,10 +136,9 @@ void run_restore(const PgSession& s, const DrillConfig& drill, const GuardReport
   }
   if (tools_ok && result.errors == 0) return;
 
-  std::string why = result.errors > 0
-                        ? "pg_restore reported " + std::to_string(result.errors) + " error" +
-                              (result.errors == 1 ? "" : "s")
-                        : tool_status;
+  std::string why = result.errors > 0 ? "pg_restore reported " + std::to_string(result.errors) +
+                                            " error" + (result.errors == 1 ? "" : "s")
+                                      : tool_status;
   if (recreate) {
     try {
       drop_target(s, guard);

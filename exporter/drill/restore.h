@@ -14,7 +14,7 @@ namespace backupdrill {
 
 struct RestoreResult {
   int errors = 0;
-  bool dropped_partial = false;  // recreate mode rolled a failed restore back
+  bool dropped_partial = false;    // recreate mode rolled a failed restore back
   std::vector<std::string> notes;  // profile supabase: what was left out on purpose, and why
 };
 

@@ -58,9 +58,8 @@ nlohmann::ordered_json to_json(const RunRecord& r) {
                                        : nlohmann::ordered_json(nullptr);
   j["rto"] = objective_json(r.rto_seconds, r.rto_target_seconds, r.rto_compliant);
   j["rpo"] = objective_json(r.rpo_seconds, r.rpo_target_seconds, r.rpo_compliant);
-  j["backup"] = {{"size_bytes", r.backup_size},
-                 {"sha256", r.backup_sha256},
-                 {"format", r.backup_format}};
+  j["backup"] = {
+      {"size_bytes", r.backup_size}, {"sha256", r.backup_sha256}, {"format", r.backup_format}};
   j["restore"] = {{"mode", r.restore_mode}, {"errors", r.restore_errors}};
   j["source"] = r.source;
   j["target"] = r.target;
@@ -109,8 +108,8 @@ RunRecord run_record_from_json(const nlohmann::json& j) {
   r.started = parse_iso(j.at("started_at").get<std::string>());
   r.finished = parse_iso(j.at("finished_at").get<std::string>());
   for (const auto& p : j.value("phases", nlohmann::json::array())) {
-    r.phases.push_back({p.at("phase").get<std::string>(), parse_iso(p.at("start")),
-                        parse_iso(p.at("end"))});
+    r.phases.push_back(
+        {p.at("phase").get<std::string>(), parse_iso(p.at("start")), parse_iso(p.at("end"))});
   }
   if (j.contains("snapshot_time") && j["snapshot_time"].is_string()) {
     r.snapshot_time = parse_iso(j["snapshot_time"].get<std::string>());
@@ -144,15 +143,17 @@ RunRecord run_record_from_json(const nlohmann::json& j) {
     for (const auto& rj : cj.value("rows", nlohmann::json::array())) {
       RowCount row;
       row.table = rj.at("table").get<std::string>();
-      if (rj.contains("source") && rj["source"].is_number()) row.source = rj["source"].get<long long>();
-      if (rj.contains("target") && rj["target"].is_number()) row.target = rj["target"].get<long long>();
+      if (rj.contains("source") && rj["source"].is_number())
+        row.source = rj["source"].get<long long>();
+      if (rj.contains("target") && rj["target"].is_number())
+        row.target = rj["target"].get<long long>();
       c.rows.push_back(row);
     }
     r.checks.push_back(std::move(c));
   }
   for (const auto& a : j.value("artifacts", nlohmann::json::array())) {
-    r.artifacts.push_back({a.at("name").get<std::string>(), a.value("size_bytes", 0ULL),
-                           a.value("sha256", "")});
+    r.artifacts.push_back(
+        {a.at("name").get<std::string>(), a.value("size_bytes", 0ULL), a.value("sha256", "")});
   }
   r.notes = j.value("notes", std::vector<std::string>{});
   return r;

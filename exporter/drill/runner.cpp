@@ -9,8 +9,8 @@
 #include "drill/backup.h"
 #include "drill/guard.h"
 #include "drill/report.h"
-#include "drill/target_lock.h"
 #include "drill/restore.h"
+#include "drill/target_lock.h"
 #include "drill/verify.h"
 #include "log/log.h"
 #include "plugin_host/drill_checks.h"
@@ -32,7 +32,8 @@ struct PhaseFailure : std::runtime_error {
 
 class PhaseClock {
  public:
-  PhaseClock(RunRecord& record, const char* phase) : record_(record), timing_{phase, Clock::now(), {}} {
+  PhaseClock(RunRecord& record, const char* phase)
+      : record_(record), timing_{phase, Clock::now(), {}} {
     log::info("phase started", {{"drill", record.drill}, {"phase", phase}});
   }
   ~PhaseClock() {
@@ -81,8 +82,9 @@ std::string unique_stamp(const std::filesystem::path& folder, SystemTime& starte
 // their checksums, next to the contract's artifacts.
 void add_profile_artifacts(const std::filesystem::path& folder, const RunArtifactNames& names,
                            RunRecord& rec) {
-  for (const std::string& name : {"backup_" + names.stamp + ".roles", "restore_" + names.stamp + ".list",
-                                  "restore_" + names.stamp + ".extlist"}) {
+  for (const std::string& name :
+       {"backup_" + names.stamp + ".roles", "restore_" + names.stamp + ".list",
+        "restore_" + names.stamp + ".extlist"}) {
     std::error_code ec;
     if (!std::filesystem::exists(folder / name, ec)) continue;
     rec.artifacts.push_back({name, size_on_disk(folder / name), sha256_file(folder / name)});
@@ -120,8 +122,8 @@ DrillRun run_drill(const Config& config, const DrillConfig& drill, const RunOpti
                    options.cancel);
   } catch (const std::exception& e) {
     run.status = DrillStatus::refused;
-    run.refusal = std::string("drill \"") + drill.name + "\" (" + drill.origin + "): " +
-                  scrub(e.what());
+    run.refusal =
+        std::string("drill \"") + drill.name + "\" (" + drill.origin + "): " + scrub(e.what());
     return run;
   }
   rec.source = source->redacted();
@@ -167,15 +169,17 @@ DrillRun run_drill(const Config& config, const DrillConfig& drill, const RunOpti
       if (!target_lock->acquired()) {
         run.status = DrillStatus::skipped;
         run.refusal = "target database \"" + target->dbname() + "\" is locked by " +
-                      target_lock->holder() + " (another exporter replica is running a drill "
+                      target_lock->holder() +
+                      " (another exporter replica is running a drill "
                       "on it); this run is skipped";
         rec.finished = Clock::now();
         return run;
       }
       if (!guard->target_kind_reason.empty()) rec.notes.push_back(guard->target_kind_reason);
       if (guard->target_exists && !guard->target_empty && !guard->target_marked) {
-        rec.notes.push_back("target was neither empty nor marked; adopted because adopt_target = "
-                            "true");
+        rec.notes.push_back(
+            "target was neither empty nor marked; adopted because adopt_target = "
+            "true");
       }
       in_phase(kPhaseGuard, [&] {
         ensure_private_dir(folder);
@@ -210,7 +214,8 @@ DrillRun run_drill(const Config& config, const DrillConfig& drill, const RunOpti
       if (pg_dumpall) {
         // Roles live in the cluster, not in the database's archive.
         in_phase(kPhaseBackup, [&] {
-          supabase::dump_roles(session, *pg_dumpall, folder / ("backup_" + names->stamp + ".roles"));
+          supabase::dump_roles(session, *pg_dumpall,
+                               folder / ("backup_" + names->stamp + ".roles"));
         });
       }
       log::info("backup written", {{"drill", drill.name},
@@ -220,11 +225,10 @@ DrillRun run_drill(const Config& config, const DrillConfig& drill, const RunOpti
     }
     {
       PhaseClock clock(rec, kPhaseVerify);
-      auto result = in_phase(kPhaseVerify, [&] {
-        return run_verify(session, folder, paths.checksum, paths.dump);
-      });
-      log::info("backup verified", {{"drill", drill.name},
-                                    {"toc_entries", std::to_string(result.toc_entries)}});
+      auto result = in_phase(
+          kPhaseVerify, [&] { return run_verify(session, folder, paths.checksum, paths.dump); });
+      log::info("backup verified",
+                {{"drill", drill.name}, {"toc_entries", std::to_string(result.toc_entries)}});
     }
     {
       PhaseClock clock(rec, kPhaseRestore);
@@ -247,10 +251,12 @@ DrillRun run_drill(const Config& config, const DrillConfig& drill, const RunOpti
       PhaseClock clock(rec, kPhaseChecks);
       std::vector<std::string> failed;
       for (auto& outcome : checks->run(*source, *target, deadline)) {
-        log::write(outcome.success ? log::Level::info : log::Level::error,
-                   outcome.skipped ? "check skipped" : (outcome.success ? "check passed" : "check failed"),
-                   {{"drill", drill.name}, {"check", outcome.name}, {"detail", outcome.message}});
-        if (!outcome.success && !outcome.skipped) failed.push_back(outcome.name + ": " + outcome.message);
+        log::write(
+            outcome.success ? log::Level::info : log::Level::error,
+            outcome.skipped ? "check skipped" : (outcome.success ? "check passed" : "check failed"),
+            {{"drill", drill.name}, {"check", outcome.name}, {"detail", outcome.message}});
+        if (!outcome.success && !outcome.skipped)
+          failed.push_back(outcome.name + ": " + outcome.message);
         rec.checks.push_back(std::move(outcome));
       }
       if (!failed.empty()) {

@@ -13,9 +13,9 @@ constexpr const char* kKeyExpr = "hashtextextended('backupdrill target ' || $1, 
 TargetLock::TargetLock(const pg::ConnInfo& maintenance, const std::string& target_db)
     : conn_(std::make_unique<pqxx::connection>(maintenance.full())) {
   pqxx::nontransaction tx(*conn_);
-  acquired_ = tx.exec_params1(std::string("select pg_try_advisory_lock(") + kKeyExpr + ")",
-                              target_db)[0]
-                  .as<bool>();
+  acquired_ =
+      tx.exec_params1(std::string("select pg_try_advisory_lock(") + kKeyExpr + ")", target_db)[0]
+          .as<bool>();
   if (!acquired_) {
     auto rows = tx.exec_params(
         std::string("select coalesce(a.application_name, '') || ' pid ' || a.pid || "

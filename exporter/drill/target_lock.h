@@ -3,11 +3,10 @@
 // the target's server, held for the whole run. Two exporters with the same
 // config (high availability) race for it; the loser records a skip.
 #include <memory>
+#include <pqxx/connection>
 #include <string>
 
 #include "pg/conninfo.h"
-
-#include <pqxx/connection>
 
 namespace backupdrill {
 

@@ -48,7 +48,8 @@ std::vector<ChecksumEntry> read_checksums(const std::filesystem::path& file) {
 
 [[noreturn]] void mismatch(const ChecksumEntry& e, const std::string& found) {
   throw std::runtime_error(e.name + ": SHA-256 mismatch: recorded " + e.digest + ", found " +
-                           found + "; the backup changed or was truncated after it was written, "
+                           found +
+                           "; the backup changed or was truncated after it was written, "
                            "so it is not restored");
 }
 
@@ -103,8 +104,8 @@ VerifyResult run_verify(const PgSession& s, const std::filesystem::path& folder,
                         const std::filesystem::path& dump) {
   VerifyResult result;
   auto entries = read_checksums(checksum_file);
-  auto err_file = checksum_file.parent_path() / ("." + checksum_file.stem().string() +
-                                                 ".verify.tmp");
+  auto err_file =
+      checksum_file.parent_path() / ("." + checksum_file.stem().string() + ".verify.tmp");
   struct Cleanup {
     std::filesystem::path p;
     ~Cleanup() {
@@ -134,8 +135,10 @@ VerifyResult run_verify(const PgSession& s, const std::filesystem::path& folder,
     full.args = {"--file=/dev/null", dump.string()};
     auto run = run_capture(full, s.deadline);
     if (!run.status.ok()) {
-      throw std::runtime_error(dump.filename().string() + ": pg_restore cannot read the whole "
-                               "archive (" + run.status.describe() + "): " + trimmed(run.out));
+      throw std::runtime_error(dump.filename().string() +
+                               ": pg_restore cannot read the whole "
+                               "archive (" +
+                               run.status.describe() + "): " + trimmed(run.out));
     }
   }
   ChildSpec list;

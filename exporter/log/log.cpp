@@ -18,8 +18,8 @@ std::atomic<Format> g_format{Format::logfmt};
 
 std::shared_ptr<spdlog::logger> logger() {
   static std::shared_ptr<spdlog::logger> instance = [] {
-    auto l = std::make_shared<spdlog::logger>(
-        "backupdrill", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+    auto l = std::make_shared<spdlog::logger>("backupdrill",
+                                              std::make_shared<spdlog::sinks::stderr_sink_mt>());
     l->set_pattern("%v");
     l->set_level(spdlog::level::info);
     l->flush_on(spdlog::level::debug);
@@ -97,8 +97,7 @@ Level parse_level(std::string_view text) {
 Format parse_format(std::string_view text) {
   if (text == "logfmt") return Format::logfmt;
   if (text == "json") return Format::json;
-  throw std::invalid_argument("--log.format=" + std::string(text) +
-                              ": expected logfmt or json");
+  throw std::invalid_argument("--log.format=" + std::string(text) + ": expected logfmt or json");
 }
 
 void setup(Level level, Format format) {
@@ -116,8 +115,8 @@ std::string render(Format format, Level level, std::string_view message, const F
     for (const auto& [k, v] : fields) j[k] = scrub(v);
     return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   }
-  std::string line = "ts=" + ts + " level=" + level_name(level) +
-                     " msg=" + logfmt_value(scrub(message));
+  std::string line =
+      "ts=" + ts + " level=" + level_name(level) + " msg=" + logfmt_value(scrub(message));
   for (const auto& [k, v] : fields) line += " " + k + "=" + logfmt_value(scrub(v));
   return line;
 }

@@ -22,7 +22,7 @@ const std::vector<std::string>& duration_phases() {
 }  // namespace
 
 const std::vector<std::string>& failure_phases() {
-  static const std::vector<std::string> p{kPhaseGuard,  kPhaseBackup, kPhaseVerify,
+  static const std::vector<std::string> p{kPhaseGuard,   kPhaseBackup, kPhaseVerify,
                                           kPhaseRestore, kPhaseChecks, kPhaseReport};
   return p;
 }
@@ -313,8 +313,8 @@ void DrillMetrics::record_run(const RunRecord& r, bool restored) {
       it->second->Set(c.seconds);
     }
     for (const auto& row : c.rows) {
-      for (const auto& [side, value] : {std::pair{"source", row.source},
-                                        std::pair{"target", row.target}}) {
+      for (const auto& [side, value] :
+           {std::pair{"source", row.source}, std::pair{"target", row.target}}) {
         if (!value) continue;
         auto& g = check_rows_.Add(
             {{"drill", r.drill}, {"check", c.name}, {"table", row.table}, {"side", side}});

@@ -24,13 +24,14 @@
 namespace backupdrill {
 
 struct DrillSchedule {
-  double interval_seconds = 0;            // longest gap between two scheduled runs; 0: none
+  double interval_seconds = 0;  // longest gap between two scheduled runs; 0: none
   std::optional<SystemTime> next_run;
 };
 
 class DrillMetrics {
  public:
-  DrillMetrics(const Config& config, const std::vector<std::pair<std::string, std::string>>& plugins);
+  DrillMetrics(const Config& config,
+               const std::vector<std::pair<std::string, std::string>>& plugins);
 
   void set_running(const std::string& drill, bool running);
   // A finished run: updates every per-drill series. Counters only move for

@@ -53,8 +53,8 @@ std::string ConnInfo::without_password() const {
 
 std::string ConnInfo::full() const {
   std::string out = without_password();
-  if (password_) out += (out.empty() ? "" : " ") + std::string("password=") +
-                        quote_conninfo_value(*password_);
+  if (password_)
+    out += (out.empty() ? "" : " ") + std::string("password=") + quote_conninfo_value(*password_);
   return out;
 }
 

@@ -1,13 +1,13 @@
 #include "plugin_host/protocol.h"
 
-#include "process/child_process.h"
-
 #include <poll.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <string>
+
+#include "process/child_process.h"
 
 namespace backupdrill::plugin_host {
 namespace {

@@ -134,8 +134,8 @@ ChildProcess ChildProcess::spawn(const ChildSpec& spec) {
   pid_t pid = ::fork();
   if (pid < 0) {
     cleanup();
-    throw std::runtime_error("cannot start " + spec.program.string() + ": fork failed: " +
-                             std::strerror(errno));
+    throw std::runtime_error("cannot start " + spec.program.string() +
+                             ": fork failed: " + std::strerror(errno));
   }
   if (pid == 0) {
     ::setpgid(0, 0);

@@ -130,13 +130,13 @@ void add_exporter_routes(http::Router& router, DrillService& service, DrillMetri
     nlohmann::ordered_json runs = nlohmann::ordered_json::array();
     for (const auto& r : service.runs(name, limit)) runs.push_back(run_brief(r));
     auto state = service.state(name);
-    return json_response(200, {{"status", "success"},
-                               {"drill", name},
-                               {"running", state && state->running},
-                               {"current_run", state && state->running
-                                                   ? nlohmann::ordered_json(state->current_run)
-                                                   : nlohmann::ordered_json(nullptr)},
-                               {"runs", runs}});
+    return json_response(
+        200, {{"status", "success"},
+              {"drill", name},
+              {"running", state && state->running},
+              {"current_run", state && state->running ? nlohmann::ordered_json(state->current_run)
+                                                      : nlohmann::ordered_json(nullptr)},
+              {"runs", runs}});
   });
   router.add("POST", "/api/v1/drills/{name}/run", [&service](const http::Request& req) {
     const std::string& expected = service.config().exporter.admin_token;
@@ -164,11 +164,11 @@ void add_exporter_routes(http::Router& router, DrillService& service, DrillMetri
                                    {"run_id", result.run_id},
                                    {"runs", "/api/v1/drills/" + name + "/runs"}});
       case DrillService::TriggerStatus::busy:
-        return json_response(409, {{"status", "error"},
-                                   {"error", result.reason},
-                                   {"run_id", result.run_id.empty()
-                                                  ? nlohmann::ordered_json(nullptr)
-                                                  : nlohmann::ordered_json(result.run_id)}});
+        return json_response(
+            409, {{"status", "error"},
+                  {"error", result.reason},
+                  {"run_id", result.run_id.empty() ? nlohmann::ordered_json(nullptr)
+                                                   : nlohmann::ordered_json(result.run_id)}});
       case DrillService::TriggerStatus::unknown:
         break;
     }

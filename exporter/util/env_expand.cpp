@@ -55,9 +55,8 @@ std::string expand_env(std::string_view text, const EnvLookup& lookup) {
     } else if (value) {
       out += *value;
     } else {
-      throw EnvExpandError("environment variable " + std::string(name) +
-                           " is not set (use ${" + std::string(name) +
-                           ":-default} for an optional value)");
+      throw EnvExpandError("environment variable " + std::string(name) + " is not set (use ${" +
+                           std::string(name) + ":-default} for an optional value)");
     }
     i = close;
   }

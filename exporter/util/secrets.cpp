@@ -36,8 +36,7 @@ std::string scrub(std::string_view text) {
   std::string out(text);
   std::lock_guard lock(secrets_mutex());
   for (const auto& secret : secrets()) {
-    for (auto pos = out.find(secret); pos != std::string::npos;
-         pos = out.find(secret, pos + 3)) {
+    for (auto pos = out.find(secret); pos != std::string::npos; pos = out.find(secret, pos + 3)) {
       out.replace(pos, secret.size(), "***");
     }
   }

@@ -26,8 +26,8 @@ std::string iso8601_utc(SystemTime t) {
   std::tm tm = utc_tm(t);
   char buf[40];
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count() %
-            1000;
+  auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count() % 1000;
   if (ms < 0) ms += 1000;
   char out[48];
   std::snprintf(out, sizeof out, "%s.%03lldZ", buf, static_cast<long long>(ms));
@@ -39,8 +39,8 @@ double unix_seconds(SystemTime t) {
 }
 
 SystemTime from_unix_seconds(double s) {
-  return SystemTime(std::chrono::duration_cast<SystemTime::duration>(
-      std::chrono::duration<double>(s)));
+  return SystemTime(
+      std::chrono::duration_cast<SystemTime::duration>(std::chrono::duration<double>(s)));
 }
 
 bool parse_compact_utc(const std::string& text, SystemTime& out) {

@@ -23,7 +23,7 @@ std::map<std::string, std::optional<std::string>> runbook_env(const std::string&
 }
 
 int mode_of(const std::filesystem::path& p) {
-  struct stat st{};
+  struct stat st {};
   ::stat(p.c_str(), &st);
   return st.st_mode & 0777;
 }
@@ -46,9 +46,10 @@ TEST(DrillOnce, RunbookModeRestoresAndValidates) {
   ASSERT_TRUE(std::regex_match(dump_name, m, std::regex(R"(backup_(\d{8}T\d{6}Z)\.dump)")))
       << dump_name;
   const std::string ts = m[1];
-  for (const std::string& name : std::vector<std::string>       {"backup_" + ts + ".dump", "backup_" + ts + ".sha256", "restore_" + ts + ".log",
-        "validation_" + ts + ".txt", "drill_summary_" + ts + ".md",
-        "drill_summary_" + ts + ".json"}) {
+  for (const std::string& name :
+       std::vector<std::string>{"backup_" + ts + ".dump", "backup_" + ts + ".sha256",
+                                "restore_" + ts + ".log", "validation_" + ts + ".txt",
+                                "drill_summary_" + ts + ".md", "drill_summary_" + ts + ".json"}) {
     ASSERT_TRUE(std::filesystem::exists(folder / name)) << name;
     EXPECT_EQ(mode_of(folder / name), 0600) << name;
   }
@@ -71,8 +72,8 @@ TEST(DrillOnce, RunbookModeRestoresAndValidates) {
 
   // Validation counts equal the source's, in the runbook's order and format.
   std::string expected;
-  for (const std::string& t : std::vector<std::string>{"profiles", "tasks", "documents", "notifications", "lms_courses",
-                              "lms_subsections"}) {
+  for (const std::string& t : std::vector<std::string>{
+           "profiles", "tasks", "documents", "notifications", "lms_courses", "lms_subsections"}) {
     expected += t + "|" + sql(A(), source.name(), "select count(*) from public." + t) + "\n";
   }
   expected += "invalid_progress|0\n";
@@ -89,7 +90,8 @@ TEST(DrillOnce, RunbookModeRestoresAndValidates) {
   EXPECT_EQ(sql(A(), target, "select count(*) from auth.users"), "2000");
   EXPECT_EQ(sql(A(), "postgres",
                 "select shobj_description(oid, 'pg_database') like 'backupdrill target%' "
-                "from pg_database where datname = '" + target + "'"),
+                "from pg_database where datname = '" +
+                    target + "'"),
             "t");
 
   auto summary = nlohmann::json::parse(read_file(folder / ("drill_summary_" + ts + ".json")));
@@ -101,13 +103,13 @@ TEST(DrillOnce, RunbookModeRestoresAndValidates) {
   EXPECT_EQ(summary["rpo"]["target_seconds"], 86400.0);
   std::vector<std::string> phases;
   for (const auto& p : summary["phases"]) phases.push_back(p["phase"]);
-  EXPECT_EQ(phases, (std::vector<std::string>{"guard", "backup", "verify", "restore", "checks",
-                                              "report"}));
+  EXPECT_EQ(phases,
+            (std::vector<std::string>{"guard", "backup", "verify", "restore", "checks", "report"}));
   EXPECT_EQ(summary["backup"]["sha256"].get<std::string>().size(), 64u);
   std::string md = read_file(folder / ("drill_summary_" + ts + ".md"));
-  for (const std::string& needle :
-       std::vector<std::string>{"PASSED", "## Timeline", "RTO", "RPO", "critical_tables",
-                                "invalid_progress", summary["backup"]["sha256"].get<std::string>()}) {
+  for (const std::string& needle : std::vector<std::string>{
+           "PASSED", "## Timeline", "RTO", "RPO", "critical_tables", "invalid_progress",
+           summary["backup"]["sha256"].get<std::string>()}) {
     EXPECT_NE(md.find(needle), std::string::npos) << needle;
   }
 
@@ -168,7 +170,7 @@ TEST(DrillOnce, TargetThatIsTheSourceIsRefused) {
   EXPECT_EQ(run.exit_code, 2) << run.output;
   EXPECT_NE(run.output.find("same cluster and database"), std::string::npos) << run.output;
   EXPECT_EQ(fingerprint(source.name()), before);
-  EXPECT_FALSE(std::filesystem::exists(dir / "default" )) << "nothing may be written";
+  EXPECT_FALSE(std::filesystem::exists(dir / "default")) << "nothing may be written";
 }
 
 TEST(DrillOnce, UnmarkedNonEmptyTargetIsRefusedUnlessAdopted) {
@@ -229,20 +231,22 @@ TEST(DrillOnce, PasswordNeverReachesArgvArtifactsOrLogs) {
   const std::string recorder =
       "{ echo \"argv: $0 $*\"; env | sed 's/^/env: /';"
       " [ -n \"$PGPASSFILE\" ] && echo \"passfile-mode: $(stat -c %a \"$PGPASSFILE\")\"; }"
-      " >> '" + record.string() + "'\nexec \"$REAL\" \"$@\"";
+      " >> '" +
+      record.string() + "'\nexec \"$REAL\" \"$@\"";
   auto bin = tool_wrappers(A(), dir, {{"pg_dump", recorder}, {"pg_restore", recorder}});
   auto config = dir / "secret.toml";
   write_file(config, "[exporter]\nartifact_dir = \"" + (dir / "artifacts").string() +
                          "\"\n[[drill]]\nname = \"secret\"\nsource_url = \"${SRC}\"\n"
-                         "target_url = \"${TGT}\"\npg_bin_dir = \"" + bin.string() + "\"\n"
+                         "target_url = \"${TGT}\"\npg_bin_dir = \"" +
+                         bin.string() +
+                         "\"\n"
                          "[[drill.check]]\nplugin = \"table_counts\"\ntables = [\"profiles\"]\n"
                          "compare_source = true\n");
   // The source in URL form, the target in keyword/value form.
-  auto run = run_exporter(
-      {"--config.file=" + config.string(), "--once", "--log.level=debug"},
-      {{"SRC", A().url(source.name())},
-       {"TGT", "host=" + A().host + " port=" + A().port + " user=" + A().user +
-                   " password=" + A().password + " dbname=" + target}});
+  auto run = run_exporter({"--config.file=" + config.string(), "--once", "--log.level=debug"},
+                          {{"SRC", A().url(source.name())},
+                           {"TGT", "host=" + A().host + " port=" + A().port + " user=" + A().user +
+                                       " password=" + A().password + " dbname=" + target}});
   ASSERT_EQ(run.exit_code, 0) << run.output;
   const std::string& password = A().password;
   ASSERT_GE(password.size(), 16u);
@@ -261,9 +265,9 @@ TEST(DrillOnce, PasswordNeverReachesArgvArtifactsOrLogs) {
   }
   EXPECT_GE(files, 7u);
   // A failing connection's error message is redacted too.
-  run = run_exporter({"--config.file=" + config.string(), "--once"},
-                     {{"SRC", "postgresql://nobody:" + password + "@127.0.0.1:1/x"},
-                      {"TGT", A().url(target)}});
+  run = run_exporter(
+      {"--config.file=" + config.string(), "--once"},
+      {{"SRC", "postgresql://nobody:" + password + "@127.0.0.1:1/x"}, {"TGT", A().url(target)}});
   EXPECT_EQ(run.exit_code, 1) << run.output;
   EXPECT_EQ(run.output.find(password), std::string::npos) << run.output;
   drop_database(A(), target);
@@ -279,7 +283,8 @@ TEST(DrillOnce, ParallelDirectoryDumpAndCleanModeRestore) {
     write_file(config, "[exporter]\nartifact_dir = \"" + dir.string() +
                            "\"\n[[drill]]\nname = \"dir\"\nsource_url = \"${SRC}\"\n"
                            "target_url = \"${TGT}\"\n[drill.backup]\njobs = 2\n"
-                           "compression = \"none\"\n[drill.restore]\nmode = \"" + mode +
+                           "compression = \"none\"\n[drill.restore]\nmode = \"" +
+                           mode +
                            "\"\njobs = 2\n[[drill.check]]\nplugin = \"table_counts\"\n"
                            "schemas = [\"public\", \"auth\"]\ncompare_source = true\n"
                            "fingerprint = true\n");
@@ -318,10 +323,9 @@ TEST(DrillOnce, RestoreErrorsFailAndRollBackThePartialTarget) {
   const Cluster& b = cluster("b");
   drop_database(b, target);
   auto dir = fresh_dir("roles");
-  std::map<std::string, std::optional<std::string>> env{
-      {"SOURCE_DB_URL", A().url(source.name())},
-      {"TARGET_DB_URL", b.url(target)},
-      {"BACKUP_DIR", dir.string()}};
+  std::map<std::string, std::optional<std::string>> env{{"SOURCE_DB_URL", A().url(source.name())},
+                                                        {"TARGET_DB_URL", b.url(target)},
+                                                        {"BACKUP_DIR", dir.string()}};
   auto run = run_exporter({"--once"}, env);
   EXPECT_EQ(run.exit_code, 1) << run.output;
   auto folder = dir / "default";
@@ -360,7 +364,8 @@ TEST(DrillOnce, LongDumpLogsProgress) {
   env["PG_BIN_DIR"] = bin.string();
   auto run = run_exporter({"--once"}, env);
   EXPECT_EQ(run.exit_code, 0) << run.output;
-  std::regex progress(R"(msg="backup in progress" drill=default phase=backup bytes=\d+ written="[^"]+" rate="[^"]+/s")");
+  std::regex progress(
+      R"(msg="backup in progress" drill=default phase=backup bytes=\d+ written="[^"]+" rate="[^"]+/s")");
   EXPECT_TRUE(std::regex_search(run.output, progress)) << run.output;
   drop_database(A(), target);
 }

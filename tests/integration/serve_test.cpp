@@ -2,8 +2,8 @@
 // through curl, promtool on a live scrape.
 #include <gtest/gtest.h>
 
-#include <nlohmann/json.hpp>
 #include <future>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "exporter_process.h"
@@ -19,8 +19,8 @@ const std::string kToken = "test-admin-token-7c1f";
 // A pg_dump that waits first, so a drill stays "running" long enough to
 // observe (409, two replicas racing).
 std::filesystem::path slow_tools(const std::filesystem::path& dir, int seconds) {
-  return tool_wrappers(A(), dir,
-                       {{"pg_dump", "sleep " + std::to_string(seconds) + "\nexec \"$REAL\" \"$@\""}});
+  return tool_wrappers(
+      A(), dir, {{"pg_dump", "sleep " + std::to_string(seconds) + "\nexec \"$REAL\" \"$@\""}});
 }
 
 std::string drill_toml(const std::string& name, const std::string& source_db,
@@ -29,7 +29,8 @@ std::string drill_toml(const std::string& name, const std::string& source_db,
   return "[[drill]]\nname = \"" + name + "\"\n" + extra + "source_url = \"" + A().url(source_db) +
          "\"\ntarget_url = \"" + A().url(target_db) + "\"\npg_bin_dir = \"" + bin +
          "\"\n[[drill.check]]\nplugin = \"sql_assert\"\nname = \"assert\"\nquery = \"" +
-         check_query + "\"\nexpect = 0\n[[drill.check]]\nplugin = \"table_counts\"\n"
+         check_query +
+         "\"\nexpect = 0\n[[drill.check]]\nplugin = \"table_counts\"\n"
          "name = \"counts\"\ntables = [\"profiles\", \"auth.users\"]\ncompare_source = true\n";
 }
 
@@ -57,11 +58,11 @@ TEST(ServeMode, TriggerScrapeFailRestart) {
   auto dir = fresh_dir("serve");
   auto bin = slow_tools(dir, 2);
   auto config = dir / "serve.toml";
-  write_file(config, "[exporter]\nartifact_dir = \"" + (dir / "artifacts").string() +
-                         "\"\nadmin_token = \"${TOKEN}\"\n" +
-                         drill_toml("svc", source.name(), "srv_tgt", bin.string(), "select 0") +
-                         drill_toml("svc-fail", source.name(), "srv_tgt_fail", bin.string(),
-                                    "select 1"));
+  write_file(config,
+             "[exporter]\nartifact_dir = \"" + (dir / "artifacts").string() +
+                 "\"\nadmin_token = \"${TOKEN}\"\n" +
+                 drill_toml("svc", source.name(), "srv_tgt", bin.string(), "select 0") +
+                 drill_toml("svc-fail", source.name(), "srv_tgt_fail", bin.string(), "select 1"));
   std::map<std::string, std::optional<std::string>> env{{"TOKEN", kToken}};
   std::optional<ServingExporter> exporter;
   exporter.emplace(config, std::vector<std::string>{}, env, dir / "exporter1.log");
@@ -149,7 +150,8 @@ TEST(ServeMode, TriggerScrapeFailRestart) {
   EXPECT_EQ(e.wait_metric("backupdrill_runs_total{drill=\"svc\"}", 2, 90), 2.0);
   wait_idle(e, "svc");
   EXPECT_EQ(e.metric("backupdrill_last_run_success{drill=\"svc\"}"), 1.0);
-  const double last_success = *e.metric("backupdrill_last_success_timestamp_seconds{drill=\"svc\"}");
+  const double last_success =
+      *e.metric("backupdrill_last_success_timestamp_seconds{drill=\"svc\"}");
   const double fail_run = *e.metric("backupdrill_last_run_timestamp_seconds{drill=\"svc-fail\"}");
 
   // Killed like a crash, started again: the last-run gauges come back from
@@ -210,12 +212,13 @@ TEST(ServeMode, SharedTargetIsBusyAndScheduleFires) {
   auto dir = fresh_dir("shared");
   auto bin = slow_tools(dir, 3);
   auto config = dir / "shared.toml";
-  write_file(config, "[exporter]\nartifact_dir = \"" + (dir / "artifacts").string() +
-                         "\"\nadmin_token = \"${TOKEN}\"\n" +
-                         drill_toml("first", source.name(), "sched_tgt", bin.string(), "select 0") +
-                         drill_toml("second", source.name(), "sched_tgt", bin.string(), "select 0") +
-                         drill_toml("every-minute", source.name(), "sched_tgt_cron",
-                                    A().bin_dir, "select 0", "schedule = \"* * * * *\"\n"));
+  write_file(config,
+             "[exporter]\nartifact_dir = \"" + (dir / "artifacts").string() +
+                 "\"\nadmin_token = \"${TOKEN}\"\n" +
+                 drill_toml("first", source.name(), "sched_tgt", bin.string(), "select 0") +
+                 drill_toml("second", source.name(), "sched_tgt", bin.string(), "select 0") +
+                 drill_toml("every-minute", source.name(), "sched_tgt_cron", A().bin_dir,
+                            "select 0", "schedule = \"* * * * *\"\n"));
   ServingExporter e(config, {}, {{"TOKEN", kToken}}, dir / "shared.log");
   EXPECT_EQ(e.metric("backupdrill_schedule_interval_seconds{drill=\"every-minute\"}"), 60.0);
   EXPECT_EQ(e.metric("backupdrill_schedule_interval_seconds{drill=\"first\"}"), 0.0);
@@ -237,8 +240,8 @@ TEST(ServeMode, SharedTargetIsBusyAndScheduleFires) {
   auto runs = e.wait_metric("backupdrill_runs_total{drill=\"every-minute\"}", 1, 75);
   ASSERT_EQ(runs, 1.0) << e.log();
   wait_idle(e, "every-minute");
-  auto list = nlohmann::json::parse(
-      http_call(e.base_url() + "/api/v1/drills/every-minute/runs").body);
+  auto list =
+      nlohmann::json::parse(http_call(e.base_url() + "/api/v1/drills/every-minute/runs").body);
   ASSERT_FALSE(list["runs"].empty());
   EXPECT_EQ(list["runs"][0]["trigger"], "schedule");
   EXPECT_EQ(list["runs"][0]["result"], "passed");
@@ -255,8 +258,9 @@ TEST(ServeMode, TlsAndBasicAuth) {
   const std::string testdata = std::string(BACKUPDRILL_SOURCE_DIR) + "/tests/http/testdata";
   auto web = dir / "web.yml";
   // alice / "correct horse battery staple", made with htpasswd -nbBC 10.
-  write_file(web, "tls_server_config:\n  cert_file: " + testdata + "/server.crt\n  key_file: " +
-                      testdata + "/server.key\nbasic_auth_users:\n  alice: "
+  write_file(web, "tls_server_config:\n  cert_file: " + testdata +
+                      "/server.crt\n  key_file: " + testdata +
+                      "/server.key\nbasic_auth_users:\n  alice: "
                       "$2y$10$A09EB5g/H0mAGYAfP/Hd5OlLgIZpmjd0.dsoqa3zDwDOwbS/ZzLJ.\n");
   auto config = dir / "tls.toml";
   write_file(config, "[exporter]\nartifact_dir = \"" + (dir / "artifacts").string() +
@@ -278,9 +282,9 @@ TEST(ServeMode, TlsAndBasicAuth) {
       << "the self-signed certificate must not be trusted without --cacert";
   auto plain = http_call("http://127.0.0.1:" + std::to_string(e.port()) + "/metrics");
   EXPECT_EQ(plain.status, 0) << "plain HTTP to the TLS port must not get an HTTP answer";
-  EXPECT_EQ(http_call(https + "/-/healthy", with({"-u", "alice:correct horse battery staple"}))
-                .status,
-            200)
+  EXPECT_EQ(
+      http_call(https + "/-/healthy", with({"-u", "alice:correct horse battery staple"})).status,
+      200)
       << "still serving after the plain-HTTP attempt";
   EXPECT_EQ(e.stop(), 0);
 }

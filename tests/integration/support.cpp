@@ -16,20 +16,22 @@ namespace {
 Cluster load(const std::string& name) {
   std::filesystem::path env = std::filesystem::path(BACKUPDRILL_TEST_CLUSTERS) / name / "env";
   std::ifstream in(env);
-  if (!in) throw std::runtime_error("cannot read " + env.string() + ": is the clusters fixture up?");
+  if (!in)
+    throw std::runtime_error("cannot read " + env.string() + ": is the clusters fixture up?");
   std::map<std::string, std::string> kv;
   std::string line;
   while (std::getline(in, line)) {
     auto eq = line.find('=');
     if (eq != std::string::npos) kv[line.substr(0, eq)] = line.substr(eq + 1);
   }
-  return Cluster{kv["PGHOST"], kv["PGPORT"], kv["PGUSER"], kv["PGPASSWORD"], kv["PG_BIN_DIR"],
-                 kv["PG_SOCKET_DIR"]};
+  return Cluster{kv["PGHOST"],     kv["PGPORT"],     kv["PGUSER"],
+                 kv["PGPASSWORD"], kv["PG_BIN_DIR"], kv["PG_SOCKET_DIR"]};
 }
 
 std::string admin(const Cluster& c, const std::string& db) {
-  return "host=" + c.host + " port=" + c.port + " user=" + c.user + " password=" +
-         pg::quote_conninfo_value(c.password) + " dbname=" + pg::quote_conninfo_value(db);
+  return "host=" + c.host + " port=" + c.port + " user=" + c.user +
+         " password=" + pg::quote_conninfo_value(c.password) +
+         " dbname=" + pg::quote_conninfo_value(db);
 }
 
 }  // namespace
@@ -66,8 +68,8 @@ void sql_exec(const Cluster& c, const std::string& db, const std::string& query)
 ScratchDb::ScratchDb(const Cluster& c, std::string name, bool from_template)
     : cluster_(c), name_(std::move(name)) {
   drop_database(c, name_);
-  sql_exec(c, "postgres", "create database \"" + name_ + "\"" +
-                              (from_template ? " template demo_template" : ""));
+  sql_exec(c, "postgres",
+           "create database \"" + name_ + "\"" + (from_template ? " template demo_template" : ""));
 }
 
 ScratchDb::~ScratchDb() {
@@ -97,8 +99,8 @@ ExporterRun run_exporter(const std::vector<std::string>& args,
     spec.env[var] = std::nullopt;
   }
   for (auto& [k, v] : env) spec.env[k] = v;
-  auto run = run_capture(spec, std::chrono::steady_clock::now() +
-                                   std::chrono::seconds(timeout_seconds));
+  auto run =
+      run_capture(spec, std::chrono::steady_clock::now() + std::chrono::seconds(timeout_seconds));
   return {run.status.exited ? run.status.code : -1, run.out};
 }
 
@@ -143,7 +145,9 @@ std::filesystem::path only_file(const std::filesystem::path& folder, const std::
     auto n = e.path().filename().string();
     if (n.rfind(prefix, 0) == 0 && n.size() >= suffix.size() &&
         n.compare(n.size() - suffix.size(), suffix.size(), suffix) == 0) {
-      if (found) throw std::runtime_error("more than one " + prefix + "*" + suffix + " in " + folder.string());
+      if (found)
+        throw std::runtime_error("more than one " + prefix + "*" + suffix + " in " +
+                                 folder.string());
       found = e.path();
     }
   }

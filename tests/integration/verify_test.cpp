@@ -1,9 +1,10 @@
 // The verify phase on a real pg_dump archive: a file that changed after its
 // checksum was recorded is refused before anything is restored.
+#include "drill/verify.h"
+
 #include <gtest/gtest.h>
 
 #include "crypto/sha256.h"
-#include "drill/verify.h"
 #include "process/child_process.h"
 #include "support.h"
 

@@ -169,9 +169,9 @@ class ApiHealth : public ::testing::Test {
   static void SetUpTestSuite() {
     // A folder per process: ctest runs these tests in parallel processes, and
     // each generates its own key and certificate.
-    server_ = new bd::testing::HttpsServer(std::filesystem::path(BD_PLUGINS_PG).parent_path() /
-                                           "plugins_test_work" /
-                                           ("tls-" + std::to_string(::getpid())));
+    server_ =
+        new bd::testing::HttpsServer(std::filesystem::path(BD_PLUGINS_PG).parent_path() /
+                                     "plugins_test_work" / ("tls-" + std::to_string(::getpid())));
   }
   static void TearDownTestSuite() {
     delete server_;

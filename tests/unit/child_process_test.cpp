@@ -1,6 +1,7 @@
+#include "process/child_process.h"
+
 #include <gtest/gtest.h>
 
-#include "process/child_process.h"
 #include "util/secrets.h"
 
 namespace backupdrill {

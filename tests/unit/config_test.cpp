@@ -1,8 +1,8 @@
+#include "config/config.h"
+
 #include <gtest/gtest.h>
 
 #include <fstream>
-
-#include "config/config.h"
 
 namespace backupdrill {
 namespace {
@@ -85,7 +85,8 @@ TEST(Config, ParsesEveryContractKey) {
 
 TEST(Config, DefaultsAreTheDocumentedOnes) {
   Config cfg = load_config_text(
-      "[[drill]]\nname = \"d\"\nsource_url = \"host=a dbname=x\"\ntarget_url = \"host=b dbname=y\"\n",
+      "[[drill]]\nname = \"d\"\nsource_url = \"host=a dbname=x\"\ntarget_url = \"host=b "
+      "dbname=y\"\n",
       "t.toml", test_env);
   const auto& d = cfg.drills[0];
   EXPECT_EQ(d.rpo_target, std::chrono::hours(24));
@@ -122,8 +123,8 @@ TEST_P(ConfigRefusal, NamesFileLineKeyAndForm) {
   } catch (const ConfigError& e) {
     std::string msg = e.what();
     for (const auto& needle : c.expected) {
-      EXPECT_NE(msg.find(needle), std::string::npos) << c.what << ": \"" << needle
-                                                    << "\" not in: " << msg;
+      EXPECT_NE(msg.find(needle), std::string::npos)
+          << c.what << ": \"" << needle << "\" not in: " << msg;
     }
   }
 }
@@ -131,33 +132,57 @@ TEST_P(ConfigRefusal, NamesFileLineKeyAndForm) {
 INSTANTIATE_TEST_SUITE_P(
     Cases, ConfigRefusal,
     ::testing::Values(
-        BadCase{"unknown key", "timeout    = \"3h\"", "timeout    = \"3h\"\nretries = 3",
+        BadCase{"unknown key",
+                "timeout    = \"3h\"",
+                "timeout    = \"3h\"\nretries = 3",
                 {"bad.toml:15:", "unknown key \"retries\"", "rto_target"}},
-        BadCase{"wrong type", "keep_runs = 3", "keep_runs = \"3\"",
+        BadCase{"wrong type",
+                "keep_runs = 3",
+                "keep_runs = \"3\"",
                 {"bad.toml:4:", "key \"keep_runs\"", "whole number"}},
-        BadCase{"missing required key", "name       = \"supabase-main\"\n", "",
+        BadCase{"missing required key",
+                "name       = \"supabase-main\"\n",
+                "",
                 {"bad.toml:", "key \"name\"", "is required"}},
-        BadCase{"unset variable", "${TARGET_DB_URL}", "${NOT_SET_ANYWHERE}",
+        BadCase{"unset variable",
+                "${TARGET_DB_URL}",
+                "${NOT_SET_ANYWHERE}",
                 {"bad.toml:11:", "key \"target_url\"", "NOT_SET_ANYWHERE is not set",
                  "${NOT_SET_ANYWHERE:-default}"}},
-        BadCase{"bad duration", "rto_target = \"1h30m\"", "rto_target = \"2 hours\"",
+        BadCase{"bad duration",
+                "rto_target = \"1h30m\"",
+                "rto_target = \"2 hours\"",
                 {"bad.toml:13:", "key \"rto_target\"", "\"2 hours\" is not a duration", "\"2h\""}},
-        BadCase{"bad enum", "mode = \"clean\"", "mode = \"merge\"",
+        BadCase{"bad enum",
+                "mode = \"clean\"",
+                "mode = \"merge\"",
                 {"bad.toml:", "key \"mode\"", "\"recreate\", \"clean\""}},
-        BadCase{"bad compression", "compression = \"gzip:3\"", "compression = \"brotli\"",
+        BadCase{"bad compression",
+                "compression = \"gzip:3\"",
+                "compression = \"brotli\"",
                 {"key \"compression\"", "gzip:1"}},
         BadCase{"jobs out of range", "jobs = 4", "jobs = 0", {"key \"jobs\"", "from 1 to 64"}},
-        BadCase{"bad drill name", "name       = \"supabase-main\"", "name = \"a/b\"",
+        BadCase{"bad drill name",
+                "name       = \"supabase-main\"",
+                "name = \"a/b\"",
                 {"key \"name\"", "not a valid drill name"}},
         BadCase{"not TOML", "[exporter]", "[exporter", {"bad.toml:2:", "not valid TOML"}},
-        BadCase{"duplicate check name", "name   = \"invalid_progress\"",
-                "name   = \"critical_tables\"", {"two checks named \"critical_tables\""}},
-        BadCase{"bad cron field", "schedule   = \"0 4 * * 0\"", "schedule = \"0 25 * * 0\"",
+        BadCase{"duplicate check name",
+                "name   = \"invalid_progress\"",
+                "name   = \"critical_tables\"",
+                {"two checks named \"critical_tables\""}},
+        BadCase{"bad cron field",
+                "schedule   = \"0 4 * * 0\"",
+                "schedule = \"0 25 * * 0\"",
                 {"bad.toml:9:", "[[drill]] \"supabase-main\" key \"schedule\"", "hour field",
                  "0 4 * * 0"}},
-        BadCase{"cron that never fires", "schedule   = \"0 4 * * 0\"",
-                "schedule = \"0 0 30 2 *\"", {"key \"schedule\"", "never fires"}},
-        BadCase{"check without plugin", "plugin = \"sql_assert\"\n", "",
+        BadCase{"cron that never fires",
+                "schedule   = \"0 4 * * 0\"",
+                "schedule = \"0 0 30 2 *\"",
+                {"key \"schedule\"", "never fires"}},
+        BadCase{"check without plugin",
+                "plugin = \"sql_assert\"\n",
+                "",
                 {"[[drill.check]] #2", "key \"plugin\"", "is required"}}),
     [](const ::testing::TestParamInfo<BadCase>& info) {
       std::string name;
@@ -167,9 +192,7 @@ INSTANTIATE_TEST_SUITE_P(
 
 TEST(Config, SecretFromFile) {
   auto file = std::filesystem::temp_directory_path() / "bd_config_test_token";
-  {
-    std::ofstream(file) << "from-file-token\n";
-  }
+  { std::ofstream(file) << "from-file-token\n"; }
   std::string text = kValid;
   text.replace(text.find("admin_token = \"tok-abcdef\""), 26,
                "admin_token_file = \"" + file.string() + "\"");

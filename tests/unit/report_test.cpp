@@ -1,8 +1,9 @@
+#include "drill/report.h"
+
 #include <gtest/gtest.h>
 
 #include <fstream>
 
-#include "drill/report.h"
 #include "drill/restore.h"
 #include "drill/run_record.h"
 

@@ -11,7 +11,8 @@ class Retention : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = std::filesystem::temp_directory_path() /
-           ("bd_retention_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+           ("bd_retention_" +
+            std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
   }
@@ -32,7 +33,7 @@ class Retention : public ::testing::Test {
 };
 
 TEST_F(Retention, KeepsTheNewestRunsAndTheNewestSuccess) {
-  add_run("20261101T040000Z", true);   // newest success: kept although old
+  add_run("20261101T040000Z", true);  // newest success: kept although old
   add_run("20261102T040000Z", false);
   add_run("20261103T040000Z", false);
   add_run("20261104T040000Z", false);
@@ -40,8 +41,8 @@ TEST_F(Retention, KeepsTheNewestRunsAndTheNewestSuccess) {
   auto deleted = apply_retention(dir_, 2);
   EXPECT_EQ(deleted, std::vector<std::string>{"20261102T040000Z"});
   auto stamps = run_stamps(dir_);
-  EXPECT_EQ(stamps, (std::vector<std::string>{"20261104T040000Z", "20261103T040000Z",
-                                              "20261101T040000Z"}));
+  EXPECT_EQ(stamps,
+            (std::vector<std::string>{"20261104T040000Z", "20261103T040000Z", "20261101T040000Z"}));
   EXPECT_TRUE(std::filesystem::exists(dir_ / "unrelated.txt"));
   EXPECT_FALSE(std::filesystem::exists(dir_ / "backup_20261102T040000Z.dump"));
   auto runs = load_runs(dir_, 10);

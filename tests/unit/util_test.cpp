@@ -63,7 +63,8 @@ TEST(Secrets, ScrubMasksEveryRegisteredSecret) {
 }
 
 TEST(ConnInfo, UrlAndKeywordFormsSeparateThePassword) {
-  auto url = pg::ConnInfo::parse("postgresql://app:p%40ss-w0rd!@db.example.com:6543/prod?sslmode=require");
+  auto url =
+      pg::ConnInfo::parse("postgresql://app:p%40ss-w0rd!@db.example.com:6543/prod?sslmode=require");
   EXPECT_EQ(url.password(), "p@ss-w0rd!");
   EXPECT_EQ(url.dbname(), "prod");
   EXPECT_EQ(url.without_password().find("p@ss"), std::string::npos);

@@ -103,20 +103,20 @@ struct bd_host_api {
 
 typedef struct bd_run_context {
   uint32_t struct_size;
-  int32_t phase;              /* BD_PHASE_SOURCE or BD_PHASE_TARGET */
-  const char* drill_name;     /* the [[drill]] name */
-  const char* check_name;     /* the check's name = "..." */
+  int32_t phase;               /* BD_PHASE_SOURCE or BD_PHASE_TARGET */
+  const char* drill_name;      /* the [[drill]] name */
+  const char* check_name;      /* the check's name = "..." */
   const char* source_conninfo; /* libpq connection string of the source */
   const char* target_conninfo; /* libpq connection string of the target */
-  const char* snapshot_id;    /* source phase: pg_export_snapshot() id, else NULL */
+  const char* snapshot_id;     /* source phase: pg_export_snapshot() id, else NULL */
 } bd_run_context;
 
 typedef struct bd_check_descriptor {
-  uint32_t struct_size; /* sizeof(bd_check_descriptor) the plugin was built with */
-  uint32_t abi_version; /* BACKUPDRILL_ABI_VERSION the plugin was built with */
-  const char* name;        /* the plugin name, e.g. "table_counts" (= the file's stem) */
-  const char* version;     /* the plugin's own version, e.g. "1.0.0" */
-  const char* description; /* one line, for --list-checks */
+  uint32_t struct_size;      /* sizeof(bd_check_descriptor) the plugin was built with */
+  uint32_t abi_version;      /* BACKUPDRILL_ABI_VERSION the plugin was built with */
+  const char* name;          /* the plugin name, e.g. "table_counts" (= the file's stem) */
+  const char* version;       /* the plugin's own version, e.g. "1.0.0" */
+  const char* description;   /* one line, for --list-checks */
   const char* sample_config; /* a commented [[drill.check]] table, for --sample-config */
 
   /* Parses config_toml (the whole [[drill.check]] table, ${VAR} expanded)
