@@ -9,7 +9,7 @@
 
 BACKUPDRILL_DEB_PACKAGES=(
   # toolchain
-  build-essential cmake ninja-build pkg-config git
+  build-essential cmake ninja-build pkg-config git clang-format
   # C++ libraries
   libpqxx-dev libpq-dev libboost-dev libtomlplusplus-dev libssl-dev
   libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libcli11-dev
