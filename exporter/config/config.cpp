@@ -389,6 +389,20 @@ Config read_config(const toml::table& root, const std::string& file, const EnvLo
   return cfg;
 }
 
+// One check of the runbook's drill: plugin and name live both in the
+// CheckConfig and in the settings the plugin receives, as from a file.
+CheckConfig runbook_check(const std::string& plugin, const std::string& name,
+                          toml::table settings) {
+  CheckConfig check;
+  check.plugin = plugin;
+  check.name = name;
+  check.origin = "runbook environment";
+  settings.insert_or_assign("plugin", plugin);
+  settings.insert_or_assign("name", name);
+  check.settings = std::move(settings);
+  return check;
+}
+
 }  // namespace
 
 Config load_config_text(const std::string& text, const std::string& origin, const EnvLookup& env) {
@@ -446,38 +460,17 @@ Config runbook_config(const EnvLookup& env) {
   }
   drill.pg_bin_dir = get("PG_BIN_DIR");
 
-  CheckConfig counts;
-  counts.plugin = "table_counts";
-  counts.name = "critical_tables";
-  counts.origin = "runbook environment";
   toml::array tables;
   for (const auto& t : runbook_tables()) tables.push_back("public." + t);
-  counts.settings = toml::table{{"plugin", "table_counts"},
-                                {"name", "critical_tables"},
-                                {"tables", tables},
-                                {"compare_source", true}};
-  drill.checks.push_back(counts);
-
-  CheckConfig progress;
-  progress.plugin = "sql_assert";
-  progress.name = "invalid_progress";
-  progress.origin = "runbook environment";
-  progress.settings = toml::table{{"plugin", "sql_assert"},
-                                  {"name", "invalid_progress"},
-                                  {"query", kRunbookInvalidProgressQuery},
-                                  {"expect", 0}};
-  drill.checks.push_back(progress);
-
-  CheckConfig api;
-  api.plugin = "api_health";
-  api.name = "api";
-  api.origin = "runbook environment";
-  api.settings = toml::table{{"plugin", "api_health"},
-                             {"name", "api"},
-                             {"url", get("TARGET_API_URL")},
-                             {"bearer_token", get("API_BEARER_TOKEN")},
-                             {"expect_status", 200}};
-  drill.checks.push_back(api);
+  drill.checks.push_back(runbook_check("table_counts", "critical_tables",
+                                       toml::table{{"tables", tables}, {"compare_source", true}}));
+  drill.checks.push_back(
+      runbook_check("sql_assert", "invalid_progress",
+                    toml::table{{"query", kRunbookInvalidProgressQuery}, {"expect", 0}}));
+  drill.checks.push_back(runbook_check("api_health", "api",
+                                       toml::table{{"url", get("TARGET_API_URL")},
+                                                   {"bearer_token", get("API_BEARER_TOKEN")},
+                                                   {"expect_status", 200}}));
 
   cfg.drills.push_back(std::move(drill));
   return cfg;

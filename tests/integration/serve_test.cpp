@@ -34,6 +34,12 @@ std::string drill_toml(const std::string& name, const std::string& source_db,
          "name = \"counts\"\ntables = [\"profiles\", \"auth.users\"]\ncompare_source = true\n";
 }
 
+// [exporter] with artifacts under dir and the admin token from ${TOKEN}.
+std::string exporter_toml(const std::filesystem::path& dir) {
+  return "[exporter]\nartifact_dir = \"" + (dir / "artifacts").string() +
+         "\"\nadmin_token = \"${TOKEN}\"\n";
+}
+
 HttpAnswer post_run(const ServingExporter& e, const std::string& drill,
                     const std::optional<std::string>& token) {
   std::vector<std::string> args{"-X", "POST"};
@@ -59,8 +65,7 @@ TEST(ServeMode, TriggerScrapeFailRestart) {
   auto bin = slow_tools(dir, 2);
   auto config = dir / "serve.toml";
   write_file(config,
-             "[exporter]\nartifact_dir = \"" + (dir / "artifacts").string() +
-                 "\"\nadmin_token = \"${TOKEN}\"\n" +
+             exporter_toml(dir) +
                  drill_toml("svc", source.name(), "srv_tgt", bin.string(), "select 0") +
                  drill_toml("svc-fail", source.name(), "srv_tgt_fail", bin.string(), "select 1"));
   std::map<std::string, std::optional<std::string>> env{{"TOKEN", kToken}};
@@ -176,8 +181,7 @@ TEST(ServeMode, TwoReplicasOneTargetRestoreOnce) {
   auto dir = fresh_dir("replicas");
   auto bin = slow_tools(dir, 3);
   auto config = dir / "replicas.toml";
-  write_file(config, "[exporter]\nartifact_dir = \"" + (dir / "artifacts").string() +
-                         "\"\nadmin_token = \"${TOKEN}\"\n" +
+  write_file(config, exporter_toml(dir) +
                          drill_toml("ha", source.name(), "rep_tgt", bin.string(), "select 0"));
   std::map<std::string, std::optional<std::string>> env{{"TOKEN", kToken}};
   ServingExporter one(config, {}, env, dir / "one.log");
@@ -213,8 +217,7 @@ TEST(ServeMode, SharedTargetIsBusyAndScheduleFires) {
   auto bin = slow_tools(dir, 3);
   auto config = dir / "shared.toml";
   write_file(config,
-             "[exporter]\nartifact_dir = \"" + (dir / "artifacts").string() +
-                 "\"\nadmin_token = \"${TOKEN}\"\n" +
+             exporter_toml(dir) +
                  drill_toml("first", source.name(), "sched_tgt", bin.string(), "select 0") +
                  drill_toml("second", source.name(), "sched_tgt", bin.string(), "select 0") +
                  drill_toml("every-minute", source.name(), "sched_tgt_cron", A().bin_dir,
