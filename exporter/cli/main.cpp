@@ -10,6 +10,7 @@
 #include "cli/build_info.h"
 #include "cli/serve.h"
 #include "config/config.h"
+#include "drill/run_journal.h"
 #include "drill/runner.h"
 #include "log/log.h"
 #include "plugin_host/plugin_dir.h"
@@ -97,6 +98,8 @@ int run_once(const bd::Config& config, const std::vector<std::string>& only) {
   }
   int exit_code = kExitPassed;
   for (const auto* drill : selected) {
+    // A run a killed exporter left unfinished is recorded before the next.
+    bd::finalize_interrupted_runs(config.exporter.artifact_dir / drill->name);
     bd::RunOptions options;
     options.trigger = "once";
     bd::DrillRun run = bd::run_drill(config, *drill, options);

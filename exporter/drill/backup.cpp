@@ -180,6 +180,19 @@ void parallel_directory_dump(const PgSession& s, const BackupConfig& config,
   write_private_file(paths.checksum, lines);
 }
 
+// A backup that failed is not a backup: what was written of it goes (it may
+// be what filled the disk, and would fail every later run), its log stays.
+void remove_partial_backup(const BackupPaths& paths) {
+  for (const auto& path : {paths.dump, paths.checksum}) {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+    if (ec) {
+      log::warn("cannot remove the partial backup",
+                {{"file", path.string()}, {"error", ec.message()}});
+    }
+  }
+}
+
 }  // namespace
 
 std::vector<std::string> compression_args(const std::string& compression, int pg_dump_major) {
@@ -229,6 +242,7 @@ BackupResult run_backup(const PgSession& s, const BackupConfig& config, const Ba
     }
   } catch (...) {
     source_work.wait();
+    remove_partial_backup(paths);
     throw;
   }
   source_work.get();  // SnapshotWork reports its own errors; this only joins

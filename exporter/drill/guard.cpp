@@ -2,6 +2,7 @@
 
 #include <pqxx/pqxx>
 
+#include "drill/target_contents.h"
 #include "supabase/target_inspect.h"
 #include "util/secrets.h"
 
@@ -172,22 +173,10 @@ GuardReport run_guard(const DrillConfig& drill, const pg::ConnInfo& source,
                        source.redacted() +
                        " (same cluster and database); a drill never restores into its source");
   }
-  // Empty: nothing but what a fresh database has (the public schema).
-  long long objects =
-      pqxx::nontransaction(*tgt)
-          .exec1(
-              "select (select count(*) from pg_class c join pg_namespace n on n.oid = "
-              "c.relnamespace"
-              "          where n.nspname not in ('pg_catalog','information_schema')"
-              "            and n.nspname not like 'pg_toast%' and n.nspname not like 'pg_temp%')"
-              "     + (select count(*) from pg_namespace where nspname not in"
-              "          ('pg_catalog','information_schema','public')"
-              "          and nspname not like 'pg_toast%' and nspname not like 'pg_temp%')"
-              "     + (select count(*) from pg_proc p join pg_namespace n on n.oid = p.pronamespace"
-              "          where n.nspname not in ('pg_catalog','information_schema'))")[0]
-          .as<long long>();
-  report.target_empty = objects == 0;
-  std::string found = std::to_string(objects) + " objects";
+  // Empty: nothing a user created, in any catalog a user can add to.
+  const auto user_objects = find_user_objects(*tgt);
+  report.target_empty = user_objects.empty();
+  std::string found = describe(user_objects);
   if (supabase_profile) {
     auto inspection = supabase::inspect_target(*tgt);
     if (inspection.has_platform) {

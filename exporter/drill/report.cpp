@@ -12,6 +12,10 @@ std::string pass_fail(bool ok) { return ok ? "PASS" : "FAIL"; }
 
 std::string seconds_text(double s) { return humanize_seconds(s); }
 
+std::string measured_text(const std::optional<double>& s) {
+  return s ? humanize_seconds(*s) : std::string("not measured");
+}
+
 }  // namespace
 
 std::string render_validation(const RunRecord& record) {
@@ -54,9 +58,9 @@ std::string render_summary_markdown(const RunRecord& r) {
 
   md << "\n## Recovery objectives\n\n| objective | measured | target | result "
         "|\n|---|---|---|---|\n";
-  md << "| RTO (restore start to checks passed) | " << seconds_text(r.rto_seconds) << " | "
+  md << "| RTO (restore start to checks passed) | " << measured_text(r.rto_seconds) << " | "
      << seconds_text(r.rto_target_seconds) << " | " << pass_fail(r.rto_compliant) << " |\n";
-  md << "| RPO (run end minus backup snapshot) | " << seconds_text(r.rpo_seconds) << " | "
+  md << "| RPO (run end minus backup snapshot) | " << measured_text(r.rpo_seconds) << " | "
      << seconds_text(r.rpo_target_seconds) << " | " << pass_fail(r.rpo_compliant) << " |\n";
 
   md << "\n## Restore\n\npg_restore reported " << r.restore_errors << " error"
@@ -127,8 +131,9 @@ void write_run_files(const std::filesystem::path& folder, const RunArtifactNames
 
 void write_summaries(const std::filesystem::path& folder, const RunArtifactNames& names,
                      const RunRecord& record) {
+  // The JSON first: the API, the pages and the next start read it.
+  write_private_file(folder / names.summary_json(), summary_json_text(record));
   write_private_file(folder / names.summary_md(), render_summary_markdown(record));
-  write_private_file(folder / names.summary_json(), to_json(record).dump(2) + "\n");
 }
 
 }  // namespace backupdrill

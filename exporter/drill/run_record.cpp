@@ -31,8 +31,16 @@ SystemTime parse_iso(const std::string& text) {
 
 }  // namespace
 
-nlohmann::ordered_json objective_json(double seconds, double target_seconds, bool compliant) {
-  return {{"seconds", seconds}, {"target_seconds", target_seconds}, {"compliant", compliant}};
+nlohmann::ordered_json objective_json(std::optional<double> seconds, double target_seconds,
+                                      bool compliant) {
+  return {{"seconds", seconds ? nlohmann::ordered_json(*seconds) : nlohmann::ordered_json(nullptr)},
+          {"target_seconds", target_seconds},
+          {"compliant", compliant}};
+}
+
+std::string summary_json_text(const RunRecord& record) {
+  return to_json(record).dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) +
+         "\n";
 }
 
 nlohmann::ordered_json to_json(const RunRecord& r) {
@@ -41,7 +49,11 @@ nlohmann::ordered_json to_json(const RunRecord& r) {
   j["drill"] = r.drill;
   j["run_id"] = r.run_id;
   j["trigger"] = r.trigger;
-  j["result"] = r.success ? "passed" : "failed";
+  j["result"] = r.in_progress ? "running" : (r.success ? "passed" : "failed");
+  if (r.in_progress) {
+    j["current_phase"] = r.current_phase;
+    j["exporter"] = {{"pid", r.exporter_pid}, {"identity", r.exporter_identity}};
+  }
   j["failed_phase"] = r.failed_phase;
   j["error"] = r.error;
   j["started_at"] = iso8601_utc(r.started);
@@ -102,7 +114,16 @@ RunRecord run_record_from_json(const nlohmann::json& j) {
   r.drill = j.at("drill").get<std::string>();
   r.run_id = j.at("run_id").get<std::string>();
   r.trigger = j.value("trigger", "manual");
-  r.success = j.at("result").get<std::string>() == "passed";
+  const std::string result = j.at("result").get<std::string>();
+  r.success = result == "passed";
+  r.in_progress = result == "running";
+  if (r.in_progress) {
+    r.current_phase = j.value("current_phase", "");
+    if (j.contains("exporter") && j["exporter"].is_object()) {
+      r.exporter_pid = j["exporter"].value("pid", 0LL);
+      r.exporter_identity = j["exporter"].value("identity", "");
+    }
+  }
   r.failed_phase = j.value("failed_phase", "");
   r.error = j.value("error", "");
   r.started = parse_iso(j.at("started_at").get<std::string>());
@@ -114,10 +135,13 @@ RunRecord run_record_from_json(const nlohmann::json& j) {
   if (j.contains("snapshot_time") && j["snapshot_time"].is_string()) {
     r.snapshot_time = parse_iso(j["snapshot_time"].get<std::string>());
   }
-  r.rto_seconds = j.at("rto").at("seconds").get<double>();
+  auto measured = [](const nlohmann::json& v) {
+    return v.is_number() ? std::optional<double>(v.get<double>()) : std::nullopt;
+  };
+  r.rto_seconds = measured(j.at("rto").at("seconds"));
   r.rto_target_seconds = j.at("rto").at("target_seconds").get<double>();
   r.rto_compliant = j.at("rto").at("compliant").get<bool>();
-  r.rpo_seconds = j.at("rpo").at("seconds").get<double>();
+  r.rpo_seconds = measured(j.at("rpo").at("seconds"));
   r.rpo_target_seconds = j.at("rpo").at("target_seconds").get<double>();
   r.rpo_compliant = j.at("rpo").at("compliant").get<bool>();
   r.backup_size = j.at("backup").at("size_bytes").get<unsigned long long>();

@@ -20,6 +20,9 @@ inline constexpr const char* kPhaseRestore = "restore";
 inline constexpr const char* kPhaseChecks = "checks";
 inline constexpr const char* kPhaseReport = "report";
 inline constexpr const char* kPhaseTotal = "total";
+// Not a phase that runs: the failed_phase of a run the exporter did not live
+// to finish (killed, crashed, power lost), found at the next start.
+inline constexpr const char* kPhaseInterrupted = "interrupted";
 
 struct PhaseTiming {
   std::string phase;
@@ -64,16 +67,24 @@ struct RunRecord {
   std::string run_id;  // the artifact stamp, YYYYMMDDTHHMMSSZ
   std::string trigger = "manual";
   bool success = false;
-  std::string failed_phase;  // empty when success
+  // The summary of a run still going: written when the run starts and at each
+  // phase, so a run the exporter does not live to finish leaves a record.
+  bool in_progress = false;
+  std::string current_phase;      // in_progress: the phase under way
+  long long exporter_pid = 0;     // in_progress: the process running it
+  std::string exporter_identity;  // in_progress: that process's start, against pid reuse
+  std::string failed_phase;       // empty when success
   std::string error;
   SystemTime started{};
   SystemTime finished{};
   std::vector<PhaseTiming> phases;
   std::optional<SystemTime> snapshot_time;
-  double rto_seconds = 0;
+  // Absent when the run never measured them (it failed before the restore
+  // started, or before a backup existed): never a made-up 0.
+  std::optional<double> rto_seconds;
   double rto_target_seconds = 0;
   bool rto_compliant = false;
-  double rpo_seconds = 0;
+  std::optional<double> rpo_seconds;
   double rpo_target_seconds = 0;
   bool rpo_compliant = false;
   unsigned long long backup_size = 0;
@@ -98,7 +109,12 @@ struct RunRecord {
 nlohmann::ordered_json to_json(const RunRecord& record);
 // {"seconds", "target_seconds", "compliant"} of RTO or RPO, as the summary
 // JSON and the HTTP API both show it.
-nlohmann::ordered_json objective_json(double seconds, double target_seconds, bool compliant);
+// "seconds" is null when the run did not measure it.
+nlohmann::ordered_json objective_json(std::optional<double> seconds, double target_seconds,
+                                      bool compliant);
+// The summary JSON as text. Text from outside (server errors, plugin
+// messages) may hold invalid UTF-8: it is replaced, never a failure to write.
+std::string summary_json_text(const RunRecord& record);
 // Throws nlohmann::json::exception on a malformed document.
 RunRecord run_record_from_json(const nlohmann::json& j);
 

@@ -10,6 +10,7 @@
 #include "drill/guard.h"
 #include "drill/report.h"
 #include "drill/restore.h"
+#include "drill/run_journal.h"
 #include "drill/target_lock.h"
 #include "drill/verify.h"
 #include "log/log.h"
@@ -32,9 +33,10 @@ struct PhaseFailure : std::runtime_error {
 
 class PhaseClock {
  public:
-  PhaseClock(RunRecord& record, const char* phase)
+  PhaseClock(RunRecord& record, RunJournal& journal, const char* phase)
       : record_(record), timing_{phase, Clock::now(), {}} {
     log::info("phase started", {{"drill", record.drill}, {"phase", phase}});
+    journal.phase_started(phase);
   }
   ~PhaseClock() {
     timing_.end = Clock::now();
@@ -50,6 +52,12 @@ class PhaseClock {
   PhaseTiming timing_;
 };
 
+// The drill cannot start as configured (a bad URL, a check plugin that does
+// not load): a usage error like a guard refusal, with its own message.
+struct SetupRefusal : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
 template <class F>
 auto in_phase(const char* phase, F&& body) {
   try {
@@ -58,23 +66,10 @@ auto in_phase(const char* phase, F&& body) {
     throw;
   } catch (const GuardRefusal&) {
     throw;
+  } catch (const SetupRefusal&) {
+    throw;
   } catch (const std::exception& e) {
     throw PhaseFailure(phase, scrub(e.what()));
-  }
-}
-
-// The next free artifact stamp: two runs of a drill in the same second must
-// not share files.
-std::string unique_stamp(const std::filesystem::path& folder, SystemTime& started) {
-  while (true) {
-    RunArtifactNames names{compact_utc(started)};
-    std::error_code ec;
-    if (!std::filesystem::exists(folder / names.dump(), ec) &&
-        !std::filesystem::exists(folder / names.summary_json(), ec)) {
-      return names.stamp;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    started = Clock::now();
   }
 }
 
@@ -111,41 +106,56 @@ DrillRun run_drill(const Config& config, const DrillConfig& drill, const RunOpti
   rec.restore_mode = drill.restore.mode == RestoreConfig::Mode::recreate ? "recreate" : "clean";
   const auto deadline = std::chrono::steady_clock::now() + drill.timeout;
 
+  // The run's record exists from its first moment, so whatever happens next
+  // (a refusal, a wrong password, a kill -9) leaves a summary.
+  const std::filesystem::path folder = config.exporter.artifact_dir / drill.name;
+  std::optional<RunJournal> journal;
+  try {
+    journal.emplace(folder, rec, options.run_id);
+  } catch (const std::exception& e) {
+    // Without its folder a run can keep no record and write no backup.
+    run.status = DrillStatus::failed;
+    rec.failed_phase = kPhaseGuard;
+    rec.error = "cannot create the drill's artifact folder " + folder.string() + ": " +
+                scrub(e.what()) + " (check [exporter] artifact_dir, its owner and free space)";
+    rec.finished = Clock::now();
+    log::error("drill failed",
+               {{"drill", drill.name}, {"phase", kPhaseGuard}, {"error", rec.error}});
+    return run;
+  }
+  const RunArtifactNames& names = journal->names();
+
   std::optional<pg::ConnInfo> source, target;
   // One worker per check, started (and its config created) before anything
   // is touched, so a bad plugin refuses the drill.
   std::optional<plugin_host::DrillChecks> checks;
-  try {
-    source = pg::ConnInfo::parse(drill.source_url);
-    target = pg::ConnInfo::parse(drill.target_url);
-    checks.emplace(plugin_host::effective_plugin_dir(config.exporter.plugin_dir), drill,
-                   options.cancel);
-  } catch (const std::exception& e) {
-    run.status = DrillStatus::refused;
-    run.refusal =
-        std::string("drill \"") + drill.name + "\" (" + drill.origin + "): " + scrub(e.what());
-    return run;
-  }
-  rec.source = source->redacted();
-  rec.target = target->redacted();
-
-  const std::filesystem::path folder = config.exporter.artifact_dir / drill.name;
   std::optional<GuardReport> guard;
-  std::optional<RunArtifactNames> names;
   std::optional<pg::PrivateDir> work;
   PgSession session;
   session.drill = drill.name;
   session.deadline = deadline;
   session.cancel = options.cancel;
-  session.source.conninfo = *source;
-  session.target.conninfo = *target;
   std::optional<SystemTime> restore_started;
   std::optional<TargetLock> target_lock;  // held until the run ends
   std::optional<pg::Tool> pg_dumpall;     // profile supabase: the roles
+  bool backup_started = false;            // from then on the run has files to list
 
   try {
     {
-      PhaseClock clock(rec, kPhaseGuard);
+      PhaseClock clock(rec, *journal, kPhaseGuard);
+      try {
+        source = pg::ConnInfo::parse(drill.source_url);
+        target = pg::ConnInfo::parse(drill.target_url);
+        checks.emplace(plugin_host::effective_plugin_dir(config.exporter.plugin_dir), drill,
+                       options.cancel);
+      } catch (const std::exception& e) {
+        throw SetupRefusal(std::string("drill \"") + drill.name + "\" (" + drill.origin +
+                           "): " + scrub(e.what()));
+      }
+      rec.source = source->redacted();
+      rec.target = target->redacted();
+      session.source.conninfo = *source;
+      session.target.conninfo = *target;
       guard = in_phase(kPhaseGuard, [&] { return run_guard(drill, *source, *target); });
       rec.source_server_version = guard->source.version;
       rec.target_server_version = guard->target_server.version;
@@ -167,11 +177,14 @@ DrillRun run_drill(const Config& config, const DrillConfig& drill, const RunOpti
         target_lock.emplace(maintenance_conninfo(*target, guard->maintenance_db), target->dbname());
       });
       if (!target_lock->acquired()) {
+        // Not a run: another replica is running this drill's target.
+        journal->discard();
         run.status = DrillStatus::skipped;
         run.refusal = "target database \"" + target->dbname() + "\" is locked by " +
                       target_lock->holder() +
                       " (another exporter replica is running a drill "
                       "on it); this run is skipped";
+        rec.in_progress = false;
         rec.finished = Clock::now();
         return run;
       }
@@ -182,9 +195,6 @@ DrillRun run_drill(const Config& config, const DrillConfig& drill, const RunOpti
             "true");
       }
       in_phase(kPhaseGuard, [&] {
-        ensure_private_dir(folder);
-        rec.run_id = options.run_id.empty() ? unique_stamp(folder, rec.started) : options.run_id;
-        names = RunArtifactNames{rec.run_id};
         work.emplace("backupdrill-" + drill.name);
         session.source.passfile = work->write_passfile("source", source->password());
         session.target.passfile = work->write_passfile("target", target->password());
@@ -196,10 +206,11 @@ DrillRun run_drill(const Config& config, const DrillConfig& drill, const RunOpti
                                 {"target", rec.target},
                                 {"pg_dump", session.pg_dump.path.string()}});
 
-    BackupPaths paths{folder / names->dump(), folder / names->checksum(),
-                      folder / ("backup_" + names->stamp + ".log"), names->dump()};
+    BackupPaths paths{folder / names.dump(), folder / names.checksum(),
+                      folder / ("backup_" + names.stamp + ".log"), names.dump()};
     {
-      PhaseClock clock(rec, kPhaseBackup);
+      PhaseClock clock(rec, *journal, kPhaseBackup);
+      backup_started = true;
       auto result = in_phase(kPhaseBackup, [&] {
         // The snapshot's transaction stays open until every source phase
         // returned; their failures are their checks', never the backup's.
@@ -214,8 +225,7 @@ DrillRun run_drill(const Config& config, const DrillConfig& drill, const RunOpti
       if (pg_dumpall) {
         // Roles live in the cluster, not in the database's archive.
         in_phase(kPhaseBackup, [&] {
-          supabase::dump_roles(session, *pg_dumpall,
-                               folder / ("backup_" + names->stamp + ".roles"));
+          supabase::dump_roles(session, *pg_dumpall, folder / ("backup_" + names.stamp + ".roles"));
         });
       }
       log::info("backup written", {{"drill", drill.name},
@@ -224,19 +234,19 @@ DrillRun run_drill(const Config& config, const DrillConfig& drill, const RunOpti
                                    {"sha256", result.sha256}});
     }
     {
-      PhaseClock clock(rec, kPhaseVerify);
+      PhaseClock clock(rec, *journal, kPhaseVerify);
       auto result = in_phase(
           kPhaseVerify, [&] { return run_verify(session, folder, paths.checksum, paths.dump); });
       log::info("backup verified",
                 {{"drill", drill.name}, {"toc_entries", std::to_string(result.toc_entries)}});
     }
     {
-      PhaseClock clock(rec, kPhaseRestore);
+      PhaseClock clock(rec, *journal, kPhaseRestore);
       restore_started = clock.start();
       RestoreResult result;
       try {
         in_phase(kPhaseRestore, [&] {
-          run_restore(session, drill, *guard, paths.dump, folder / names->restore_log(), rec.run_id,
+          run_restore(session, drill, *guard, paths.dump, folder / names.restore_log(), rec.run_id,
                       result);
         });
       } catch (...) {
@@ -248,7 +258,7 @@ DrillRun run_drill(const Config& config, const DrillConfig& drill, const RunOpti
       rec.notes.insert(rec.notes.end(), result.notes.begin(), result.notes.end());
     }
     {
-      PhaseClock clock(rec, kPhaseChecks);
+      PhaseClock clock(rec, *journal, kPhaseChecks);
       std::vector<std::string> failed;
       for (auto& outcome : checks->run(*source, *target, deadline)) {
         log::write(
@@ -267,31 +277,42 @@ DrillRun run_drill(const Config& config, const DrillConfig& drill, const RunOpti
       }
     }
     rec.success = true;
+  } catch (const SetupRefusal& e) {
+    run.status = DrillStatus::refused;
+    run.refusal = e.what();
+    rec.failed_phase = kPhaseGuard;
+    rec.error = run.refusal;
   } catch (const GuardRefusal& e) {
     run.status = DrillStatus::refused;
     run.refusal = "drill \"" + drill.name + "\" refused: " + scrub(e.what());
     rec.failed_phase = kPhaseGuard;
     rec.error = run.refusal;
-    rec.finished = Clock::now();
-    return run;  // nothing was written: no report
   } catch (const PhaseFailure& e) {
     rec.success = false;
     rec.failed_phase = e.phase;
     rec.error = e.what();
     log::error("drill failed", {{"drill", drill.name}, {"phase", e.phase}, {"error", e.what()}});
   }
+  rec.in_progress = false;
 
-  if (names) {
+  if (backup_started) {
     PhaseTiming report{kPhaseReport, Clock::now(), {}};
     try {
-      write_run_files(folder, *names, rec);
-      add_profile_artifacts(folder, *names, rec);
+      write_run_files(folder, names, rec);
+      add_profile_artifacts(folder, names, rec);
     } catch (const std::exception& e) {
-      rec.success = false;
-      rec.failed_phase = kPhaseReport;
-      rec.error = scrub(e.what());
+      // The phase that failed first is the run's failure; a report that
+      // cannot be written after it (a full disk) is only a note.
+      const std::string what = scrub(e.what());
+      if (rec.success) {
+        rec.success = false;
+        rec.failed_phase = kPhaseReport;
+        rec.error = what;
+      } else {
+        rec.notes.push_back("writing the run's files failed too: " + what);
+      }
       log::error("writing the drill report failed",
-                 {{"drill", drill.name}, {"phase", kPhaseReport}, {"error", rec.error}});
+                 {{"drill", drill.name}, {"phase", kPhaseReport}, {"error", what}});
     }
     report.end = Clock::now();
     rec.phases.push_back(report);
@@ -303,30 +324,36 @@ DrillRun run_drill(const Config& config, const DrillConfig& drill, const RunOpti
     SystemTime end = rec.success ? rec.phase(kPhaseChecks)->end : rec.finished;
     rec.rto_seconds = std::chrono::duration<double>(end - *restore_started).count();
   }
-  rec.rto_compliant = rec.success && rec.rto_seconds <= rec.rto_target_seconds;
+  rec.rto_compliant = rec.success && rec.rto_seconds && *rec.rto_seconds <= rec.rto_target_seconds;
   if (rec.snapshot_time) {
     rec.rpo_seconds = std::chrono::duration<double>(rec.finished - *rec.snapshot_time).count();
-    rec.rpo_compliant = rec.success && rec.rpo_seconds <= rec.rpo_target_seconds;
   }
-  if (names) {
-    try {
-      write_summaries(folder, *names, rec);
-    } catch (const std::exception& e) {
+  rec.rpo_compliant = rec.success && rec.rpo_seconds && *rec.rpo_seconds <= rec.rpo_target_seconds;
+  try {
+    write_summaries(folder, names, rec);
+  } catch (const std::exception& e) {
+    const std::string what = scrub(e.what());
+    if (rec.success) {
       rec.success = false;
       rec.failed_phase = kPhaseReport;
-      rec.error = scrub(e.what());
-      log::error("writing the drill summary failed",
-                 {{"drill", drill.name}, {"phase", kPhaseReport}, {"error", rec.error}});
+      rec.error = what;
     }
+    log::error("writing the drill summary failed",
+               {{"drill", drill.name}, {"phase", kPhaseReport}, {"error", what}});
   }
-  run.status = rec.success ? DrillStatus::passed : DrillStatus::failed;
+  if (run.status != DrillStatus::refused) {
+    run.status = rec.success ? DrillStatus::passed : DrillStatus::failed;
+  }
+  auto seconds_field = [](const std::optional<double>& s) {
+    return s ? std::to_string(*s) : std::string("not measured");
+  };
   log::write(rec.success ? log::Level::info : log::Level::error,
              rec.success ? "drill passed" : "drill failed",
              {{"drill", drill.name},
               {"run", rec.run_id},
               {"seconds", std::to_string(rec.phase_seconds(kPhaseTotal))},
-              {"rto_seconds", std::to_string(rec.rto_seconds)},
-              {"rpo_seconds", std::to_string(rec.rpo_seconds)},
+              {"rto_seconds", seconds_field(rec.rto_seconds)},
+              {"rpo_seconds", seconds_field(rec.rpo_seconds)},
               {"artifacts", folder.string()}});
   return run;
 }

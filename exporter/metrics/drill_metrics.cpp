@@ -3,6 +3,7 @@
 #include <prometheus/text_serializer.h>
 
 #include <chrono>
+#include <limits>
 #include <set>
 
 #include "cli/build_info.h"
@@ -295,9 +296,11 @@ void DrillMetrics::record_run(const RunRecord& r, bool restored) {
     }
   }
   for (const auto& [phase, gauge] : p.phase_seconds) gauge->Set(r.phase_seconds(phase));
-  p.rto->Set(r.rto_seconds);
+  // What the run did not measure is NaN, never a figure it did not see.
+  constexpr double kNotMeasured = std::numeric_limits<double>::quiet_NaN();
+  p.rto->Set(r.rto_seconds.value_or(kNotMeasured));
   p.rto_ok->Set(r.rto_compliant ? 1 : 0);
-  p.rpo->Set(r.rpo_seconds);
+  p.rpo->Set(r.rpo_seconds.value_or(kNotMeasured));
   p.rpo_ok->Set(r.rpo_compliant ? 1 : 0);
   p.backup_size->Set(static_cast<double>(r.backup_size));
   p.restore_errors->Set(r.restore_errors);

@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "artifacts/run_history.h"
+#include "drill/run_journal.h"
 #include "log/log.h"
 #include "pg/conninfo.h"
 #include "util/secrets.h"
@@ -86,17 +87,24 @@ void DrillService::restore_state() {
 }
 
 void DrillService::restore_drill(const Config& config, const DrillConfig& d) {
-  auto newest = load_newest_run(config.exporter.artifact_dir / d.name);
-  if (!newest) return;
-  // Keep the last success time even when the newest run failed.
-  if (!newest->success) {
-    for (const auto& r : load_runs(config.exporter.artifact_dir / d.name, 1000)) {
-      if (r.success) {
-        metrics_.record_run(r, /*restored=*/true);
-        break;
-      }
+  const auto folder = config.exporter.artifact_dir / d.name;
+  // A run the last exporter did not live to finish is a failed run.
+  finalize_interrupted_runs(folder);
+  // The true last run: the newest finished one, whatever its result (one
+  // still running belongs to another live exporter).
+  std::optional<RunRecord> newest;
+  std::optional<RunRecord> newest_success;
+  for (auto& r : load_runs(folder, 1000)) {
+    if (r.in_progress) continue;
+    if (!newest) newest = r;
+    if (r.success) {
+      newest_success = std::move(r);
+      break;
     }
   }
+  if (!newest) return;
+  // Keep the last success time even when the newest run failed.
+  if (!newest->success && newest_success) metrics_.record_run(*newest_success, /*restored=*/true);
   metrics_.record_run(*newest, /*restored=*/true);
   std::lock_guard lock(mutex_);
   slots_[d.name].last = *newest;
@@ -283,8 +291,7 @@ void DrillService::run_worker(std::shared_ptr<const Config> config, const DrillC
   Slot& slot = slots_[drill.name];
   slot.running = false;
   slot.current_run.clear();
-  if (run.status == DrillStatus::passed || run.status == DrillStatus::failed)
-    slot.last = run.record;
+  if (run.status != DrillStatus::skipped) slot.last = run.record;
   busy_targets_.erase(target_key(drill));
   idle_.notify_all();
 }

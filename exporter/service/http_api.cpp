@@ -29,7 +29,7 @@ nlohmann::ordered_json optional_time(const std::optional<SystemTime>& t) {
 nlohmann::ordered_json run_brief(const RunRecord& r) {
   nlohmann::ordered_json j;
   j["run_id"] = r.run_id;
-  j["result"] = r.success ? "passed" : "failed";
+  j["result"] = r.in_progress ? "running" : (r.success ? "passed" : "failed");
   j["failed_phase"] = r.failed_phase;
   j["error"] = r.error;
   j["trigger"] = r.trigger;
@@ -42,7 +42,7 @@ nlohmann::ordered_json run_brief(const RunRecord& r) {
   j["backup_size_bytes"] = r.backup_size;
   auto& artifacts = j["artifacts"] = nlohmann::ordered_json::array();
   for (const auto& a : r.artifacts) artifacts.push_back(a.name);
-  artifacts.push_back("drill_summary_" + r.run_id + ".md");
+  if (!r.in_progress) artifacts.push_back("drill_summary_" + r.run_id + ".md");
   artifacts.push_back("drill_summary_" + r.run_id + ".json");
   auto& checks = j["checks"] = nlohmann::ordered_json::array();
   for (const auto& c : r.checks) {

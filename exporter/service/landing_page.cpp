@@ -35,11 +35,13 @@ std::string html_escape(const std::string& text) {
 
 namespace {
 
-std::string objective(double measured, double target, bool compliant, bool ran) {
+// measured is absent when the run never got that far: "not measured", never 0.
+std::string objective(const std::optional<double>& measured, double target, bool compliant,
+                      bool ran) {
   if (!ran) return "<td>-</td>";
   return std::string("<td class=\"") + (compliant ? "ok" : "bad") + "\">" +
-         humanize_seconds(measured) + " / " + humanize_seconds(target) + " " +
-         (compliant ? "PASS" : "FAIL") + "</td>";
+         (measured ? humanize_seconds(*measured) : std::string("not measured")) + " / " +
+         humanize_seconds(target) + " " + (compliant ? "PASS" : "FAIL") + "</td>";
 }
 
 }  // namespace
@@ -83,8 +85,10 @@ std::string render_landing_page(const std::vector<DrillService::DrillState>& dri
     const RunRecord* r = s.last ? &*s.last : nullptr;
     double rto_target = std::chrono::duration<double>(d.rto_target).count();
     double rpo_target = std::chrono::duration<double>(d.rpo_target).count();
-    h << objective(r ? r->rto_seconds : 0, rto_target, r && r->rto_compliant, r != nullptr);
-    h << objective(r ? r->rpo_seconds : 0, rpo_target, r && r->rpo_compliant, r != nullptr);
+    h << objective(r ? r->rto_seconds : std::nullopt, rto_target, r && r->rto_compliant,
+                   r != nullptr);
+    h << objective(r ? r->rpo_seconds : std::nullopt, rpo_target, r && r->rpo_compliant,
+                   r != nullptr);
     h << "<td><a href=\"/api/v1/drills/" << name << "/runs\">runs</a></td></tr>\n";
   }
   h << "</tbody></table>\n<p>Run a drill now: <code>curl -X POST -H 'Authorization: Bearer "

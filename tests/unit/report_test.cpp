@@ -77,6 +77,58 @@ TEST(RunRecord, JsonRoundTrip) {
   EXPECT_EQ(back.phase_seconds("total"), 75.0);
 }
 
+// A run that failed before the restore (or before a backup existed) never
+// shows a figure it did not measure: null in the JSON, "not measured" for
+// people, and it stays absent through a reload.
+TEST(RunRecord, UnmeasuredObjectivesAreNullNeverZero) {
+  RunRecord r = sample();
+  r.failed_phase = "guard";
+  r.rto_seconds.reset();
+  r.rpo_seconds.reset();
+  r.snapshot_time.reset();
+  auto j = to_json(r);
+  EXPECT_TRUE(j["rto"]["seconds"].is_null()) << j["rto"];
+  EXPECT_TRUE(j["rpo"]["seconds"].is_null()) << j["rpo"];
+  auto md = render_summary_markdown(r);
+  EXPECT_NE(md.find("RTO (restore start to checks passed) | not measured | 2h00m | FAIL"),
+            std::string::npos)
+      << md;
+  EXPECT_EQ(md.find("0.00s |"), std::string::npos) << md;
+  auto back = run_record_from_json(nlohmann::json::parse(summary_json_text(r)));
+  EXPECT_FALSE(back.rto_seconds.has_value());
+  EXPECT_FALSE(back.rpo_seconds.has_value());
+  r.rpo_seconds = 12.5;
+  back = run_record_from_json(nlohmann::json::parse(summary_json_text(r)));
+  EXPECT_EQ(back.rpo_seconds, 12.5);
+}
+
+TEST(RunRecord, InProgressRunRoundTrips) {
+  RunRecord r = sample();
+  r.in_progress = true;
+  r.current_phase = "backup";
+  r.exporter_pid = 4242;
+  r.exporter_identity = "boot:123";
+  auto j = to_json(r);
+  EXPECT_EQ(j["result"], "running");
+  auto back = run_record_from_json(nlohmann::json::parse(j.dump()));
+  EXPECT_TRUE(back.in_progress);
+  EXPECT_FALSE(back.success);
+  EXPECT_EQ(back.current_phase, "backup");
+  EXPECT_EQ(back.exporter_pid, 4242);
+  EXPECT_EQ(back.exporter_identity, "boot:123");
+}
+
+// Server errors and plugin messages may carry bytes that are not UTF-8: the
+// summary is still written (they are replaced), never an exception.
+TEST(RunRecord, SummaryJsonToleratesInvalidUtf8) {
+  RunRecord r = sample();
+  r.error = std::string("bad bytes \xc0\xae\xff here");
+  std::string text;
+  ASSERT_NO_THROW(text = summary_json_text(r));
+  auto back = run_record_from_json(nlohmann::json::parse(text));
+  EXPECT_NE(back.error.find("bad bytes"), std::string::npos);
+}
+
 TEST(RestoreLog, CountsErrorLinesAndTheSummary) {
   auto path = std::filesystem::temp_directory_path() / "bd_restore_log_test.log";
   {
