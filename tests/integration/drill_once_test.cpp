@@ -170,7 +170,14 @@ TEST(DrillOnce, TargetThatIsTheSourceIsRefused) {
   EXPECT_EQ(run.exit_code, 2) << run.output;
   EXPECT_NE(run.output.find("same cluster and database"), std::string::npos) << run.output;
   EXPECT_EQ(fingerprint(source.name()), before);
-  EXPECT_FALSE(std::filesystem::exists(dir / "default")) << "nothing may be written";
+  // The refusals are recorded (their summaries say why); nothing else is written.
+  size_t summaries = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir / "default")) {
+    const std::string name = e.path().filename().string();
+    EXPECT_TRUE(name.starts_with("drill_summary_")) << name << " may not be written";
+    ++summaries;
+  }
+  EXPECT_EQ(summaries, 4u) << "two refused runs, each with its .json and .md";
 }
 
 TEST(DrillOnce, UnmarkedNonEmptyTargetIsRefusedUnlessAdopted) {
