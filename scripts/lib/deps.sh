@@ -65,9 +65,13 @@ backupdrill_install_deps() {
 
 backupdrill_build() {
   local root=$BACKUPDRILL_ROOT
-  if [[ ! -f $root/build/CMakeCache.txt ]]; then
+  # BACKUPDRILL_CMAKE_ARGS: extra cache settings, e.g. -DBACKUPDRILL_WERROR=ON (.ci/run).
+  local extra=()
+  read -r -a extra <<<"${BACKUPDRILL_CMAKE_ARGS:-}"
+  if [[ ! -f $root/build/CMakeCache.txt || ${#extra[@]} -gt 0 ]]; then
     _backupdrill_log "configuring $root/build"
-    cmake -S "$root" -B "$root/build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo || return 1
+    cmake -S "$root" -B "$root/build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${extra[@]}" ||
+      return 1
   fi
   _backupdrill_log "building"
   cmake --build "$root/build" -j2 || return 1
