@@ -219,7 +219,11 @@ ExporterConfig read_exporter(const toml::table* table, const std::string& file,
   if (auto v = r.string("plugin_dir")) cfg.plugin_dir = *v;
   if (auto v = r.integer("keep_runs", 1, 10000)) cfg.keep_runs = static_cast<int>(*v);
   if (auto v = r.secret("admin_token")) cfg.admin_token = *v;
-  r.finish({"artifact_dir", "plugin_dir", "keep_runs", "admin_token", "admin_token_file"});
+  if (auto v = r.integer("max_concurrent_drills", 1, 1000)) {
+    cfg.max_concurrent_drills = static_cast<int>(*v);
+  }
+  r.finish({"artifact_dir", "plugin_dir", "keep_runs", "admin_token", "admin_token_file",
+            "max_concurrent_drills"});
   return cfg;
 }
 

@@ -68,6 +68,8 @@ struct ExporterConfig {
   std::filesystem::path plugin_dir;  // empty: next to the binary (resolved by the caller)
   int keep_runs = 10;
   std::string admin_token;
+  // Serve mode: runs at once; more wait in a queue, in the order they fired.
+  int max_concurrent_drills = 1;
 };
 
 struct Config {

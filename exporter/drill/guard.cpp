@@ -14,13 +14,15 @@ ServerFacts read_facts(pqxx::connection& conn) {
   pqxx::nontransaction tx(conn);
   auto row = tx.exec1(
       "select pg_postmaster_start_time()::text, current_setting('server_version_num')::int, "
-      "current_setting('server_version'), d.oid::bigint, pg_encoding_to_char(d.encoding) "
+      "current_setting('server_version'), d.oid::bigint, pg_encoding_to_char(d.encoding), "
+      "pg_database_size(d.oid) "
       "from pg_database d where d.datname = current_database()");
   facts.postmaster_start = row[0].as<std::string>();
   facts.version_num = row[1].as<int>();
   facts.version = row[2].as<std::string>();
   facts.db_oid = row[3].as<long long>();
   facts.encoding = row[4].as<std::string>();
+  facts.database_size = row[5].as<long long>();
   // pg_control_system() is for superusers and pg_monitor; a managed service
   // may refuse it, and then the postmaster start time stands in.
   if (tx.exec1("select has_function_privilege('pg_control_system()', 'execute')")[0].as<bool>()) {

@@ -26,6 +26,7 @@ struct ServerFacts {
   std::string version;
   long long db_oid = 0;
   std::string encoding;
+  long long database_size = 0;  // pg_database_size of the connected database
 
   int major() const { return version_num / 10000; }
 };

@@ -18,14 +18,8 @@ double RunRecord::phase_seconds(const std::string& name) const {
 namespace {
 
 SystemTime parse_iso(const std::string& text) {
-  std::tm tm{};
-  const char* rest = strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
-  if (rest == nullptr) throw std::invalid_argument("bad timestamp " + text);
-  auto t = std::chrono::system_clock::from_time_t(timegm(&tm));
-  if (*rest == '.') {
-    int ms = std::atoi(rest + 1);
-    t += std::chrono::milliseconds(ms);
-  }
+  SystemTime t;
+  if (!parse_iso8601_utc(text, t)) throw std::invalid_argument("bad timestamp " + text);
   return t;
 }
 
@@ -70,8 +64,10 @@ nlohmann::ordered_json to_json(const RunRecord& r) {
                                        : nlohmann::ordered_json(nullptr);
   j["rto"] = objective_json(r.rto_seconds, r.rto_target_seconds, r.rto_compliant);
   j["rpo"] = objective_json(r.rpo_seconds, r.rpo_target_seconds, r.rpo_compliant);
-  j["backup"] = {
-      {"size_bytes", r.backup_size}, {"sha256", r.backup_sha256}, {"format", r.backup_format}};
+  j["backup"] = {{"size_bytes", r.backup_size},
+                 {"sha256", r.backup_sha256},
+                 {"format", r.backup_format},
+                 {"source_database_bytes", r.source_size}};
   j["restore"] = {{"mode", r.restore_mode}, {"errors", r.restore_errors}};
   j["source"] = r.source;
   j["target"] = r.target;
@@ -147,6 +143,7 @@ RunRecord run_record_from_json(const nlohmann::json& j) {
   r.backup_size = j.at("backup").at("size_bytes").get<unsigned long long>();
   r.backup_sha256 = j.at("backup").value("sha256", "");
   r.backup_format = j.at("backup").value("format", "");
+  r.source_size = j.at("backup").value("source_database_bytes", 0ULL);
   r.restore_mode = j.at("restore").value("mode", "");
   r.restore_errors = j.at("restore").at("errors").get<int>();
   r.source = j.value("source", "");

@@ -88,6 +88,7 @@ struct RunRecord {
   double rpo_target_seconds = 0;
   bool rpo_compliant = false;
   unsigned long long backup_size = 0;
+  unsigned long long source_size = 0;  // pg_database_size of the source at the guard
   std::string backup_sha256;
   std::string backup_format;  // custom | directory
   int restore_errors = 0;

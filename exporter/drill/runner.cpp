@@ -5,8 +5,10 @@
 #include <thread>
 
 #include "artifacts/artifact_files.h"
+#include "artifacts/run_history.h"
 #include "crypto/sha256.h"
 #include "drill/backup.h"
+#include "drill/free_space.h"
 #include "drill/guard.h"
 #include "drill/report.h"
 #include "drill/restore.h"
@@ -194,6 +196,19 @@ DrillRun run_drill(const Config& config, const DrillConfig& drill, const RunOpti
             "target was neither empty nor marked; adopted because adopt_target = "
             "true");
       }
+      rec.source_size = static_cast<unsigned long long>(guard->source.database_size);
+      in_phase(kPhaseGuard, [&] {
+        // Free space first: a dump that would fill the disk fails now, with
+        // nothing written, not after an hour at 95%.
+        auto space = estimate_backup_space(folder, rec.source_size, drill.backup.compression,
+                                           load_runs(folder, 20));
+        if (!space.enough()) {
+          throw std::runtime_error(
+              "not enough free space for the backup in " + folder.string() + ": it needs about " +
+              human_size(space.needed) + " (" + space.basis + "), " + human_size(space.available) +
+              " are free; free some space or point [exporter] artifact_dir at a larger disk");
+        }
+      });
       in_phase(kPhaseGuard, [&] {
         work.emplace("backupdrill-" + drill.name);
         session.source.passfile = work->write_passfile("source", source->password());

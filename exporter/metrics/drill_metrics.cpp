@@ -47,6 +47,11 @@ DrillMetrics::DrillMetrics(const Config& config,
                    .Name("backupdrill_running")
                    .Help("1 while a run of the drill is in progress.")
                    .Register(*registry_)),
+      queued_(BuildGauge()
+                  .Name("backupdrill_queued")
+                  .Help("1 while a run of the drill waits for a free slot "
+                        "([exporter] max_concurrent_drills).")
+                  .Register(*registry_)),
       runs_(BuildCounter()
                 .Name("backupdrill_runs_total")
                 .Help("Finished runs of the drill since the exporter started.")
@@ -155,12 +160,14 @@ void DrillMetrics::add_drill(const DrillConfig& d) {
   p.last_success = &last_success_.Add(l);
   p.last_run_success = &last_run_success_.Add(l);
   p.running = &running_.Add(l);
+  p.queued = &queued_.Add(l);
   p.runs = &runs_.Add(l);
   for (const auto& phase : failure_phases()) {
     p.failures[phase] = &failures_.Add({{"drill", d.name}, {"phase", phase}});
   }
   p.skipped.push_back(&skipped_.Add({{"drill", d.name}, {"reason", "busy"}}));
   p.skipped.push_back(&skipped_.Add({{"drill", d.name}, {"reason", "locked"}}));
+  p.skipped.push_back(&skipped_.Add({{"drill", d.name}, {"reason", "queue"}}));
   for (const auto& phase : duration_phases()) {
     p.phase_seconds[phase] = &phase_seconds_.Add({{"drill", d.name}, {"phase", phase}});
   }
@@ -209,6 +216,7 @@ void DrillMetrics::remove_drill(const std::string& name) {
   last_success_.Remove(p.last_success);
   last_run_success_.Remove(p.last_run_success);
   running_.Remove(p.running);
+  queued_.Remove(p.queued);
   runs_.Remove(p.runs);
   for (auto& [phase, c] : p.failures) failures_.Remove(c);
   for (auto* c : p.skipped) skipped_.Remove(c);
@@ -266,6 +274,11 @@ DrillMetrics::PerDrill& DrillMetrics::drill(const std::string& name) {
 void DrillMetrics::set_running(const std::string& name, bool running) {
   std::lock_guard lock(mutex_);
   drill(name).running->Set(running ? 1 : 0);
+}
+
+void DrillMetrics::set_queued(const std::string& name, bool queued) {
+  std::lock_guard lock(mutex_);
+  drill(name).queued->Set(queued ? 1 : 0);
 }
 
 void DrillMetrics::record_skip(const std::string& name, const std::string& reason) {

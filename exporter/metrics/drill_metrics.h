@@ -34,6 +34,8 @@ class DrillMetrics {
                const std::vector<std::pair<std::string, std::string>>& plugins);
 
   void set_running(const std::string& drill, bool running);
+  // backupdrill_queued: 1 while a run waits for a free slot.
+  void set_queued(const std::string& drill, bool queued);
   // A finished run: updates every per-drill series. Counters only move for
   // runs of this process (restored=false).
   void record_run(const RunRecord& record, bool restored = false);
@@ -59,6 +61,7 @@ class DrillMetrics {
     prometheus::Gauge* last_success = nullptr;
     prometheus::Gauge* last_run_success = nullptr;
     prometheus::Gauge* running = nullptr;
+    prometheus::Gauge* queued = nullptr;
     prometheus::Counter* runs = nullptr;
     std::map<std::string, prometheus::Counter*> failures;  // by phase
     std::map<std::string, prometheus::Gauge*> phase_seconds;
@@ -84,6 +87,7 @@ class DrillMetrics {
   prometheus::Family<prometheus::Gauge>& last_success_;
   prometheus::Family<prometheus::Gauge>& last_run_success_;
   prometheus::Family<prometheus::Gauge>& running_;
+  prometheus::Family<prometheus::Gauge>& queued_;
   prometheus::Family<prometheus::Counter>& runs_;
   prometheus::Family<prometheus::Counter>& failures_;
   prometheus::Family<prometheus::Counter>& skipped_;

@@ -207,15 +207,16 @@ DrillService::ReloadSummary DrillService::reload(Config next_config) {
 
 DrillService::TriggerResult DrillService::trigger(const std::string& name, const std::string& how) {
   std::lock_guard lock(mutex_);
-  std::shared_ptr<const Config> config = config_;
-  const DrillConfig* drill = config->find_drill(name);
+  const DrillConfig* drill = config_->find_drill(name);
   if (!drill) return {TriggerStatus::unknown, "", "no drill named \"" + name + "\""};
   if (stopped_) return {TriggerStatus::busy, "", "the exporter is shutting down"};
   Slot& slot = slots_[name];
-  if (slot.running) {
+  if (slot.running || slot.queued) {
+    // A drill never waits behind itself.
     metrics_.record_skip(name, "busy");
     return {TriggerStatus::busy, slot.current_run,
-            "drill \"" + name + "\" is already running (run " + slot.current_run + ")"};
+            "drill \"" + name + "\" is already " + (slot.running ? "running" : "queued") +
+                " (run " + slot.current_run + ")"};
   }
   std::string key = target_key(*drill);
   if (auto it = busy_targets_.find(key); it != busy_targets_.end()) {
@@ -231,10 +232,38 @@ DrillService::TriggerResult DrillService::trigger(const std::string& name, const
     parse_compact_utc(slot.last_stamp, last);
     stamp = compact_utc(last + std::chrono::seconds(1));
   }
-  slot.running = true;
   slot.current_run = stamp;
   slot.last_stamp = stamp;
-  busy_targets_[key] = name;
+  busy_targets_[key] = name;  // a queued run holds its target too
+  if (running_count_ < config_->exporter.max_concurrent_drills) {
+    start_run(name, stamp, how);
+    log::info("drill triggered", {{"drill", name}, {"run", stamp}, {"trigger", how}});
+  } else {
+    Queued q{name, stamp, how, std::nullopt};
+    // A scheduled run that could only start after the drill's next scheduled
+    // time is pointless: that run will do it.
+    if (how == "schedule" && slot.cron) q.start_before = slot.cron->next_after(now);
+    queue_.push_back(std::move(q));
+    slot.queued = true;
+    metrics_.set_queued(name, true);
+    log::info("drill queued",
+              {{"drill", name},
+               {"run", stamp},
+               {"trigger", how},
+               {"running", std::to_string(running_count_)},
+               {"max_concurrent_drills", std::to_string(config_->exporter.max_concurrent_drills)}});
+  }
+  return {TriggerStatus::accepted, stamp, ""};
+}
+
+// mutex_ held.
+void DrillService::start_run(const std::string& name, const std::string& stamp,
+                             const std::string& how) {
+  std::shared_ptr<const Config> config = config_;
+  const DrillConfig* drill = config->find_drill(name);
+  Slot& slot = slots_[name];
+  slot.running = true;
+  ++running_count_;
   metrics_.set_running(name, true);
   reap_finished_workers();
   auto done = std::make_shared<std::atomic<bool>>(false);
@@ -243,8 +272,33 @@ DrillService::TriggerResult DrillService::trigger(const std::string& name, const
                         done->store(true);
                       }),
                       done});
-  log::info("drill triggered", {{"drill", name}, {"run", stamp}, {"trigger", how}});
-  return {TriggerStatus::accepted, stamp, ""};
+}
+
+// mutex_ held: starts queued runs, in the order they fired, while slots are free.
+void DrillService::start_queued() {
+  while (!stopped_ && running_count_ < config_->exporter.max_concurrent_drills && !queue_.empty()) {
+    Queued q = std::move(queue_.front());
+    queue_.pop_front();
+    Slot& slot = slots_[q.drill];
+    slot.queued = false;
+    const DrillConfig* drill = config_->find_drill(q.drill);
+    if (!drill) {  // a reload removed it while it waited
+      slot.current_run.clear();
+      std::erase_if(busy_targets_, [&](const auto& kv) { return kv.second == q.drill; });
+      continue;
+    }
+    metrics_.set_queued(q.drill, false);
+    if (q.start_before && std::chrono::system_clock::now() >= *q.start_before) {
+      metrics_.record_skip(q.drill, "queue");
+      log::warn("queued run skipped: its drill's next scheduled run is due",
+                {{"drill", q.drill}, {"run", q.run_id}, {"reason", "queue"}});
+      slot.current_run.clear();
+      busy_targets_.erase(target_key(*drill));
+      continue;
+    }
+    start_run(q.drill, q.run_id, q.how);
+    log::info("drill started from the queue", {{"drill", q.drill}, {"run", q.run_id}});
+  }
 }
 
 void DrillService::run_worker(std::shared_ptr<const Config> config, const DrillConfig& drill,
@@ -290,9 +344,11 @@ void DrillService::run_worker(std::shared_ptr<const Config> config, const DrillC
   }
   Slot& slot = slots_[drill.name];
   slot.running = false;
+  --running_count_;
   slot.current_run.clear();
   if (run.status != DrillStatus::skipped) slot.last = run.record;
   busy_targets_.erase(target_key(drill));
+  start_queued();
   idle_.notify_all();
 }
 
@@ -311,7 +367,7 @@ void DrillService::wait_idle() {
   std::unique_lock lock(mutex_);
   idle_.wait(lock, [this] {
     for (const auto& [name, slot] : slots_) {
-      if (slot.running) return false;
+      if (slot.running || slot.queued) return false;
     }
     return true;
   });
@@ -322,6 +378,13 @@ void DrillService::stop() {
     std::lock_guard lock(mutex_);
     if (stopped_ && workers_.empty()) return;
     stopped_ = true;
+    // Queued runs never start: nothing of them was written.
+    for (const auto& q : queue_) {
+      slots_[q.drill].queued = false;
+      slots_[q.drill].current_run.clear();
+      if (metrics_.has_drill(q.drill)) metrics_.set_queued(q.drill, false);
+    }
+    queue_.clear();
   }
   cancel_ = true;
   if (work_) {
@@ -347,7 +410,7 @@ std::vector<DrillService::DrillState> DrillService::states() const {
   std::lock_guard lock(mutex_);
   for (const auto& d : config_->drills) {
     const Slot& slot = slots_.at(d.name);
-    out.push_back({&d, slot.next_run, slot.running, slot.current_run, slot.last});
+    out.push_back({&d, slot.next_run, slot.running, slot.queued, slot.current_run, slot.last});
   }
   return out;
 }

@@ -11,6 +11,7 @@
 #include <boost/asio/system_timer.hpp>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <list>
 #include <map>
 #include <memory>
@@ -56,7 +57,8 @@ class DrillService {
     const DrillConfig* config = nullptr;
     std::optional<SystemTime> next_run;
     bool running = false;
-    std::string current_run;
+    bool queued = false;      // waiting for a free slot (max_concurrent_drills)
+    std::string current_run;  // the run running or queued
     std::optional<RunRecord> last;
   };
   std::vector<DrillState> states() const;
@@ -89,6 +91,7 @@ class DrillService {
     std::unique_ptr<boost::asio::system_timer> timer;
     std::optional<SystemTime> next_run;
     bool running = false;
+    bool queued = false;
     std::string current_run;
     std::string last_stamp;
     std::optional<RunRecord> last;
@@ -105,6 +108,8 @@ class DrillService {
   void run_worker(std::shared_ptr<const Config> config, const DrillConfig& drill,
                   std::string run_id, std::string how);
   void reap_finished_workers();
+  void start_run(const std::string& drill, const std::string& stamp, const std::string& how);
+  void start_queued();
   static std::string target_key(const DrillConfig& drill);
 
   std::shared_ptr<const Config> config_;                // guarded by mutex_
@@ -114,6 +119,15 @@ class DrillService {
   std::condition_variable idle_;
   std::map<std::string, Slot> slots_;
   std::map<std::string, std::string> busy_targets_;  // target key -> drill
+  // Runs waiting for a free slot, in the order they fired.
+  struct Queued {
+    std::string drill;
+    std::string run_id;
+    std::string how;
+    std::optional<SystemTime> start_before;  // scheduled runs: the drill's next scheduled time
+  };
+  std::deque<Queued> queue_;
+  int running_count_ = 0;
   std::list<Worker> workers_;
   std::atomic<bool> cancel_{false};
   bool stopped_ = false;

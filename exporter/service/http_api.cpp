@@ -60,7 +60,9 @@ nlohmann::ordered_json drill_json(const DrillService::DrillState& s) {
   j["schedule"] = d.schedule;
   j["next_run"] = optional_time(s.next_run);
   j["running"] = s.running;
-  j["current_run"] = s.running ? nlohmann::ordered_json(s.current_run) : nullptr;
+  j["queued"] = s.queued;
+  j["current_run"] = s.running || s.queued ? nlohmann::ordered_json(s.current_run)
+                                           : nlohmann::ordered_json(nullptr);
   j["rto_target_seconds"] = std::chrono::duration<double>(d.rto_target).count();
   j["rpo_target_seconds"] = std::chrono::duration<double>(d.rpo_target).count();
   j["last_run"] = s.last ? run_brief(*s.last) : nlohmann::ordered_json(nullptr);

@@ -73,6 +73,9 @@ std::string render_landing_page(const std::vector<DrillService::DrillState>& dri
       << (s.next_run ? iso8601_utc(*s.next_run) : "-") << "</td>";
     if (s.running) {
       h << "<td class=\"run\">running (" << html_escape(s.current_run) << ")</td>";
+    } else if (s.queued) {
+      h << "<td class=\"run\">queued (" << html_escape(s.current_run)
+        << "): waiting for a free slot</td>";
     } else if (!s.last) {
       h << "<td>never ran</td>";
     } else if (s.last->success) {

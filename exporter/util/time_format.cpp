@@ -1,6 +1,7 @@
 #include "util/time_format.h"
 
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 
 namespace backupdrill {
@@ -47,6 +48,15 @@ bool parse_compact_utc(const std::string& text, SystemTime& out) {
   std::tm tm{};
   if (text.size() != 16 || strptime(text.c_str(), "%Y%m%dT%H%M%SZ", &tm) == nullptr) return false;
   out = std::chrono::system_clock::from_time_t(timegm(&tm));
+  return true;
+}
+
+bool parse_iso8601_utc(const std::string& text, SystemTime& out) {
+  std::tm tm{};
+  const char* rest = strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+  if (rest == nullptr) return false;
+  out = std::chrono::system_clock::from_time_t(timegm(&tm));
+  if (*rest == '.') out += std::chrono::milliseconds(std::atoi(rest + 1));
   return true;
 }
 

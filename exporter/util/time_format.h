@@ -16,5 +16,7 @@ SystemTime from_unix_seconds(double s);
 // Parses the compact stamp back; nullopt-like epoch on failure is avoided by
 // returning false.
 bool parse_compact_utc(const std::string& text, SystemTime& out);
+// Parses iso8601_utc()'s form back (milliseconds optional); false on failure.
+bool parse_iso8601_utc(const std::string& text, SystemTime& out);
 
 }  // namespace backupdrill

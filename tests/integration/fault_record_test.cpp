@@ -12,6 +12,7 @@
 
 #include "exporter_process.h"
 #include "support.h"
+#include "util/time_format.h"
 
 namespace backupdrill::testing {
 namespace {
@@ -209,26 +210,33 @@ class SmallDisk {
   bool mounted_ = false;
 };
 
-// Defect 7: the backup fills the artifact disk. The failure is the backup's,
-// the partial dump goes, the run is listed with its error, and the next run
-// passes once there is room again.
+// Defect 7: the backup fills the artifact disk (something else writes to it
+// while pg_dump runs, so the free-space estimate at the guard could not see
+// it coming). The failure is the backup's, the partial dump goes, the run is
+// listed with its error, and the next run passes once there is room again.
 TEST(FaultRecord, FullDiskFailsTheBackupAndTheNextRunPasses) {
   if (::geteuid() != 0) GTEST_SKIP() << "mounting a small filesystem needs root";
   auto dir = fresh_dir("fr_full");
-  SmallDisk disk(dir / "small", "20m");
+  const auto small = dir / "small";
+  SmallDisk disk(small, "100m");
   if (!disk.mounted()) GTEST_SKIP() << "cannot mount a tmpfs here";
   ScratchDb source(A(), "fr_full_src", false);
-  // ~45 MB of incompressible-looking text, dumped without compression.
+  // ~45 MB of text, dumped without compression.
   sql_exec(A(), source.name(),
            "create table big as select g as id, md5(g::text) || md5((g + 1)::text) || "
            "md5((g + 2)::text) as payload from generate_series(1, 400000) g");
   const std::string target = "fr_full_tgt";
   drop_database(A(), target);
+  const auto filler = small / "filler";
+  auto bin = tool_wrappers(A(), dir,
+                           {{"pg_dump", "[ \"$1\" = --version ] || head -c 80M /dev/zero > '" +
+                                            filler.string() + "'\nexec \"$REAL\" \"$@\""}});
   auto config = dir / "drill.toml";
-  write_file(config, "[exporter]\nartifact_dir = \"" + (dir / "small").string() +
+  write_file(config, "[exporter]\nartifact_dir = \"" + small.string() +
                          "\"\nadmin_token = \"${TOKEN}\"\n" +
                          drill_toml("full", A().url(source.name()), target,
-                                    "[drill.backup]\ncompression = \"none\"\n"));
+                                    "pg_bin_dir = \"" + bin.string() +
+                                        "\"\n[drill.backup]\ncompression = \"none\"\n"));
   ServingExporter e(config, {}, {{"TOKEN", kToken}}, dir / "serve.log");
   ASSERT_EQ(post_run(e, "full").status, 202);
   wait_idle(e, "full");
@@ -236,7 +244,7 @@ TEST(FaultRecord, FullDiskFailsTheBackupAndTheNextRunPasses) {
       << e.log();
   EXPECT_EQ(e.metric("backupdrill_failures_total{drill=\"full\",phase=\"report\"}"), 0.0);
   EXPECT_EQ(e.metric("backupdrill_last_run_success{drill=\"full\"}"), 0.0);
-  const auto folder = dir / "small" / "full";
+  const auto folder = small / "full";
   EXPECT_FALSE(has_file_like(folder, "backup_", ".dump")) << "the partial dump must go";
   EXPECT_TRUE(has_file_like(folder, "backup_", ".log")) << "the backup's log stays";
   auto runs = api_runs(e, "full");
@@ -249,13 +257,104 @@ TEST(FaultRecord, FullDiskFailsTheBackupAndTheNextRunPasses) {
   auto page = http_call(e.base_url() + "/");
   EXPECT_NE(page.body.find("FAILED in backup"), std::string::npos) << page.body;
 
-  ASSERT_TRUE(disk.resize("200m"));
+  // Space is back: the wrapper's filler would take it again, so the drill
+  // uses the real pg_dump now.
+  std::filesystem::remove(filler);
+  std::filesystem::remove_all(bin);
+  bin = tool_wrappers(A(), dir, {});
   std::this_thread::sleep_for(std::chrono::milliseconds(1100));
   ASSERT_EQ(post_run(e, "full").status, 202);
   wait_idle(e, "full");
   EXPECT_EQ(e.metric("backupdrill_last_run_success{drill=\"full\"}"), 1.0) << e.log();
   EXPECT_EQ(api_runs(e, "full").size(), 2u);
   drop_database(A(), target);
+}
+
+// Issue 16: free space first. The artifact disk cannot hold the backup: the
+// drill fails in the guard, naming both figures, before any byte is written.
+TEST(FaultRecord, TooLittleFreeSpaceFailsInTheGuardBeforeAnyByteIsWritten) {
+  if (::geteuid() != 0) GTEST_SKIP() << "mounting a small filesystem needs root";
+  auto dir = fresh_dir("fr_space");
+  const auto small = dir / "small";
+  SmallDisk disk(small, "20m");
+  if (!disk.mounted()) GTEST_SKIP() << "cannot mount a tmpfs here";
+  ScratchDb source(A(), "fr_space_src", false);
+  sql_exec(A(), source.name(),
+           "create table big as select g as id, md5(g::text) || md5((g + 1)::text) || "
+           "md5((g + 2)::text) as payload from generate_series(1, 400000) g");
+  const std::string target = "fr_space_tgt";
+  drop_database(A(), target);
+  auto config = dir / "drill.toml";
+  write_file(config, "[exporter]\nartifact_dir = \"" + small.string() + "\"\n" +
+                         drill_toml("space", A().url(source.name()), target,
+                                    "[drill.backup]\ncompression = \"none\"\n"));
+  auto run = run_exporter({"--config.file=" + config.string(), "--once"});
+  EXPECT_EQ(run.exit_code, 1) << run.output;
+  EXPECT_NE(run.output.find("not enough free space for the backup"), std::string::npos)
+      << run.output;
+  EXPECT_NE(run.output.find("MiB are free"), std::string::npos) << run.output;
+  const auto folder = small / "space";
+  EXPECT_FALSE(has_file_like(folder, "backup_", "")) << "no byte of a backup may be written";
+  auto runs = summaries(folder);
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0]["failed_phase"], "guard");
+  EXPECT_FALSE(database_exists(A(), target));
+}
+
+// Issue 16: max_concurrent_drills. Five drills fired at once with room for
+// two never run more than two at a time (their summaries' times say so),
+// the others wait (backupdrill_queued) and all finish.
+TEST(FaultRecord, QueueBoundsConcurrentDrills) {
+  ScratchDb source(A(), "fr_queue_src", true);
+  auto dir = fresh_dir("fr_queue");
+  auto bin = tool_wrappers(
+      A(), dir, {{"pg_dump", "[ \"$1\" = --version ] || sleep 2\nexec \"$REAL\" \"$@\""}});
+  std::string toml = "[exporter]\nartifact_dir = \"" + (dir / "artifacts").string() +
+                     "\"\nadmin_token = \"${TOKEN}\"\nmax_concurrent_drills = 2\n";
+  for (int i = 1; i <= 5; ++i) {
+    drop_database(A(), "fr_queue_tgt" + std::to_string(i));
+    toml +=
+        drill_toml("q" + std::to_string(i), A().url(source.name()),
+                   "fr_queue_tgt" + std::to_string(i), "pg_bin_dir = \"" + bin.string() + "\"\n");
+  }
+  auto config = dir / "drill.toml";
+  write_file(config, toml);
+  ServingExporter e(config, {}, {{"TOKEN", kToken}}, dir / "serve.log");
+  for (int i = 1; i <= 5; ++i) ASSERT_EQ(post_run(e, "q" + std::to_string(i)).status, 202);
+  // Right after the triggers at least three wait.
+  auto scrape = http_call(e.base_url() + "/metrics").body;
+  int queued = 0;
+  for (int i = 1; i <= 5; ++i) {
+    queued += metric_in(scrape, "backupdrill_queued{drill=\"q" + std::to_string(i) + "\"}") == 1.0;
+  }
+  EXPECT_GE(queued, 3) << scrape;
+  auto drills = nlohmann::json::parse(http_call(e.base_url() + "/api/v1/drills").body);
+  int queued_in_api = 0;
+  for (const auto& d : drills["drills"]) queued_in_api += d.value("queued", false);
+  EXPECT_GE(queued_in_api, 1) << drills;
+  // A queued drill is not triggered twice.
+  EXPECT_EQ(post_run(e, "q5").status, 409);
+  for (int i = 1; i <= 5; ++i) wait_idle(e, "q" + std::to_string(i));
+
+  std::vector<std::pair<SystemTime, SystemTime>> spans;
+  for (int i = 1; i <= 5; ++i) {
+    auto runs = summaries(dir / "artifacts" / ("q" + std::to_string(i)));
+    ASSERT_EQ(runs.size(), 1u) << "q" << i;
+    EXPECT_EQ(runs[0]["result"], "passed") << runs[0]["error"];
+    SystemTime start, end;
+    ASSERT_TRUE(parse_iso8601_utc(runs[0]["started_at"].get<std::string>(), start));
+    ASSERT_TRUE(parse_iso8601_utc(runs[0]["finished_at"].get<std::string>(), end));
+    spans.emplace_back(start, end);
+  }
+  int most = 0;
+  for (const auto& [start, end] : spans) {
+    int at_once = 0;  // runs going at the moment this one started
+    for (const auto& [s2, e2] : spans) at_once += s2 <= start && start < e2;
+    most = std::max(most, at_once);
+  }
+  EXPECT_LE(most, 2);
+  EXPECT_EQ(most, 2) << "two slots: two runs overlap";
+  for (int i = 1; i <= 5; ++i) drop_database(A(), "fr_queue_tgt" + std::to_string(i));
 }
 
 // Defect 8: a run cut short by kill -9 is recorded at the next start as
