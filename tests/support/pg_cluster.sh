@@ -45,6 +45,16 @@ usage() {
 is_root() { [[ $(id -u) -eq 0 ]]; }
 
 # Run a command as the cluster's owner (postgres when we are root), from a safe cwd.
+# Closes every descriptor above 2 in this (sub)shell.
+close_inherited_fds() {
+  local fd
+  for fd in /proc/$BASHPID/fd/*; do
+    fd=${fd##*/}
+    [[ $fd =~ ^[0-9]+$ ]] && ((fd > 2)) && eval "exec $fd>&-" 2>/dev/null
+  done
+  return 0
+}
+
 as_owner() {
   if is_root; then
     (cd / && runuser -u postgres -- "$@")
@@ -247,7 +257,9 @@ EOF
     port=$(pick_port)
     echo "port = $port" | as_owner tee "$rt/data/port.conf" >/dev/null
     rm -f -- "$logf"
-    if as_owner env LC_ALL=C.UTF-8 "$bin/pg_ctl" -D "$rt/data" -l "$logf" -w -t "$READY_TIMEOUT" start >/dev/null 2>&1; then
+    # The server outlives this script: it must not hold the caller's
+    # descriptors (a test runner's lock or pipe would stay held by it).
+    if (close_inherited_fds; as_owner env LC_ALL=C.UTF-8 "$bin/pg_ctl" -D "$rt/data" -l "$logf" -w -t "$READY_TIMEOUT" start >/dev/null 2>&1); then
       ok=1
       break
     fi
