@@ -284,18 +284,18 @@ TEST(FaultProcess, SpecialCharacterPasswordReachesNoChild) {
 }
 
 // Defect 3: the exporter's listening socket is not inherited. A pg_dump
-// wrapper lists its descriptors before it runs the real tool: 0, 1 and 2,
-// and the wrapper's own script (the shell keeps it open), nothing else.
+// wrapper runs ls, which lists its own descriptors: 0, 1 and 2, the folder ls
+// reads, and whatever the exporter left open across exec (nothing).
 TEST(FaultProcess, ListeningSocketIsNotInherited) {
   ScratchDb source(A(), "fault_fd_src", true);
   const std::string target = "fault_fd_tgt";
   drop_database(A(), target);
   auto dir = fresh_dir("fault_fd");
   auto listing = dir / "fds.txt";
-  auto bin = tool_wrappers(
-      A(), dir,
-      {{"pg_dump", "ls -l /proc/$$/fd > '" + listing.string() + ".tmp' && mv '" + listing.string() +
-                       ".tmp' '" + listing.string() + "'\nexec \"$REAL\" \"$@\""}});
+  auto bin = tool_wrappers(A(), dir,
+                           {{"pg_dump", "ls -l /proc/self/fd/ > '" + listing.string() +
+                                            ".tmp' && mv '" + listing.string() + ".tmp' '" +
+                                            listing.string() + "'\nexec \"$REAL\" \"$@\""}});
   auto config = dir / "fd.toml";
   write_file(config, drill_toml(dir, "fd", source.name(), target, bin));
   Exporter e(config, "127.0.0.1:0", {{"TOKEN", kToken}}, dir / "exporter.log");
@@ -311,7 +311,7 @@ TEST(FaultProcess, ListeningSocketIsNotInherited) {
     std::string fd = before.substr(before.rfind(' ') + 1);
     std::string what = line.substr(arrow + 4);
     EXPECT_EQ(what.find("socket:"), std::string::npos) << fds;
-    if (fd != "0" && fd != "1" && fd != "2" && !what.ends_with("/bin/pg_dump")) ++inherited;
+    if (fd != "0" && fd != "1" && fd != "2" && !what.ends_with("/fd")) ++inherited;
   }
   EXPECT_EQ(inherited, 0) << fds;
   e.stop();  // cancels the drill
@@ -392,17 +392,22 @@ TEST(FaultProcess, PassfilesOfAKilledExporterAreSweptAtTheNextStart) {
   auto tmp = dir / "tmp";
   std::filesystem::create_directories(tmp);
   // pg_dump kills the exporter that started it, as the OOM killer would.
-  auto bin = tool_wrappers(A(), dir, {{"pg_dump", "kill -9 $PPID\nsleep 5\nexit 1"}});
+  // (The exporter first asks every tool for its --version.)
+  auto bin = tool_wrappers(A(), dir,
+                           {{"pg_dump",
+                             "case \"$*\" in *--version*) exec \"$REAL\" \"$@\";; esac\nkill -9 "
+                             "$PPID\nsleep 5\nexit 1"}});
   auto config = dir / "sweep.toml";
+  const std::map<std::string, std::optional<std::string>> env{{"TMPDIR", tmp.string()},
+                                                              {"TOKEN", kToken}};
   write_file(config, drill_toml(dir, "sweep", source.name(), target, bin));
-  auto killed =
-      run_exporter({"--config.file=" + config.string(), "--once"}, {{"TMPDIR", tmp.string()}});
+  auto killed = run_exporter({"--config.file=" + config.string(), "--once"}, env);
   EXPECT_NE(killed.exit_code, 0) << killed.output;
   auto left = files_named(tmp, ".pgpass");
-  ASSERT_EQ(left.size(), 2u) << "source.pgpass and target.pgpass of the killed run";
+  ASSERT_EQ(left.size(), 2u) << "source.pgpass and target.pgpass of the killed run:\n"
+                             << killed.output;
 
-  auto next = run_exporter({"--config.file=" + config.string(), "--check-config"},
-                           {{"TMPDIR", tmp.string()}});
+  auto next = run_exporter({"--config.file=" + config.string(), "--check-config"}, env);
   EXPECT_EQ(next.exit_code, 0) << next.output;
   EXPECT_TRUE(files_named(tmp, ".pgpass").empty()) << left[0];
   EXPECT_NE(next.output.find("removed the working folder"), std::string::npos) << next.output;
@@ -410,20 +415,21 @@ TEST(FaultProcess, PassfilesOfAKilledExporterAreSweptAtTheNextStart) {
   // A running exporter's folder is left alone: its pg_dump waits for "go".
   {
     auto go = dir / "go";
-    auto bin_slow =
-        tool_wrappers(A(), dir / "slow",
-                      {{"pg_dump", "i=0; while [ ! -e '" + go.string() +
-                                       "' ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i+1)); done\n"
-                                       "exec \"$REAL\" \"$@\""}});
+    auto bin_slow = tool_wrappers(
+        A(), dir / "slow",
+        {{"pg_dump",
+          "case \"$*\" in *--version*) exec \"$REAL\" \"$@\";; esac\ni=0; while [ ! -e '" +
+              go.string() +
+              "' ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i+1)); done\n"
+              "exec \"$REAL\" \"$@\""}});
     write_file(config, drill_toml(dir, "sweep", source.name(), target, bin_slow));
     ChildSpec spec;
     spec.program = BACKUPDRILL_EXPORTER;
     spec.args = {"--config.file=" + config.string(), "--once"};
-    spec.env = {{"TMPDIR", tmp.string()}};
+    spec.env = env;
     auto running = ChildProcess::spawn(spec);
     ASSERT_TRUE(wait_for([&] { return files_named(tmp, ".pgpass").size() == 2; }, 60s));
-    auto during = run_exporter({"--config.file=" + config.string(), "--check-config"},
-                               {{"TMPDIR", tmp.string()}});
+    auto during = run_exporter({"--config.file=" + config.string(), "--check-config"}, env);
     EXPECT_EQ(files_named(tmp, ".pgpass").size(), 2u) << during.output;
     write_file(go, "");
     EXPECT_TRUE(running.wait(Clock::now() + 200s).ok());
