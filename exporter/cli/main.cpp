@@ -13,8 +13,10 @@
 #include "drill/run_journal.h"
 #include "drill/runner.h"
 #include "log/log.h"
+#include "pg/passfile.h"
 #include "plugin_host/plugin_dir.h"
 #include "plugin_host/worker_main.h"
+#include "process/orphan_reaper.h"
 #include "util/secrets.h"
 
 namespace bd = backupdrill;
@@ -178,6 +180,20 @@ int main(int argc, char** argv) {
   if (!opt.drills.empty() && !opt.once) {
     bd::log::error("--drill is only valid with --once");
     return kExitUsage;
+  }
+
+  // Before any thread exists: the reaper that kills our children's process
+  // groups (pg_restore --jobs workers...) if this process dies.
+  bd::start_orphan_reaper();
+  // PGPASSFILEs and worker logs of an exporter that was killed (kill -9,
+  // OOM) before it could remove them.
+  try {
+    for (const auto& dir : bd::pg::sweep_abandoned_private_dirs()) {
+      bd::log::info("removed the working folder of an exporter that is gone",
+                    {{"folder", dir.string()}});
+    }
+  } catch (const std::exception& e) {
+    bd::log::warn("cannot sweep the private working folders", {{"error", e.what()}});
   }
 
   bd::Config config;

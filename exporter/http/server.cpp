@@ -1,5 +1,7 @@
 #include "http/server.h"
 
+#include <fcntl.h>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/v6_only.hpp>
@@ -24,6 +26,16 @@ constexpr auto kStopGrace = std::chrono::seconds(5);
 // After an accept error such as "too many open files", wait before retrying
 // instead of spinning.
 constexpr auto kAcceptRetryDelay = std::chrono::milliseconds(100);
+
+// Boost.Asio opens and accepts sockets without SOCK_CLOEXEC: mark them, so a
+// program the exporter starts (pg_dump, a check worker) never holds the
+// listening port or a client's connection. (ChildProcess also closes every
+// descriptor above 2 in the child, which covers the moment between accept()
+// and this call.)
+void close_on_exec(int fd) {
+  int flags = ::fcntl(fd, F_GETFD);
+  if (flags >= 0) ::fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+}
 
 }  // namespace
 
@@ -78,6 +90,7 @@ void Server::Impl::bind() {
   for (const tcp::endpoint& endpoint : candidates) {
     acceptor.open(endpoint.protocol(), ec);
     if (ec) continue;  // e.g. no IPv6 in this network namespace
+    close_on_exec(acceptor.native_handle());
     if (endpoint.protocol() == tcp::v6() && address.host.empty()) {
       acceptor.set_option(net::ip::v6_only(false), ec);
     }
@@ -106,6 +119,7 @@ void Server::Impl::accept() {
                             });
                             return;
                           }
+                          close_on_exec(socket.native_handle());
                           detail::serve_connection(std::move(socket), state);
                           accept();
                         });

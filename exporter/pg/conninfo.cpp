@@ -2,11 +2,106 @@
 
 #include <libpq-fe.h>
 
+#include <cctype>
+#include <cstdlib>
 #include <memory>
+#include <string_view>
+#include <utility>
 
 #include "util/secrets.h"
 
 namespace backupdrill::pg {
+namespace {
+
+// The libpq environment variables that say where and how to connect. The
+// exporter's own connections follow them (libpq reads them in-process), but
+// children do not inherit them (their environment is an allow-list), so
+// they are folded into the parameters here, where they reach pg_dump and
+// pg_restore on argv like the rest of the string. A value written in the
+// string wins, as in libpq. Not here: PGPASSWORD and PGPASSFILE (they become
+// the child's PGPASSFILE, see PrivateDir::write_passfile) and what the drill
+// sets for its children itself (PGAPPNAME, PGCONNECT_TIMEOUT, PGOPTIONS).
+constexpr std::pair<const char*, const char*> kFoldedEnvironment[] = {
+    {"host", "PGHOST"},
+    {"hostaddr", "PGHOSTADDR"},
+    {"port", "PGPORT"},
+    {"dbname", "PGDATABASE"},
+    {"user", "PGUSER"},
+    {"sslmode", "PGSSLMODE"},
+    {"sslrootcert", "PGSSLROOTCERT"},
+    {"sslcert", "PGSSLCERT"},
+    {"sslkey", "PGSSLKEY"},
+    {"sslcrl", "PGSSLCRL"},
+};
+
+// Registers every form of a password written in a connection string, before
+// libpq has looked at it: the text as written (percent-encoded in a URL,
+// quoted and backslash-escaped in keyword/value form), its decoded value, and
+// the whole string, which then is a secret itself (register_secret adds each
+// one's percent-decoded form).
+void register_written_passwords(std::string_view text) {
+  bool found = false;
+  auto add = [&](std::string_view raw, const std::string& decoded) {
+    found = true;
+    register_secret(raw);
+    register_secret(decoded);
+  };
+  if (text.starts_with("postgresql://") || text.starts_with("postgres://")) {
+    std::string_view rest = text.substr(text.find("://") + 3);
+    // As libpq reads it: user[:password]@ ends at the first '@' unless a '/'
+    // comes first.
+    size_t end = rest.find_first_of("@/");
+    if (end != std::string_view::npos && rest[end] == '@') {
+      std::string_view userinfo = rest.substr(0, end);
+      if (size_t colon = userinfo.find(':'); colon != std::string_view::npos) {
+        std::string_view raw = userinfo.substr(colon + 1);
+        add(raw, percent_decode(raw));
+      }
+    }
+    if (size_t q = rest.find('?'); q != std::string_view::npos) {
+      std::string_view query = rest.substr(q + 1);
+      while (!query.empty()) {
+        std::string_view pair = query.substr(0, query.find('&'));
+        query.remove_prefix(std::min(query.size(), pair.size() + 1));
+        size_t eq = pair.find('=');
+        if (eq != std::string_view::npos && percent_decode(pair.substr(0, eq)) == "password") {
+          add(pair.substr(eq + 1), percent_decode(pair.substr(eq + 1)));
+        }
+      }
+    }
+  } else {
+    // keyword = value pairs; a value is 'quoted' (\' and \\ escaped) or runs
+    // to the next blank (with \ escapes too).
+    size_t i = 0;
+    auto blank = [&](size_t at) {
+      return at < text.size() && std::isspace(static_cast<unsigned char>(text[at]));
+    };
+    while (i < text.size()) {
+      while (blank(i)) ++i;
+      size_t key_start = i;
+      while (i < text.size() && text[i] != '=' && !blank(i)) ++i;
+      std::string_view key = text.substr(key_start, i - key_start);
+      while (blank(i)) ++i;
+      if (i >= text.size() || text[i] != '=') break;
+      ++i;
+      while (blank(i)) ++i;
+      bool quoted = i < text.size() && text[i] == '\'';
+      if (quoted) ++i;
+      size_t value_start = i;
+      std::string value;
+      while (i < text.size() && (quoted ? text[i] != '\'' : !blank(i))) {
+        if (text[i] == '\\' && i + 1 < text.size()) ++i;
+        value += text[i++];
+      }
+      std::string_view raw = text.substr(value_start, i - value_start);
+      if (quoted && i < text.size()) ++i;
+      if (key == "password") add(raw, value);
+    }
+  }
+  if (found) register_secret(text);
+}
+
+}  // namespace
 
 std::string quote_conninfo_value(const std::string& value) {
   std::string out = "'";
@@ -18,6 +113,9 @@ std::string quote_conninfo_value(const std::string& value) {
 }
 
 ConnInfo ConnInfo::parse(const std::string& text) {
+  register_written_passwords(text);
+  // libpq falls back to PGPASSWORD for this connection in-process: a secret.
+  if (const char* env = std::getenv("PGPASSWORD"); env && *env) register_secret(env);
   char* err = nullptr;
   PQconninfoOption* options = PQconninfoParse(text.c_str(), &err);
   if (options == nullptr) {
@@ -38,6 +136,13 @@ ConnInfo ConnInfo::parse(const std::string& text) {
     } else {
       info.params_[key] = o->val;
     }
+  }
+  // A service's file names its own host, port...: libpq puts it before the
+  // environment, so nothing is folded over it.
+  for (const auto& [keyword, variable] : kFoldedEnvironment) {
+    if (info.params_.contains("service")) break;
+    const char* value = std::getenv(variable);
+    if (value && *value && !info.params_.contains(keyword)) info.params_[keyword] = value;
   }
   return info;
 }

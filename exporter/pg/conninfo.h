@@ -17,6 +17,12 @@ struct ConnInfoError : std::runtime_error {
 class ConnInfo {
  public:
   // Throws ConnInfoError with libpq's reason (which never echoes a password).
+  // Registers as secrets the password in every form it is written and read
+  // (raw, percent-decoded, unquoted), the whole string when it holds one, and
+  // the exporter's PGPASSWORD. libpq's connection variables of the exporter's
+  // environment (PGHOST, PGPORT, PGUSER, PGDATABASE, PGSSLMODE...) are folded
+  // in as parameters where the string does not set them, so a child, which
+  // does not inherit them, connects where the exporter itself would.
   static ConnInfo parse(const std::string& text);
 
   // The full string for in-process libpq connections (includes the password).

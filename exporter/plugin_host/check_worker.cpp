@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -104,8 +105,13 @@ CheckWorker::CheckWorker(const std::filesystem::path& file, WorkerOptions option
   // Only the plugin's path and the limit: secrets go through the pipe.
   spec.args = {std::string(kWorkerFlag) + file.string(),
                std::string(kWorkerMemoryFlag) + std::to_string(options.memory_mb)};
-  // Passwords reach the worker only through the pipe (see DrillChecks).
-  spec.env["PGPASSWORD"] = std::nullopt;
+  // Passwords reach the worker only through the pipe (see DrillChecks); its
+  // environment is the children's allow-list plus what the exporter's own
+  // binary needs to start the same way again: the dynamic linker's path and,
+  // in sanitizer builds, the sanitizers' options. No secret is among them.
+  for (const char* name : {"LD_LIBRARY_PATH", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"}) {
+    if (const char* value = std::getenv(name)) spec.env[name] = value;
+  }
   spec.in = ChildSpec::Stream::pipe;
   spec.out = ChildSpec::Stream::pipe;
   spec.err = ChildSpec::Stream::file;

@@ -3,16 +3,22 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
+#include <string_view>
 #include <thread>
 
-#include "util/secrets.h"
+#include "process/orphan_reaper.h"
 
 extern char** environ;
 
@@ -33,20 +39,65 @@ void close_fd(int& fd) {
   fd = -1;
 }
 
-std::vector<std::string> build_env(const std::map<std::string, std::optional<std::string>>& over) {
+// The exporter's own variables a child inherits: what a tool needs to find
+// programs, speak the user's language and time zone, and find its home
+// (~/.pgpass, ~/.pg_service.conf) and scratch space. Everything else, and in
+// particular SOURCE_DB_URL, PGPASSWORD or tokens, stays in the exporter: a
+// child gets the rest only through ChildSpec::env.
+bool inherited_by_children(std::string_view name) {
+  return name == "PATH" || name == "HOME" || name == "LANG" || name == "LANGUAGE" || name == "TZ" ||
+         name == "TMPDIR" || name.starts_with("LC_");
+}
+
+}  // namespace
+
+std::vector<std::string> child_environment(
+    const std::map<std::string, std::optional<std::string>>& over) {
   std::vector<std::string> env;
   for (char** e = environ; e && *e; ++e) {
-    std::string entry = *e;
-    std::string key = entry.substr(0, entry.find('='));
-    // A variable that carries a secret (SOURCE_DB_URL with a password, a
-    // token) is not inherited: children get passwords only via PGPASSFILE.
-    if (over.contains(key) || scrub(entry) != entry) continue;
-    env.push_back(std::move(entry));
+    std::string_view entry = *e;
+    std::string_view key = entry.substr(0, entry.find('='));
+    if (!inherited_by_children(key) || over.contains(std::string(key))) continue;
+    env.emplace_back(entry);
   }
   for (const auto& [k, v] : over) {
     if (v) env.push_back(k + "=" + *v);
   }
   return env;
+}
+
+namespace {
+
+// The highest descriptor number a child might have inherited, computed before
+// fork() for the fallback below.
+int highest_possible_fd() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return 65535;
+  return static_cast<int>(std::min<rlim_t>(limit.rlim_cur, 1 << 20)) - 1;
+}
+
+// In the forked child: closes every descriptor above 2 except keep (the
+// exec-error pipe, itself close-on-exec). Whatever the exporter opened
+// without O_CLOEXEC (an ifstream, a socket Boost.Asio accepted, a library's
+// file) never reaches a tool or a plugin. Async-signal-safe: only syscalls.
+void close_inherited_fds(int keep, int highest) {
+  auto close_between = [highest](int from, int to) {  // [from, to]
+    if (from > to) return;
+#ifdef SYS_close_range
+    if (::syscall(SYS_close_range, static_cast<unsigned>(from), static_cast<unsigned>(to), 0) ==
+        0) {
+      return;
+    }
+#endif
+    // Linux < 5.9: no close_range; close one by one up to the limit.
+    for (int fd = from; fd <= std::min(to, highest); ++fd) ::close(fd);
+  };
+  if (keep < 3) {
+    close_between(3, INT_MAX);
+    return;
+  }
+  close_between(3, keep - 1);
+  close_between(keep + 1, INT_MAX);
 }
 
 }  // namespace
@@ -67,7 +118,7 @@ ChildProcess ChildProcess::spawn(const ChildSpec& spec) {
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
-  std::vector<std::string> env = build_env(spec.env);
+  std::vector<std::string> env = child_environment(spec.env);
   std::vector<char*> envp;
   for (auto& e : env) envp.push_back(e.data());
   envp.push_back(nullptr);
@@ -107,7 +158,7 @@ ChildProcess ChildProcess::spawn(const ChildSpec& spec) {
         out_child = open_or_throw(spec.out_file, out_flags, "writing");
         break;
       case ChildSpec::Stream::inherit:
-        out_child = ::dup(1);
+        out_child = ::fcntl(1, F_DUPFD_CLOEXEC, 0);
         break;
       default:
         out_child = open_or_throw("/dev/null", O_WRONLY, "writing");
@@ -117,10 +168,10 @@ ChildProcess ChildProcess::spawn(const ChildSpec& spec) {
         err_child = open_or_throw(spec.err_file, out_flags, "writing");
         break;
       case ChildSpec::Stream::inherit:
-        err_child = ::dup(2);
+        err_child = ::fcntl(2, F_DUPFD_CLOEXEC, 0);
         break;
       case ChildSpec::Stream::to_stdout:
-        err_child = ::dup(out_child);
+        err_child = ::fcntl(out_child, F_DUPFD_CLOEXEC, 0);
         break;
       default:
         err_child = open_or_throw("/dev/null", O_WRONLY, "writing");
@@ -131,6 +182,8 @@ ChildProcess ChildProcess::spawn(const ChildSpec& spec) {
     throw;
   }
 
+  const pid_t parent = ::getpid();
+  const int highest_fd = highest_possible_fd();
   pid_t pid = ::fork();
   if (pid < 0) {
     cleanup();
@@ -138,6 +191,17 @@ ChildProcess ChildProcess::spawn(const ChildSpec& spec) {
                              ": fork failed: " + std::strerror(errno));
   }
   if (pid == 0) {
+    // The child dies with the exporter, even on kill -9, instead of running
+    // on unsupervised. The signal is sent when the *thread* that forked
+    // exits, not the process: that is safe here because a ChildProcess is
+    // owned by the thread that spawned it and reaps (or kills) it before
+    // going away (wait() or the destructor), so the thread always outlives
+    // its children. Only release() breaks that rule, and the caller then
+    // keeps the thread alive (tests start the exporter from their main
+    // thread). The flag survives execve (our tools are not set-uid).
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    // The exporter may have died before prctl: then nobody would signal us.
+    if (::getppid() != parent) ::_exit(127);
     ::setpgid(0, 0);
     // Reset what the exporter changed so the tool sees default behaviour.
     ::signal(SIGPIPE, SIG_DFL);
@@ -147,6 +211,7 @@ ChildProcess ChildProcess::spawn(const ChildSpec& spec) {
     ::dup2(in_child, 0);
     ::dup2(out_child, 1);
     ::dup2(err_child, 2);
+    close_inherited_fds(exec_pipe[1], highest_fd);
     ::execve(argv[0], argv.data(), envp.data());
     int e = errno;
     ssize_t ignored = ::write(exec_pipe[1], &e, sizeof e);
@@ -154,6 +219,7 @@ ChildProcess ChildProcess::spawn(const ChildSpec& spec) {
     ::_exit(127);
   }
   ::setpgid(pid, pid);  // both sides, to close the race with kill()
+  reaper_track(pid);
   close_fd(exec_pipe[1]);
   int child_errno = 0;
   ssize_t n;
@@ -167,6 +233,7 @@ ChildProcess ChildProcess::spawn(const ChildSpec& spec) {
   if (n == sizeof child_errno) {
     int status;
     ::waitpid(pid, &status, 0);
+    reaper_forget(pid);
     close_fd(in_parent);
     close_fd(out_parent);
     throw std::runtime_error("cannot run " + spec.program.string() + ": " +
@@ -197,6 +264,7 @@ ChildProcess::~ChildProcess() {
     ::kill(-pid_, SIGKILL);
     int status;
     ::waitpid(pid_, &status, 0);
+    reaper_forget(pid_);
   }
 }
 
@@ -206,6 +274,7 @@ void ChildProcess::close_stdout() { close_fd(stdout_fd_); }
 pid_t ChildProcess::release() {
   close_stdin();
   close_stdout();
+  if (!reaped_) reaper_forget(pid_);
   reaped_ = true;
   return pid_;
 }
@@ -232,10 +301,12 @@ ExitStatus ChildProcess::wait(Deadline deadline, const std::atomic<bool>* cancel
       }
       // Anything the tool left behind in its group goes with it.
       ::kill(-pid_, SIGKILL);
+      reaper_forget(pid_);
       return result;
     }
     if (r < 0 && errno != EINTR) {
       reaped_ = true;
+      reaper_forget(pid_);
       return result;
     }
     auto now = std::chrono::steady_clock::now();

@@ -1,10 +1,16 @@
 #pragma once
-// Runs an external program (pg_dump, pg_restore) with an explicit argv and
-// environment, its own process group (so a deadline kills it and anything it
-// started), and stdin/stdout/stderr wired to files, pipes or /dev/null.
+// Runs an external program (pg_dump, pg_restore, a check worker) with an
+// explicit argv and environment, its own process group (so a deadline kills
+// it and anything it started), and stdin/stdout/stderr wired to files, pipes
+// or /dev/null. What a child gets from the exporter is closed by default:
+//  - environment: only the allow-list of child_environment() plus ChildSpec::env;
+//  - descriptors: only 0, 1 and 2 (every other one is closed before execve,
+//    whether or not it was opened close-on-exec);
+//  - lifetime: it is killed (SIGKILL) when the exporter dies, even by kill -9.
 //
-// Thread safety: a ChildProcess is owned by one thread; spawning from several
-// threads at once is safe (every descriptor is opened O_CLOEXEC).
+// Thread safety: a ChildProcess is owned by one thread, the one that spawned
+// it, which must outlive it (see spawn()); spawning from several threads at
+// once is safe.
 #include <sys/types.h>
 
 #include <atomic>
@@ -22,7 +28,9 @@ struct ChildSpec {
 
   std::filesystem::path program;
   std::vector<std::string> args;  // without argv[0]
-  // Added to (or, when nullopt, removed from) the inherited environment.
+  // The child's environment beyond the allow-list it inherits from the
+  // exporter (PATH, HOME, LANG, LANGUAGE, LC_*, TZ, TMPDIR): set, or removed
+  // when nullopt. Nothing else of the exporter's environment is passed.
   std::map<std::string, std::optional<std::string>> env;
 
   Stream in = Stream::null;  // null, pipe or file
@@ -51,6 +59,9 @@ using Deadline = std::chrono::steady_clock::time_point;
 class ChildProcess {
  public:
   // Throws std::runtime_error naming the program when it cannot be started.
+  // The child gets PR_SET_PDEATHSIG(SIGKILL), which Linux sends when the
+  // calling *thread* ends: call it from a thread that lives until the child
+  // is reaped (the destructor and wait() do that).
   static ChildProcess spawn(const ChildSpec& spec);
 
   ChildProcess(ChildProcess&& other) noexcept;
@@ -69,7 +80,7 @@ class ChildProcess {
   ExitStatus wait(Deadline deadline = Deadline::max(), const std::atomic<bool>* cancel = nullptr);
   void terminate_group();
   // Hands the process over to the caller (who must reap it): the destructor
-  // no longer kills it.
+  // no longer kills it. It still dies when the spawning thread ends.
   pid_t release();
 
  private:
@@ -102,6 +113,11 @@ class ScopedSigpipeBlock {
  private:
   bool was_blocked_ = false;
 };
+
+// The environment a child with these additions gets ("KEY=value" entries):
+// the allow-listed variables of the exporter's environment, then `over`.
+std::vector<std::string> child_environment(
+    const std::map<std::string, std::optional<std::string>>& over);
 
 // Finds an executable: a path with a '/' is taken as is; otherwise PATH.
 std::optional<std::filesystem::path> find_in_path(const std::string& name);

@@ -24,12 +24,35 @@ std::set<std::string, LongestFirst>& secrets() {
   return s;
 }
 
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
 }  // namespace
 
+std::string percent_decode(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '%' && i + 2 < text.size() && hex_value(text[i + 1]) >= 0 &&
+        hex_value(text[i + 2]) >= 0) {
+      out += static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2]));
+      i += 2;
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
 void register_secret(std::string_view secret) {
-  if (secret.size() < 4) return;
+  std::string decoded = percent_decode(secret);
   std::lock_guard lock(secrets_mutex());
-  secrets().emplace(secret);
+  if (secret.size() >= 4) secrets().emplace(secret);
+  if (decoded.size() >= 4) secrets().emplace(std::move(decoded));
 }
 
 std::string scrub(std::string_view text) {

@@ -10,9 +10,15 @@
 
 namespace backupdrill {
 
-// Registers a secret; empty and very short strings (under 4 chars) are
-// ignored because masking them would mangle ordinary text.
+// Registers a secret, and its percent-decoded form when that differs (a
+// password copied out of a URL is still encoded: "p%40ss" is "p@ss" once
+// libpq has read it, and either may end up in a message). Empty and very
+// short strings (under 4 chars) are ignored because masking them would mangle
+// ordinary text.
 void register_secret(std::string_view secret);
+
+// "%40" -> "@"; a '%' not followed by two hex digits is kept as is.
+std::string percent_decode(std::string_view text);
 
 // Returns text with every registered secret replaced by "***".
 std::string scrub(std::string_view text);

@@ -1,8 +1,18 @@
 #include "process/child_process.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
-#include "util/secrets.h"
+#include <cstdlib>
+#include <set>
+#include <sstream>
+#include <thread>
+
+extern char** environ;
 
 namespace backupdrill {
 namespace {
@@ -29,18 +39,83 @@ TEST(ChildProcess, DeadlineKillsTheWholeGroup) {
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(10));
 }
 
-TEST(ChildProcess, EnvironmentIsExplicitAndSecretsAreNotInherited) {
-  register_secret("inherited-secret-42");
-  ::setenv("BD_TEST_SECRET_URL", "postgresql://u:inherited-secret-42@h/d", 1);
-  ::setenv("BD_TEST_PLAIN", "plain", 1);
+// A child's environment is an allow-list, not the exporter's minus what
+// looks secret: a password that nobody registered (PGPASSWORD, a URL in an
+// odd variable) must not pass either.
+TEST(ChildProcess, EnvironmentIsAnAllowList) {
+  const std::map<std::string, std::string> exporter_env{
+      {"PATH", "/usr/bin:/bin"},
+      {"HOME", "/home/drill"},
+      {"LANG", "C.UTF-8"},
+      {"LC_MESSAGES", "C"},
+      {"TZ", "UTC"},
+      {"TMPDIR", "/tmp"},
+      {"PGPASSWORD", "unregistered-pw-1"},
+      {"PGPASSFILE", "/secret/pgpass"},
+      {"PGHOST", "elsewhere"},
+      {"SOURCE_DB_URL", "postgresql://spec:p%40ss%3Aw%2Frd@127.0.0.1:5432/db"},
+      {"BD_TEST_PLAIN", "plain"},
+      {"LD_PRELOAD", "/tmp/evil.so"},
+  };
+  std::vector<std::string> saved;
+  for (char** e = environ; e && *e; ++e) saved.emplace_back(*e);
+  ::clearenv();
+  for (const auto& [k, v] : exporter_env) ::setenv(k.c_str(), v.c_str(), 1);
+  const size_t allowed = child_environment({}).size();
   ChildSpec spec;
   spec.program = "/usr/bin/env";
-  spec.env["BD_ADDED"] = "yes";
-  spec.env["BD_TEST_PLAIN"] = std::nullopt;
+  spec.env["PGAPPNAME"] = "backupdrill";  // what the drill sets itself
+  spec.env["PGPASSFILE"] = "/run/drill/source.pgpass";
+  spec.env["TZ"] = std::nullopt;  // removed although allow-listed
   auto run = run_capture(spec);
-  EXPECT_NE(run.out.find("BD_ADDED=yes"), std::string::npos);
-  EXPECT_EQ(run.out.find("BD_TEST_PLAIN"), std::string::npos);
-  EXPECT_EQ(run.out.find("inherited-secret-42"), std::string::npos);
+  ::clearenv();
+  for (const auto& entry : saved) {
+    auto eq = entry.find('=');
+    ::setenv(entry.substr(0, eq).c_str(), entry.substr(eq + 1).c_str(), 1);
+  }
+  EXPECT_EQ(allowed, 6u);  // PATH HOME LANG LC_MESSAGES TZ TMPDIR
+  ASSERT_TRUE(run.status.ok()) << run.out;
+  std::set<std::string> lines;
+  std::istringstream in(run.out);
+  for (std::string line; std::getline(in, line);) lines.insert(line);
+  EXPECT_EQ(lines, (std::set<std::string>{"PATH=/usr/bin:/bin", "HOME=/home/drill", "LANG=C.UTF-8",
+                                          "LC_MESSAGES=C", "TMPDIR=/tmp", "PGAPPNAME=backupdrill",
+                                          "PGPASSFILE=/run/drill/source.pgpass"}))
+      << run.out;
+}
+
+// Descriptors the exporter opened without close-on-exec (an ifstream, a socket
+// Boost.Asio accepted) are closed in the child all the same.
+TEST(ChildProcess, OnlyStandardDescriptorsAreInherited) {
+  int leaky = ::fcntl(::open("/dev/null", O_RDONLY), F_DUPFD, 57);  // no O_CLOEXEC
+  int sock = ::socket(AF_INET, SOCK_STREAM, 0);                     // no SOCK_CLOEXEC
+  ASSERT_GE(leaky, 57);
+  ASSERT_GE(sock, 0);
+  ChildSpec spec;
+  spec.program = "/bin/sh";
+  // test -e opens nothing, so the shell's own descriptors are what it got.
+  spec.args = {"-c", "for fd in 0 1 2 " + std::to_string(leaky) + " " + std::to_string(sock) +
+                         "; do test -e /proc/$$/fd/$fd && echo open $fd; done; true"};
+  auto run = run_capture(spec);
+  ::close(leaky);
+  ::close(sock);
+  EXPECT_EQ(run.out, "open 0\nopen 1\nopen 2\n");
+}
+
+// The child gets SIGKILL when the thread that started it ends without
+// reaping it (for the exporter: when the exporter dies, even by kill -9).
+TEST(ChildProcess, ChildDiesWithItsParent) {
+  pid_t pid = -1;
+  std::thread([&] {
+    ChildSpec spec;
+    spec.program = "/bin/sleep";
+    spec.args = {"30"};
+    pid = ChildProcess::spawn(spec).release();
+  }).join();
+  ASSERT_GT(pid, 0);
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "status " << status;
 }
 
 TEST(ChildProcess, MissingProgramIsAClearError) {

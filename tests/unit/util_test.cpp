@@ -85,6 +85,27 @@ TEST(ConnInfo, UrlAndKeywordFormsSeparateThePassword) {
   }
 }
 
+// Issue 10: a password is masked in every form it can be written in: as the
+// URL has it (percent-encoded), decoded, quoted with escapes, and the URL
+// itself.
+TEST(ConnInfo, EveryFormOfAPasswordIsASecret) {
+  const std::string url =
+      "postgresql://spec:p%40ss%3Aw%2Frd%3F%23%25%27%22%5C%20@127.0.0.1:5/db?sslmode=disable";
+  auto info = pg::ConnInfo::parse(url);
+  EXPECT_EQ(info.password(), "p@ss:w/rd?#%'\"\\ ");
+  EXPECT_EQ(scrub("raw p%40ss%3Aw%2Frd%3F%23%25%27%22%5C%20 end"), "raw *** end");
+  EXPECT_EQ(scrub("decoded p@ss:w/rd?#%'\"\\  end"), "decoded *** end");
+  EXPECT_EQ(scrub("url " + url), "url ***");
+  EXPECT_EQ(info.redacted(), "postgresql://spec:***@127.0.0.1:5/db?sslmode=disable");
+
+  pg::ConnInfo::parse("postgresql://u@h/d?password=q%26uery-pw&sslmode=disable");
+  EXPECT_EQ(scrub("q%26uery-pw q&uery-pw"), "*** ***");
+  pg::ConnInfo::parse("host=h password = 'kv\\'pw\\\\x' dbname=d");
+  EXPECT_EQ(scrub("kv\\'pw\\\\x kv'pw\\x"), "*** ***");
+  register_secret("tok%2Fen-42");
+  EXPECT_EQ(scrub("tok/en-42"), "***");
+}
+
 TEST(PassFile, Mode0600AndEscaped) {
   pg::PrivateDir dir("bd-unit");
   auto file = dir.write_passfile("x", std::string("a:b\\c"));
