@@ -1,6 +1,7 @@
 #include "drill/extension_check.h"
 
 #include <algorithm>
+#include <optional>
 #include <set>
 
 #include "drill/guard.h"
@@ -98,8 +99,19 @@ std::vector<MissingExtension> missing_extensions(pqxx::connection& conn,
     }
     for (const auto& p : kPreloaded) {
       if (ext != p.extension) continue;
-      auto value = tx.exec_params1("select current_setting($1, true)", std::string(p.probe))[0];
-      if (value.is_null()) {
+      // NULL: not loaded. A setting this role may not read exists, so the
+      // library is loaded; its value is then unknown (empty).
+      std::optional<std::string> value;
+      try {
+        auto v = tx.exec_params1("select current_setting($1, true)", std::string(p.probe))[0];
+        if (!v.is_null()) value = v.as<std::string>();
+      } catch (const pqxx::sql_error& e) {
+        if (std::string(e.what()).find("must be superuser") == std::string::npos &&
+            std::string(e.what()).find("permission denied") == std::string::npos)
+          throw;
+        value = "";
+      }
+      if (!value) {
         auto pkg = package_for(ext, major);
         out.push_back({ext, "installed but its library is not preloaded",
                        std::string("add ") + p.library +
@@ -107,14 +119,14 @@ std::vector<MissingExtension> missing_extensions(pqxx::connection& conn,
                            "postgresql.conf (shared_preload_libraries = '" +
                            p.library + "') and restart it" +
                            (pkg.empty() ? "" : " (Debian's package: " + pkg + ")")});
-      } else if (ext == "pg_cron" && value.as<std::string>() != target_db) {
+      } else if (ext == "pg_cron" && !value->empty() && *value != target_db) {
         out.push_back({ext,
-                       "the target server's cron.database_name is '" + value.as<std::string>() +
+                       "the target server's cron.database_name is '" + *value +
                            "', and pg_cron can only be created in that database",
                        "set cron.database_name = '" + target_db +
                            "' in the target server's postgresql.conf and restart it, or "
                            "restore into database " +
-                           value.as<std::string>()});
+                           *value});
       }
     }
   }

@@ -67,6 +67,8 @@ const std::vector<ExcludedData>& excluded_platform_data() {
        "encrypted with the source project's root key: unreadable in another project, and the "
        "target's own secrets stay as they are; set the secrets again in the target",
        true},
+      {"cron.job_run_details",
+       "the source's run history of its pg_cron jobs; the target's jobs write their own"},
       {"pgsodium.key",
        "the source project's key material: the target keeps its own keys (and the secrets "
        "encrypted with them) untouched",

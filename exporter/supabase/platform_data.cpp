@@ -8,6 +8,7 @@
 #include <memory>
 #include <stdexcept>
 
+#include "supabase/cron_jobs.h"
 #include "supabase/platform.h"
 #include "util/secrets.h"
 
@@ -185,6 +186,31 @@ std::vector<std::string> referencing_user_tables(Session& db,
   return out;
 }
 
+// cron.job's rows as pg_cron's own calls; empty on success, else why not.
+std::string schedule_cron_jobs(Session& db, const std::vector<std::string>& columns,
+                               const std::vector<std::string>& rows, const LogLine& info) {
+  auto jobs = cron_jobs(columns, rows);
+  if (!jobs) return "cron.job's rows lack schedule or command (an unknown pg_cron version)";
+  std::string names;
+  for (const auto& job : *jobs) {
+    names += (names.empty() ? "" : ",") + db.quote_literal(job.name);
+    std::string sql = "select cron.schedule(" + db.quote_literal(job.name) + ", " +
+                      db.quote_literal(job.schedule) + ", " + db.quote_literal(job.command) + ")";
+    if (!job.active) sql = "select cron.alter_job((" + sql + "), active := false)";
+    auto err = db.exec(sql);
+    if (!err.empty()) return "cron.schedule(" + job.name + "): " + err;
+    info("scheduled pg_cron job " + job.name + " (" + job.schedule + ")");
+  }
+  // The role's other jobs here are an earlier drill's that the source no
+  // longer has.
+  auto err = db.exec(
+      "select cron.unschedule(jobid) from cron.job where username = current_user and "
+      "(jobname is null or jobname <> all(array[" +
+      names + "]::text[]))");
+  if (!err.empty()) return "cron.unschedule: " + err;
+  return "";
+}
+
 }  // namespace
 
 PlatformDataOutcome load_platform_data(const PgSession& s, const PlatformDataInput& in,
@@ -252,6 +278,7 @@ PlatformDataOutcome load_platform_data(const PgSession& s, const PlatformDataInp
   bool in_copy = false, copy_ok = false, entry_failed = false, any_entry = false;
   const Unwritable* skipping = nullptr;  // the entry's table may not be written
   long long skipped_rows = 0;
+  std::vector<std::string> cron_rows, cron_columns;  // cron.job's, for cron.schedule()
   std::string copy_error;
   auto finish_entry = [&]() {
     if (!any_entry) return;
@@ -270,10 +297,29 @@ PlatformDataOutcome load_platform_data(const PgSession& s, const PlatformDataInp
     if (in_copy && skipping) {
       if (line != "\\.") {
         ++skipped_rows;
+        if (entry == "TABLE DATA cron.job") cron_rows.push_back(line);
         continue;
       }
       in_copy = false;
       const std::string table = entry.substr(11);  // "TABLE DATA " + table
+      if (table == "cron.job") {
+        auto err = schedule_cron_jobs(db, cron_columns, cron_rows, info);
+        if (!err.empty()) {
+          entry_failed = true;
+          error(entry + ": " + err);
+        } else {
+          out.notes.push_back(
+              "pg_cron: " + std::to_string(cron_rows.size()) +
+              " jobs of the source scheduled "
+              "through cron.schedule() (" +
+              role + " may only read cron.job): they run as " + role +
+              " in the target database; the source's run history (cron.job_run_details) is not "
+              "restored");
+        }
+        cron_rows.clear();
+        skipping = nullptr;
+        continue;
+      }
       if (skipped_rows == 0 && skipping->target_empty) {
         info("skipped " + table + ": " + role + " may not write it, and it is empty on both sides");
         out.notes.push_back("Not restored: " + table + ", which " + role +
@@ -336,6 +382,7 @@ PlatformDataOutcome load_platform_data(const PgSession& s, const PlatformDataInp
         if (it != unwritable.end()) {
           skipping = &it->second;
           skipped_rows = 0;
+          if (it->first == "cron.job") cron_columns = copy_columns(sql);
           continue;
         }
       }
@@ -352,6 +399,19 @@ PlatformDataOutcome load_platform_data(const PgSession& s, const PlatformDataInp
       continue;
     }
     if (entry_failed) continue;
+    if (entry.rfind("SEQUENCE SET ", 0) == 0) {
+      // A platform sequence this role may not set (pg_cron's jobid_seq on
+      // Supabase): its tables are written through the extension, if at all.
+      const std::string seq = entry.substr(13);
+      if (db.query("select has_sequence_privilege(" + db.quote_literal(qualified(db, seq)) +
+                   ", 'UPDATE')")[0][0] != "t") {
+        info("skipped the value of sequence " + seq + ": " + role + " may not set it");
+        out.notes.push_back("Not restored: the value of sequence " + seq + " (" + role +
+                            " may not set it: GRANT UPDATE ON SEQUENCE " + seq + " TO " + role +
+                            ")");
+        continue;
+      }
+    }
     auto err = db.exec(sql);
     if (!err.empty()) {
       if (!any_entry) {

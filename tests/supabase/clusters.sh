@@ -16,7 +16,9 @@
 #   imitation of supabase_vault) is installed into the server's extension
 #   directory (root, or a writable one).
 #   The source server preloads pg_cron (Debian's postgresql-15-cron) for its
-#   database cron_source, a source whose archive needs pg_cron.
+#   database cron_source, a source whose archive needs pg_cron (two jobs);
+#   the Supabase-like server for its database cron_project, a fresh project
+#   with pg_cron enabled.
 #   clusters.sh stop DIR    stop all three and remove DIR
 set -euo pipefail
 HERE=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
@@ -76,7 +78,10 @@ case $cmd in
     admin_psql src -c "create database cron_source"
     preload_cron src cron_source
     admin_psql src -d cron_source -c "create extension pg_cron" \
-      -c "create table public.notes (id int primary key, body text)" >/dev/null
+      -c "create table public.notes (id int primary key, body text)" \
+      -c "select cron.schedule('nightly-notes', '0 3 * * *', 'delete from public.notes where id < 0')" \
+      -c "select cron.alter_job(cron.schedule('weekly-report', '0 4 * * 0', 'select 1'), active := false)" \
+      >/dev/null
 
     admin_psql src -c "create database supa_source"
     admin_psql src -d supa_source -f "$ROOT/tests/fixtures/supabase_platform.sql" >/dev/null
@@ -92,6 +97,15 @@ case $cmd in
     admin_psql supa -d postgres -f "$ROOT/tests/fixtures/supabase_platform.sql" >/dev/null
     admin_psql supa -c "create database fresh_template owner postgres"
     admin_psql supa -d fresh_template -f "$ROOT/tests/fixtures/supabase_platform.sql" >/dev/null
+
+    # A project with pg_cron enabled, as Supabase enables it: preloaded for
+    # this database, `postgres` may read cron.job and call pg_cron's
+    # functions, not write its tables.
+    admin_psql supa -c "create database cron_project template fresh_template owner postgres"
+    preload_cron supa cron_project
+    admin_psql supa -d cron_project -c "create extension pg_cron" \
+      -c "grant usage on schema cron to postgres" -c "grant select on cron.job to postgres" \
+      -c "grant execute on all functions in schema cron to postgres" >/dev/null
     ;;
   stop)
     for name in src supa plain bare; do "$PG_CLUSTER" stop "$dir/$name" || true; done

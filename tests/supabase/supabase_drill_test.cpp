@@ -489,6 +489,36 @@ TEST(SupabaseDrill, TargetLackingAnExtensionIsRefusedBeforeAnythingIsTouched) {
   }
 }
 
+// Issue 11, item 6: pg_cron's jobs arrive in a project whose cron.job
+// `postgres` may only read: through cron.schedule(), on the first drill
+// (the extension exists before the plan is made) and again on a rerun.
+TEST(SupabaseDrill, PgCronJobsArriveThroughCronSchedule) {
+  const std::string jobs =
+      "select jobname, schedule, command, active from cron.job order by jobname";
+  const std::string target = project_url("cron_project");
+  ASSERT_EQ(one(target, "select has_table_privilege('cron.job', 'insert')"), "f");
+  for (int run_no = 1; run_no <= 2; ++run_no) {
+    auto dir = fresh_dir("supabase_cron");
+    auto config = dir / "drill.toml";
+    write_file(config, "[exporter]\nartifact_dir = \"" + dir.string() +
+                           "\"\n[[drill]]\nname = \"cron\"\nsource_url = \"${SRC}\"\n"
+                           "target_url = \"${TGT}\"\nprofile = \"supabase\"\n"
+                           "[drill.restore]\nmode = \"clean\"\njobs = 2\n");
+    auto run = run_exporter({"--config.file=" + config.string(), "--once"},
+                            {{"SRC", src().admin_url("cron_source")}, {"TGT", target}});
+    ASSERT_EQ(run.exit_code, 0) << run_no << "\n" << run.output;
+    EXPECT_EQ(rows(target, jobs), rows(src().admin_url("cron_source"), jobs)) << run_no;
+    EXPECT_EQ(rows(target, jobs).size(), 2u);
+    std::string log = read_file(only_file(dir / "cron", "restore_", ".log"));
+    EXPECT_NE(log.find("scheduled pg_cron job nightly-notes"), std::string::npos) << log;
+    auto summary =
+        nlohmann::json::parse(read_file(only_file(dir / "cron", "drill_summary_", ".json")));
+    std::string notes;
+    for (const auto& n : summary["notes"]) notes += n.get<std::string>() + "\n";
+    EXPECT_NE(notes.find("cron.schedule()"), std::string::npos) << notes;
+  }
+}
+
 // A source newer than every client: refused before anything is touched,
 // naming both versions.
 TEST(SupabaseDrill, ClientOlderThanTheServerIsRefusedNamingVersions) {

@@ -9,6 +9,7 @@
 
 #include "drill/restore.h"
 #include "drill/restore_tool.h"
+#include "supabase/cron_jobs.h"
 #include "supabase/platform.h"
 #include "supabase/restore_plan.h"
 #include "supabase/roles.h"
@@ -208,6 +209,27 @@ TEST(SupabaseRestoreLog, OneMessageALineFromInterleavedWorkers) {
             "pg_restore: error: creating ACL \"x\"\n"
             "pg_restore: could not execute query: ERROR:  y\n"
             "pg_restore: from TOC entry 7; 0 0 ACL x\n");
+}
+
+// pg_cron's rows as COPY writes them, back into jobs for cron.schedule().
+TEST(SupabaseCron, JobsFromCopyRows) {
+  auto columns = copy_columns(
+      "COPY cron.job (jobid, schedule, command, nodename, nodeport, database, username, active, "
+      "jobname) FROM stdin;");
+  ASSERT_EQ(columns.size(), 9u);
+  EXPECT_EQ(columns[8], "jobname");
+  auto jobs =
+      cron_jobs(columns, {"1\t0 3 * * *\tdelete from t where a = '\\t'\\nand b\t"
+                          "localhost\t5432\tsrc\tpostgres\tt\tnightly",
+                          "2\t* * * * *\tselect 1\tlocalhost\t5432\tsrc\tpostgres\tf\t\\N"});
+  ASSERT_TRUE(jobs.has_value());
+  ASSERT_EQ(jobs->size(), 2u);
+  EXPECT_EQ((*jobs)[0].name, "nightly");
+  EXPECT_EQ((*jobs)[0].command, "delete from t where a = '\t'\nand b");  // \t: a tab
+  EXPECT_TRUE((*jobs)[0].active);
+  EXPECT_EQ((*jobs)[1].name, "job_2");
+  EXPECT_FALSE((*jobs)[1].active);
+  EXPECT_FALSE(cron_jobs({"jobid"}, {"1"}).has_value());
 }
 
 TEST(SupabasePlan, IntoPlainPostgresEverythingButEventTriggers) {
