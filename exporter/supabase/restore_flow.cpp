@@ -389,7 +389,8 @@ ProfileRestoreOutcome restore_with_profile(const PgSession& s, const ProfileRest
   if (!plan.late.empty()) {
     write_private_file(late_list, render_list(plan.late));
     log.line("pass 4: " + std::to_string(plan.late.size()) +
-             " policies, triggers and rules of tables the target did not have (nothing to drop)");
+             " policies, triggers and rules on one connection: of tables the target did not "
+             "have (nothing to drop), and policies on platform tables");
     note_failure(restore(late_args), "late");
   }
   {

@@ -141,6 +141,21 @@ void hold_back_missing_drops(const TargetFacts& target, RestorePlan& plan) {
   plan.main = std::move(kept);
 }
 
+// Supabase's supautils takes its policy tables' locks on each CREATE POLICY
+// on a platform table: two restore jobs creating policies on storage.objects
+// at once can deadlock. Those policies go to the late pass, one connection.
+void serialise_platform_policies(RestorePlan& plan) {
+  std::vector<TocEntry> kept;
+  for (auto& e : plan.main) {
+    if (e.desc == "POLICY" && is_platform_schema(e.schema)) {
+      plan.late.push_back(std::move(e));
+    } else {
+      kept.push_back(std::move(e));
+    }
+  }
+  plan.main = std::move(kept);
+}
+
 void plan_for_postgres(const std::vector<TocEntry>& toc, RestorePlan& plan) {
   Omissions left_out;
   for (const auto& e : toc) {
@@ -240,6 +255,7 @@ RestorePlan plan_restore(const std::vector<TocEntry>& toc, TargetKind kind,
   leave_extension_objects(target, plan);
   split_grants(plan);
   if (clean) hold_back_missing_drops(target, plan);
+  if (kind == TargetKind::supabase) serialise_platform_policies(plan);
   return plan;
 }
 

@@ -40,9 +40,12 @@ struct RestorePlan {
   // mode on backupdrill's own connection (platform_data.h), before main.
   std::vector<TocEntry> platform_data;
   std::vector<TocEntry> main;
-  // Clean mode: policies, triggers and rules on a table the target does not
-  // have, kept out of main's --clean pass (DROP POLICY IF EXISTS ... ON a
-  // missing table is an error under Supabase's supautils) and created after.
+  // Replayed after main by one connection (no --jobs, no --clean): in clean
+  // mode, policies, triggers and rules on a table the target does not have
+  // (DROP POLICY IF EXISTS ... ON a missing table is an error under
+  // Supabase's supautils); into a Supabase project, the user's policies on
+  // platform tables (supautils locks on each CREATE POLICY there: two jobs
+  // could deadlock).
   std::vector<TocEntry> late;
   // The archive's grants (ACL, DEFAULT ACL), replayed last, after the
   // restored objects' privileges were reset to PostgreSQL's defaults: the

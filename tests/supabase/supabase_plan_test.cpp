@@ -167,6 +167,18 @@ TEST(SupabasePlan, CleanModeHoldsBackDropsOnMissingTables) {
   EXPECT_TRUE(plan.late.empty());
 }
 
+// Issue 11, item 9: the user's policies on platform tables are created by
+// one connection after the rest (supautils' locks made two jobs deadlock).
+TEST(SupabasePlan, PoliciesOnPlatformTablesAreSerialised) {
+  std::string listing = kListing;
+  listing += "3700; 3256 16900 POLICY storage objects Users read their files postgres\n";
+  auto facts = fresh_project();
+  auto plan = plan_restore(parse_toc(listing), TargetKind::supabase, facts, /*clean=*/false);
+  EXPECT_EQ(ids(plan.late), std::vector<std::string>{"3700"});
+  EXPECT_FALSE(has(ids(plan.main), "3700"));
+  EXPECT_TRUE(has(ids(plan.main), "3614"));  // on public.profiles: with the rest
+}
+
 // Issue 11, item 10: the failed archive entries, once each, whatever the
 // number of workers that printed them or pg_restore's own tally says.
 TEST(SupabaseRestoreLog, CountsFailedEntriesNotStatements) {
