@@ -176,6 +176,12 @@ TargetFacts read_target_facts(pqxx::connection& conn) {
     f.policies.insert(row[0].as<std::string>() + " " + row[1].as<std::string>() + " " +
                       row[2].as<std::string>());
   }
+  for (auto row : tx.exec("select n.nspname, c.relname from pg_class c join pg_namespace n on "
+                          "n.oid = c.relnamespace where c.relkind in ('r','p') and "
+                          "pg_has_role(current_user, c.relowner, 'USAGE')")) {
+    if (is_platform_schema(row[0].c_str()))
+      f.policy_tables.insert(row[0].as<std::string>() + "." + row[1].as<std::string>());
+  }
   // The schema of an extension that cannot move (supabase_vault's vault),
   // and schemas that are an extension's members (pg_cron's cron).
   for (auto row :
@@ -204,6 +210,32 @@ std::vector<std::string> foreign_owners(pqxx::connection& conn,
     if (!ok) out.push_back(role);
   }
   return out;
+}
+
+// The policies on platform tables whose policies this role manages, an
+// earlier drill's (the user's, since changed or dropped on the source) or the
+// platform's: all dropped, the archive's created in the late pass.
+void replace_platform_policies(pqxx::connection& conn, const std::set<std::string>& tables,
+                               RestoreLog& log, ProfileRestoreOutcome& out) {
+  pqxx::nontransaction tx(conn);
+  int dropped = 0;
+  for (auto row : tx.exec("select schemaname, tablename, policyname from pg_policies")) {
+    const std::string table = row[0].as<std::string>() + "." + row[1].as<std::string>();
+    if (!tables.count(table)) continue;
+    const std::string sql = "drop policy " + tx.quote_name(row[2].as<std::string>()) + " on " +
+                            tx.quote_name(row[0].as<std::string>()) + "." +
+                            tx.quote_name(row[1].as<std::string>());
+    try {
+      tx.exec(sql);
+      ++dropped;
+    } catch (const std::exception& e) {
+      log.error(sql, e, out.own_errors);
+    }
+  }
+  std::string list;
+  for (const auto& t : tables) list += (list.empty() ? "" : ", ") + t;
+  log.line("dropped " + std::to_string(dropped) + " policies on " + list +
+           " (replaced by the source's below)");
 }
 
 // The restored objects' privileges back to PostgreSQL's defaults (the
@@ -332,6 +364,15 @@ ProfileRestoreOutcome restore_with_profile(const PgSession& s, const ProfileRest
 
   if (in.kind == TargetKind::supabase && in.clean) release_user_triggers(conn, toc, log, out);
   TargetFacts facts = read_target_facts(conn);
+  {
+    // Only tables the source has too: their policies come from the archive.
+    std::set<std::string> archived;
+    for (const auto& e : toc) {
+      if (e.desc == "TABLE") archived.insert(e.qualified());
+    }
+    std::erase_if(facts.policy_tables, [&](const std::string& t) { return !archived.count(t); });
+    if (in.kind != TargetKind::supabase) facts.policy_tables.clear();
+  }
   RestorePlan plan = plan_restore(toc, in.kind, facts, in.clean);
   out.notes.insert(out.notes.end(), plan.notes.begin(), plan.notes.end());
   std::erase_if(plan.main, [&](const TocEntry& e) { return done_first.count(e.line) > 0; });
@@ -386,6 +427,10 @@ ProfileRestoreOutcome restore_with_profile(const PgSession& s, const ProfileRest
   log.line("pass 3: " + std::to_string(plan.main.size()) + " of the archive's entries (" +
            in.list.filename().string() + ")" + (in.clean ? ", each dropped first" : ""));
   note_failure(restore(main_args), "main");
+  if (!facts.policy_tables.empty()) {
+    pqxx::connection again(s.target.conninfo.full());
+    replace_platform_policies(again, facts.policy_tables, log, out);
+  }
   if (!plan.late.empty()) {
     write_private_file(late_list, render_list(plan.late));
     log.line("pass 4: " + std::to_string(plan.late.size()) +

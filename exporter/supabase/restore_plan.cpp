@@ -85,7 +85,10 @@ void plan_for_supabase(const std::vector<TocEntry>& toc, const TargetFacts& targ
       // The platform's own triggers and policies are already on the target;
       // the ones it lacks are the user's (e.g. on_auth_user_created).
       const auto& have = e.desc == "TRIGGER" ? target.triggers : target.policies;
-      if (have.count(e.schema + " " + e.tag)) {
+      // Policies on a platform table whose policies this role manages are
+      // replaced by the source's (restore_flow drops the target's first).
+      const bool replaced = e.desc == "POLICY" && target.policy_tables.count(attached_table(e));
+      if (!replaced && have.count(e.schema + " " + e.tag)) {
         left_out.add(
             "Not restored: triggers and policies the target project already has "
             "(the platform's)",

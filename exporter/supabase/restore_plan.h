@@ -31,6 +31,10 @@ struct TargetFacts {
   // member schema like "cron"), with the extension: what the archive holds
   // in them (pgsodium's decrypting view, ...) the extension created already.
   std::map<std::string, std::string> extension_schemas;
+  // Platform tables whose policies this role may drop and create (it has
+  // their owner's rights; Supabase: storage.objects through supautils): each
+  // drill makes their policies the source's.
+  std::set<std::string> policy_tables;
 };
 
 struct RestorePlan {
