@@ -7,9 +7,11 @@
 #include <set>
 
 #include "artifacts/artifact_files.h"
+#include "drill/extension_check.h"
 #include "drill/restore_tool.h"
 #include "log/log.h"
 #include "supabase/restore_flow.h"
+#include "supabase/toc.h"
 #include "util/secrets.h"
 
 namespace backupdrill {
@@ -61,6 +63,23 @@ void mark_existing(const PgSession& s, const GuardReport& guard, const std::stri
   tx.exec("comment on database " + db + " is " + tx.quote(marker_comment(s.drill, run_id)));
 }
 
+// The extensions the archive creates: its EXTENSION entries' names.
+std::vector<std::string> archive_extensions(const PgSession& s, const std::filesystem::path& dump) {
+  ChildSpec spec;
+  spec.program = s.pg_restore.path;
+  spec.args = {"--list", dump.string()};
+  auto run = run_capture(spec, s.deadline);
+  if (!run.status.ok()) {
+    throw std::runtime_error("pg_restore --list " + dump.filename().string() + " " +
+                             run.status.describe());
+  }
+  std::vector<std::string> names;
+  for (const auto& e : supabase::parse_toc(run.out)) {
+    if (e.desc == "EXTENSION") names.push_back(e.tag);
+  }
+  return names;
+}
+
 }  // namespace
 
 int count_restore_errors(const std::filesystem::path& log) {
@@ -101,6 +120,15 @@ void run_restore(const PgSession& s, const DrillConfig& drill, const GuardReport
                  const std::filesystem::path& dump, const std::filesystem::path& log,
                  const std::string& run_id, RestoreResult& result) {
   const bool recreate = drill.restore.mode == RestoreConfig::Mode::recreate;
+  // The guard compared the source's extensions; the archive's table of
+  // contents is what pg_restore will create (an extension added since).
+  // Checked before the target is touched.
+  {
+    auto conn = maintenance(s, guard);
+    auto missing =
+        missing_extensions(conn, archive_extensions(s, dump), s.target.conninfo.dbname());
+    if (!missing.empty()) throw std::runtime_error(describe_missing(missing));
+  }
   if (recreate) {
     recreate_database(s, guard, run_id);
   } else {
