@@ -152,6 +152,14 @@ const char* const kAclQuery =
     "unnest(coalesce(p.proacl, acldefault('f'::\"char\", p.proowner))) x order by 1)::text from "
     "pg_proc p "
     "join pg_namespace n on n.oid = p.pronamespace where n.nspname = 'public' order by 1";
+// Sequence values and the user's triggers (on their tables and auth.users).
+const char* const kSequenceQuery =
+    "select sequencename, last_value from pg_sequences where schemaname = 'public' order by 1";
+const char* const kTriggerQuery =
+    "select t.tgrelid::regclass::text, t.tgname, t.tgenabled, t.tgfoid::regprocedure::text from "
+    "pg_trigger t join pg_class c on c.oid = t.tgrelid join pg_namespace n on n.oid = "
+    "c.relnamespace where not t.tgisinternal and (n.nspname = 'public' or t.tgname = "
+    "'on_auth_user_created') order by 1, 2";
 const char* const kStoragePolicyQuery =
     "select tablename, policyname, cmd, roles::text, qual, with_check from pg_policies "
     "where schemaname = 'storage' order by 1, 2";
@@ -188,6 +196,8 @@ void expect_fidelity(const std::string& target_url, const std::string& name) {
   EXPECT_EQ(rows(target_url, kPolicyQuery), rows(source_url, kPolicyQuery));
   EXPECT_EQ(rows(target_url, kPolicyQuery).size(), 8u);
   EXPECT_EQ(rows(target_url, kStoragePolicyQuery), rows(source_url, kStoragePolicyQuery));
+  EXPECT_EQ(rows(target_url, kSequenceQuery), rows(source_url, kSequenceQuery));
+  EXPECT_EQ(rows(target_url, kTriggerQuery), rows(source_url, kTriggerQuery));
   EXPECT_EQ(rows(target_url, kAclQuery), rows(source_url, kAclQuery));
   EXPECT_EQ(
       one(target_url, "select has_table_privilege('anon', 'public.notifications', 'truncate')"),
@@ -366,6 +376,11 @@ TEST(SupabaseDrill, IntoPlainPostgresCreatesPlatformRolesAndSchemas) {
   EXPECT_NE(notes.find("platform roles"), std::string::npos) << notes;
   EXPECT_NE(notes.find("NOLOGIN"), std::string::npos) << notes;
   EXPECT_NE(notes.find("app_reader"), std::string::npos) << notes;
+
+  // A second drill recreates the database it marked, roles left as they are.
+  run = drill("plain", target, "supabase", "recreate");
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  expect_fidelity(target, "plain");
 }
 
 std::string fresh_project_copy(const std::string& db) {
