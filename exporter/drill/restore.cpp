@@ -1,11 +1,17 @@
 #include "drill/restore.h"
 
+#include <unistd.h>
+
 #include <fstream>
 #include <pqxx/pqxx>
-#include <regex>
+#include <set>
 
+#include "artifacts/artifact_files.h"
+#include "drill/extension_check.h"
+#include "drill/restore_tool.h"
 #include "log/log.h"
 #include "supabase/restore_flow.h"
+#include "supabase/toc.h"
 #include "util/secrets.h"
 
 namespace backupdrill {
@@ -57,23 +63,51 @@ void mark_existing(const PgSession& s, const GuardReport& guard, const std::stri
   tx.exec("comment on database " + db + " is " + tx.quote(marker_comment(s.drill, run_id)));
 }
 
+// The extensions the archive creates: its EXTENSION entries' names.
+std::vector<std::string> archive_extensions(const PgSession& s, const std::filesystem::path& dump) {
+  ChildSpec spec;
+  spec.program = s.pg_restore.path;
+  spec.args = {"--list", dump.string()};
+  auto run = run_capture(spec, s.deadline);
+  if (!run.status.ok()) {
+    throw std::runtime_error("pg_restore --list " + dump.filename().string() + " " +
+                             run.status.describe());
+  }
+  std::vector<std::string> names;
+  for (const auto& e : supabase::parse_toc(run.out)) {
+    if (e.desc == "EXTENSION") names.push_back(e.tag);
+  }
+  return names;
+}
+
 }  // namespace
 
 int count_restore_errors(const std::filesystem::path& log) {
+  // pg_restore names the entry before its first failed statement ("from TOC
+  // entry 3622; 0 16460 TABLE DATA auth users ..."), in each worker, once
+  // per entry. Its own tally ("errors ignored on restore: N") counts
+  // statements, and more of them with several jobs: not a figure to compare.
   std::ifstream in(log);
-  static const std::regex kIgnored(R"(errors ignored on restore: ([0-9]+))");
-  int lines = 0;
-  int reported = 0;
+  std::set<long> failed_entries;
+  int error_lines = 0;
   std::string line;
+  const std::string kEntry = "pg_restore: from TOC entry ";
   while (std::getline(in, line)) {
-    if (line.rfind("pg_restore: error:", 0) == 0 ||
-        line.rfind("pg_restore: [archiver (db)] Error", 0) == 0) {
-      ++lines;
+    auto at = line.find(kEntry);
+    if (at != std::string::npos) {
+      try {
+        failed_entries.insert(std::stol(line.substr(at + kEntry.size())));
+      } catch (const std::exception&) {
+        ++error_lines;
+      }
+    } else if (line.rfind("pg_restore: error:", 0) == 0 ||
+               line.rfind("pg_restore: [archiver (db)] Error", 0) == 0) {
+      ++error_lines;
     }
-    std::smatch m;
-    if (std::regex_search(line, m, kIgnored)) reported = std::stoi(m[1]);
   }
-  return std::max(lines, reported);
+  // Errors outside any entry (the connection failed): each one counts.
+  if (failed_entries.empty()) return error_lines;
+  return static_cast<int>(failed_entries.size());
 }
 
 void drop_target(const PgSession& s, const GuardReport& guard) {
@@ -86,6 +120,15 @@ void run_restore(const PgSession& s, const DrillConfig& drill, const GuardReport
                  const std::filesystem::path& dump, const std::filesystem::path& log,
                  const std::string& run_id, RestoreResult& result) {
   const bool recreate = drill.restore.mode == RestoreConfig::Mode::recreate;
+  // The guard compared the source's extensions; the archive's table of
+  // contents is what pg_restore will create (an extension added since).
+  // Checked before the target is touched.
+  {
+    auto conn = maintenance(s, guard);
+    auto missing =
+        missing_extensions(conn, archive_extensions(s, dump), s.target.conninfo.dbname());
+    if (!missing.empty()) throw std::runtime_error(describe_missing(missing));
+  }
   if (recreate) {
     recreate_database(s, guard, run_id);
   } else {
@@ -115,30 +158,24 @@ void run_restore(const PgSession& s, const DrillConfig& drill, const GuardReport
     tools_ok = outcome.tools_ok;
     tool_status = outcome.tool_status;
   } else {
-    ChildSpec spec;
-    spec.program = s.pg_restore.path;
-    spec.args = {"--dbname=" + s.target.conninfo.without_password(), "--no-password", "--verbose",
-                 "--jobs=" + std::to_string(drill.restore.jobs)};
+    std::vector<std::string> args{"--jobs=" + std::to_string(drill.restore.jobs)};
     if (!recreate) {
-      spec.args.push_back("--clean");
-      spec.args.push_back("--if-exists");
+      args.push_back("--clean");
+      args.push_back("--if-exists");
     }
-    spec.args.push_back(dump.string());
-    spec.env = s.target.env();
-    spec.out = ChildSpec::Stream::file;
-    spec.out_file = log;
-    spec.err = ChildSpec::Stream::to_stdout;
-    auto child = ChildProcess::spawn(spec);
-    ExitStatus status = child.wait(s.deadline, s.cancel);
+    args.push_back(dump.string());
+    ::close(create_private_file(log));
+    ExitStatus status = run_pg_restore_logged(s, args, log);
     result.errors = count_restore_errors(log);
     tools_ok = status.ok();
     tool_status = "pg_restore " + status.describe();
   }
   if (tools_ok && result.errors == 0) return;
 
-  std::string why = result.errors > 0 ? "pg_restore reported " + std::to_string(result.errors) +
-                                            " error" + (result.errors == 1 ? "" : "s")
-                                      : tool_status;
+  std::string why = result.errors > 0
+                        ? "the restore failed on " + std::to_string(result.errors) +
+                              (result.errors == 1 ? " archive entry" : " archive entries")
+                        : tool_status;
   if (recreate) {
     try {
       drop_target(s, guard);

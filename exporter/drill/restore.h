@@ -24,8 +24,10 @@ void run_restore(const PgSession& session, const DrillConfig& drill, const Guard
                  const std::filesystem::path& dump, const std::filesystem::path& log,
                  const std::string& run_id, RestoreResult& result);
 
-// Counts "pg_restore: error:" lines (and the final "errors ignored on
-// restore: N") in a restore log.
+// The failed archive entries of a restore log: the distinct entries pg_restore
+// names ("from TOC entry N; ...") before their errors, the same figure
+// whatever the number of jobs; without such lines, the "pg_restore: error:"
+// lines (a connection that failed).
 int count_restore_errors(const std::filesystem::path& log);
 
 // Drops the target database (recreate mode's roll-back of a partial restore).

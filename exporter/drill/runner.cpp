@@ -9,6 +9,7 @@
 #include "crypto/sha256.h"
 #include "drill/backup.h"
 #include "drill/free_space.h"
+#include "drill/extension_check.h"
 #include "drill/guard.h"
 #include "drill/report.h"
 #include "drill/restore.h"
@@ -175,6 +176,11 @@ DrillRun run_drill(const Config& config, const DrillConfig& drill, const RunOpti
       }
       rec.pg_dump_version = session.pg_dump.version;
       rec.pg_restore_version = session.pg_restore.version;
+      // Issue 11: extensions the target cannot create are refused here.
+      in_phase(kPhaseGuard, [&] {
+        require_target_extensions(*source, maintenance_conninfo(*target, guard->maintenance_db),
+                                  target->dbname());
+      });
       in_phase(kPhaseGuard, [&] {
         target_lock.emplace(maintenance_conninfo(*target, guard->maintenance_db), target->dbname());
       });

@@ -64,10 +64,24 @@ const std::vector<ExcludedData>& excluded_platform_data() {
       {"realtime.schema_migrations",
        "the target project's Realtime service keeps its own migration history (duplicate keys)"},
       {"vault.secrets",
-       "encrypted with the source project's root key: unreadable in another project; set the "
-       "secrets again in the target"},
+       "encrypted with the source project's root key: unreadable in another project, and the "
+       "target's own secrets stay as they are; set the secrets again in the target",
+       true},
+      {"cron.job_run_details",
+       "the source's run history of its pg_cron jobs; the target's jobs write their own"},
+      {"pgsodium.key",
+       "the source project's key material: the target keeps its own keys (and the secrets "
+       "encrypted with them) untouched",
+       true},
   };
   return kExcluded;
+}
+
+bool is_excluded_from_every_target(std::string_view qualified_table) {
+  const auto& list = excluded_platform_data();
+  return std::any_of(list.begin(), list.end(), [&](const ExcludedData& e) {
+    return e.every_target && e.table == qualified_table;
+  });
 }
 
 bool is_excluded_platform_data(std::string_view qualified_table) {

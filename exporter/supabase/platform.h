@@ -21,8 +21,12 @@ bool is_platform_schema(std::string_view schema);
 struct ExcludedData {
   std::string table;  // "auth.schema_migrations"
   std::string reason;
+  // Key material and what it encrypts (pgsodium.key, vault.secrets): never
+  // restored into any target, never emptied on one.
+  bool every_target = false;
 };
 const std::vector<ExcludedData>& excluded_platform_data();
 bool is_excluded_platform_data(std::string_view qualified_table);
+bool is_excluded_from_every_target(std::string_view qualified_table);
 
 }  // namespace backupdrill::supabase

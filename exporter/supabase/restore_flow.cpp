@@ -3,13 +3,16 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <pqxx/pqxx>
 #include <set>
 
 #include "artifacts/artifact_files.h"
+#include "drill/restore_tool.h"
 #include "log/log.h"
 #include "supabase/platform.h"
+#include "supabase/platform_data.h"
 #include "supabase/roles.h"
 #include "supabase/toc.h"
 #include "util/secrets.h"
@@ -156,11 +159,12 @@ TargetFacts read_target_facts(pqxx::connection& conn) {
   TargetFacts f;
   pqxx::nontransaction tx(conn);
   f.login_role = tx.exec1("select current_user")[0].as<std::string>();
-  for (auto row : tx.exec("select n.nspname, c.relname from pg_class c join pg_namespace n "
-                          "on n.oid = c.relnamespace where c.relkind in ('r','p','S')")) {
-    if (is_platform_schema(row[0].c_str())) {
-      f.tables.insert(row[0].as<std::string>() + "." + row[1].as<std::string>());
-    }
+  for (auto row : tx.exec("select n.nspname, c.relname, c.relkind in ('r','p','S') from "
+                          "pg_class c join pg_namespace n on n.oid = c.relnamespace where "
+                          "c.relkind in ('r','p','S','v','m','f')")) {
+    const std::string name = row[0].as<std::string>() + "." + row[1].as<std::string>();
+    f.relations.insert(name);
+    if (row[2].as<bool>() && is_platform_schema(row[0].c_str())) f.tables.insert(name);
   }
   for (auto row : tx.exec("select n.nspname, c.relname, t.tgname from pg_trigger t "
                           "join pg_class c on c.oid = t.tgrelid join pg_namespace n "
@@ -171,6 +175,22 @@ TargetFacts read_target_facts(pqxx::connection& conn) {
   for (auto row : tx.exec("select schemaname, tablename, policyname from pg_policies")) {
     f.policies.insert(row[0].as<std::string>() + " " + row[1].as<std::string>() + " " +
                       row[2].as<std::string>());
+  }
+  for (auto row : tx.exec("select n.nspname, c.relname from pg_class c join pg_namespace n on "
+                          "n.oid = c.relnamespace where c.relkind in ('r','p') and "
+                          "pg_has_role(current_user, c.relowner, 'USAGE')")) {
+    if (is_platform_schema(row[0].c_str()))
+      f.policy_tables.insert(row[0].as<std::string>() + "." + row[1].as<std::string>());
+  }
+  // The schema of an extension that cannot move (supabase_vault's vault),
+  // and schemas that are an extension's members (pg_cron's cron).
+  for (auto row :
+       tx.exec("select n.nspname, e.extname from pg_extension e join pg_namespace n on n.oid = "
+               "e.extnamespace where not e.extrelocatable and n.nspname not in ('pg_catalog', "
+               "'public', 'information_schema') union select n.nspname, e.extname from pg_depend d "
+               "join pg_namespace n on d.classid = 'pg_namespace'::regclass and d.objid = n.oid "
+               "join pg_extension e on e.oid = d.refobjid where d.deptype = 'e'")) {
+    f.extension_schemas[row[0].as<std::string>()] = row[1].as<std::string>();
   }
   return f;
 }
@@ -192,47 +212,80 @@ std::vector<std::string> foreign_owners(pqxx::connection& conn,
   return out;
 }
 
-void empty_platform_tables(pqxx::connection& conn, const std::vector<std::string>& tables,
-                           RestoreLog& log, ProfileRestoreOutcome& out) {
-  if (tables.empty()) return;
+// The policies on platform tables whose policies this role manages, an
+// earlier drill's (the user's, since changed or dropped on the source) or the
+// platform's: all dropped, the archive's created in the late pass.
+void replace_platform_policies(pqxx::connection& conn, const std::set<std::string>& tables,
+                               RestoreLog& log, ProfileRestoreOutcome& out) {
   pqxx::nontransaction tx(conn);
+  int dropped = 0;
+  for (auto row : tx.exec("select schemaname, tablename, policyname from pg_policies")) {
+    const std::string table = row[0].as<std::string>() + "." + row[1].as<std::string>();
+    if (!tables.count(table)) continue;
+    const std::string sql = "drop policy " + tx.quote_name(row[2].as<std::string>()) + " on " +
+                            tx.quote_name(row[0].as<std::string>()) + "." +
+                            tx.quote_name(row[1].as<std::string>());
+    try {
+      tx.exec(sql);
+      ++dropped;
+    } catch (const std::exception& e) {
+      log.error(sql, e, out.own_errors);
+    }
+  }
   std::string list;
-  for (const auto& t : tables) {
-    auto dot = t.find('.');
-    list += (list.empty() ? "" : ", ") + tx.quote_name(t.substr(0, dot)) + "." +
-            tx.quote_name(t.substr(dot + 1));
-  }
-  // The guard let the drill in: these rows are an earlier drill's copy (or
-  // the target was adopted). CASCADE reaches the user tables that reference
-  // them, which the clean pass drops and recreates anyway.
-  const std::string sql = "truncate table " + list + " cascade";
-  try {
-    tx.exec(sql);
-    log.line("emptied the platform tables loaded below: " + join(tables));
-  } catch (const std::exception& e) {
-    log.error(sql, e, out.own_errors);
-  }
+  for (const auto& t : tables) list += (list.empty() ? "" : ", ") + t;
+  log.line("dropped " + std::to_string(dropped) + " policies on " + list +
+           " (replaced by the source's below)");
 }
 
-ExitStatus run_pg_restore(const PgSession& s, std::vector<std::string> extra,
-                          const ProfileRestoreInput& in, bool replica) {
-  ChildSpec spec;
-  spec.program = s.pg_restore.path;
-  spec.args = {"--dbname=" + s.target.conninfo.without_password(), "--no-password", "--verbose"};
-  spec.args.insert(spec.args.end(), extra.begin(), extra.end());
-  spec.args.push_back(in.dump.string());
-  spec.env = s.target.env();
-  if (replica) {
-    // Triggers and foreign keys of the project's platform tables must not
-    // fire while their rows load (auth.identities sorts before auth.users).
-    spec.env["PGOPTIONS"] = "-c session_replication_role=replica";
+// The restored objects' privileges back to PostgreSQL's defaults (the
+// owner's, and EXECUTE for PUBLIC on routines), before the archive's grants
+// replay: pg_dump writes those relative to the defaults, so grants the
+// target's default privileges added (Supabase: ALL for anon, authenticated,
+// service_role on whatever `postgres` creates) would otherwise stay.
+void reset_privileges(pqxx::connection& conn, const std::set<std::string>& schemas, RestoreLog& log,
+                      ProfileRestoreOutcome& out) {
+  if (schemas.empty()) return;
+  pqxx::nontransaction tx(conn);
+  std::string list;
+  for (const auto& sc : schemas) list += (list.empty() ? "" : ",") + tx.quote(sc);
+  const std::string not_member =
+      " and not exists (select 1 from pg_depend d where d.classid = '%s'::regclass and "
+      "d.objid = %s and d.deptype = 'e')";
+  auto member = [&](const char* catalog, const char* oid) {
+    char buf[256];
+    std::snprintf(buf, sizeof buf, not_member.c_str(), catalog, oid);
+    return std::string(buf);
+  };
+  const std::string sql =
+      "select format('revoke all on %s %s from %s cascade', case c.relkind when 'S' then "
+      "'sequence' else 'table' end, c.oid::regclass, case a.grantee when 0 then 'public' "
+      "else quote_ident(pg_get_userbyid(a.grantee)) end) from pg_class c join pg_namespace n "
+      "on n.oid = c.relnamespace cross join lateral aclexplode(c.relacl) a where n.nspname in (" +
+      list + ") and c.relkind in ('r','p','v','m','f','S') and a.grantee <> c.relowner" +
+      member("pg_class", "c.oid") +
+      " union select format('revoke all on routine %s from %s cascade', p.oid::regprocedure, "
+      "quote_ident(pg_get_userbyid(a.grantee))) from pg_proc p join pg_namespace n on n.oid = "
+      "p.pronamespace cross join lateral aclexplode(p.proacl) a where n.nspname in (" +
+      list + ") and a.grantee not in (0, p.proowner)" + member("pg_proc", "p.oid") +
+      " union select format('grant execute on routine %s to public', p.oid::regprocedure) from "
+      "pg_proc p join pg_namespace n on n.oid = p.pronamespace where n.nspname in (" +
+      list +
+      ") and p.proacl is not null and not exists (select 1 from aclexplode(p.proacl) a where "
+      "a.grantee = 0)" +
+      member("pg_proc", "p.oid") + " order by 1";
+  int done = 0;
+  for (auto row : tx.exec(sql)) {
+    const std::string statement = row[0].as<std::string>();
+    try {
+      tx.exec(statement);
+      ++done;
+    } catch (const std::exception& e) {
+      log.error(statement, e, out.own_errors);
+    }
   }
-  spec.out = ChildSpec::Stream::file;
-  spec.out_file = in.log;
-  spec.append = true;
-  spec.err = ChildSpec::Stream::to_stdout;
-  auto child = ChildProcess::spawn(spec);
-  return child.wait(s.deadline, s.cancel);
+  log.line("reset the privileges of the restored objects to PostgreSQL's defaults (" +
+           std::to_string(done) + " statements) before the archive's grants");
 }
 
 std::string listing_of(const PgSession& s, const std::filesystem::path& dump) {
@@ -263,14 +316,66 @@ ProfileRestoreOutcome restore_with_profile(const PgSession& s, const ProfileRest
   apply_roles(conn, in, superuser, log, out);
 
   const auto toc = parse_toc(listing_of(s, in.dump));
-  if (in.kind == TargetKind::supabase && in.clean) release_user_triggers(conn, toc, log, out);
-  TargetFacts facts = in.kind == TargetKind::supabase ? read_target_facts(conn) : TargetFacts{};
-  if (facts.login_role.empty()) {
+  auto restore = [&](std::vector<std::string> args) {
+    args.push_back(in.dump.string());
+    return run_pg_restore_logged(s, args, in.log);
+  };
+  auto note_failure = [&](const ExitStatus& status, const std::string& pass) {
+    if (!status.ok() && out.tools_ok) {
+      out.tools_ok = false;
+      out.tool_status = "pg_restore (" + pass + ") " + status.describe();
+    }
+  };
+  // Pass 1, extensions first (CREATE EXTENSION IF NOT EXISTS), so the plan
+  // sees what installing them made on the target. Into plain PostgreSQL the
+  // schemas the target lacks come with them (pgcrypto WITH SCHEMA
+  // extensions); nothing to drop there, so they leave the --clean pass.
+  std::set<std::string> schemas_there;
+  {
     pqxx::nontransaction tx(conn);
-    facts.login_role = tx.exec1("select current_user")[0].as<std::string>();
+    for (auto row : tx.exec("select nspname from pg_namespace"))
+      schemas_there.insert(row[0].as<std::string>());
   }
-  RestorePlan plan = plan_restore(toc, in.kind, facts);
+  std::vector<TocEntry> first;
+  const bool with_schemas = in.kind == TargetKind::postgres;
+  for (const auto& e : toc) {
+    if (e.desc == "EXTENSION" ||
+        (with_schemas && e.desc == "SCHEMA" && !schemas_there.count(e.tag)))
+      first.push_back(e);
+  }
+  if (std::any_of(first.begin(), first.end(),
+                  [](const TocEntry& e) { return e.desc == "EXTENSION"; })) {
+    write_private_file(in.extlist, render_list(first));
+    log.line(std::string("pass 1: extensions") + (with_schemas ? " and schemas" : "") +
+             ", created when missing");
+    note_failure(restore({"--use-list=" + in.extlist.string()}), "extensions");
+  } else {
+    first.clear();
+  }
+  std::set<std::string> done_first;
+  for (const auto& e : first) done_first.insert(e.line);
+  if (with_schemas) {
+    // A plain target's schemas that exist already (an earlier drill's) stay:
+    // --clean would drop them under the extensions that live there.
+    for (const auto& e : toc) {
+      if (e.desc == "SCHEMA" && schemas_there.count(e.tag)) done_first.insert(e.line);
+    }
+  }
+
+  if (in.kind == TargetKind::supabase && in.clean) release_user_triggers(conn, toc, log, out);
+  TargetFacts facts = read_target_facts(conn);
+  {
+    // Only tables the source has too: their policies come from the archive.
+    std::set<std::string> archived;
+    for (const auto& e : toc) {
+      if (e.desc == "TABLE") archived.insert(e.qualified());
+    }
+    std::erase_if(facts.policy_tables, [&](const std::string& t) { return !archived.count(t); });
+    if (in.kind != TargetKind::supabase) facts.policy_tables.clear();
+  }
+  RestorePlan plan = plan_restore(toc, in.kind, facts, in.clean);
   out.notes.insert(out.notes.end(), plan.notes.begin(), plan.notes.end());
+  std::erase_if(plan.main, [&](const TocEntry& e) { return done_first.count(e.line) > 0; });
   write_private_file(in.list, render_list(plan.main));
 
   std::vector<std::string> main_args{"--use-list=" + in.list.string(),
@@ -279,31 +384,71 @@ ProfileRestoreOutcome restore_with_profile(const PgSession& s, const ProfileRest
     main_args.push_back("--clean");
     main_args.push_back("--if-exists");
   }
+  // restore_<ts>.latelist, restore_<ts>.datalist: artifact names the
+  // retention recognises (one extension after the stamp).
+  const auto late_list = std::filesystem::path(in.list).replace_extension(".latelist");
+  std::vector<std::string> late_args{"--use-list=" + late_list.string()};
   auto strangers = foreign_owners(conn, plan.owners);
   if (!strangers.empty()) {
     main_args.push_back("--no-owner");
+    late_args.push_back("--no-owner");
     out.notes.push_back("Objects owned by " + join(strangers) + " on the source are owned by " +
                         facts.login_role + " on the target (" + facts.login_role +
                         " cannot take on those roles; pg_restore --no-owner)");
   }
-  if (in.kind == TargetKind::supabase)
-    empty_platform_tables(conn, plan.platform_tables_loaded, log, out);
   conn.disconnect();  // pg_restore works on its own connections
 
-  auto note_failure = [&](const ExitStatus& status, const char* pass) {
-    if (!status.ok() && out.tools_ok) {
+  if (!plan.platform_data.empty()) {
+    const auto data_list = std::filesystem::path(in.list).replace_extension(".datalist");
+    write_private_file(data_list, render_list(plan.platform_data));
+    log.line("pass 2: the rows of " + std::to_string(plan.platform_tables_loaded.size()) +
+             " platform tables, in replica mode on backupdrill's own connection (" +
+             data_list.filename().string() + ")");
+    auto data = load_platform_data(
+        s, {in.dump, data_list, plan.platform_tables_loaded},
+        [&](const std::string& l) { log.line(l); },
+        [&](const std::string& l) {
+          ++out.own_errors;
+          log.line("error: " + l);
+        });
+    if (!data.tool_ok && out.tools_ok) {
       out.tools_ok = false;
-      out.tool_status = std::string("pg_restore (") + pass + ") " + status.describe();
+      out.tool_status = data.tool_status;
     }
-  };
-  if (!plan.extensions.empty()) {
-    write_private_file(in.extlist, render_list(plan.extensions));
-    log.line("pass 1: extensions, created in their schemas when missing");
-    note_failure(run_pg_restore(s, {"--use-list=" + in.extlist.string()}, in, false), "extensions");
+    out.notes.insert(out.notes.end(), data.notes.begin(), data.notes.end());
+    if (!data.committed) {
+      // The user's tables would be restored against missing rows: stop
+      // here, the platform tables as they were.
+      log.line("the remaining passes were not run: the platform data failed");
+      if (out.own_errors == 0) ++out.own_errors;
+      return out;
+    }
   }
-  log.line("pass 2: " + std::to_string(plan.main.size()) + " of the archive's entries (" +
-           in.list.filename().string() + ")");
-  note_failure(run_pg_restore(s, main_args, in, plan.replica_data), "main");
+  log.line("pass 3: " + std::to_string(plan.main.size()) + " of the archive's entries (" +
+           in.list.filename().string() + ")" + (in.clean ? ", each dropped first" : ""));
+  note_failure(restore(main_args), "main");
+  if (!facts.policy_tables.empty()) {
+    pqxx::connection again(s.target.conninfo.full());
+    replace_platform_policies(again, facts.policy_tables, log, out);
+  }
+  if (!plan.late.empty()) {
+    write_private_file(late_list, render_list(plan.late));
+    log.line("pass 4: " + std::to_string(plan.late.size()) +
+             " policies, triggers and rules on one connection: of tables the target did not "
+             "have (nothing to drop), and policies on platform tables");
+    note_failure(restore(late_args), "late");
+  }
+  {
+    pqxx::connection again(s.target.conninfo.full());
+    reset_privileges(again, plan.restored_schemas, log, out);
+  }
+  if (!plan.acl.empty()) {
+    const auto acl_list = std::filesystem::path(in.list).replace_extension(".acllist");
+    write_private_file(acl_list, render_list(plan.acl));
+    log.line("pass 5: " + std::to_string(plan.acl.size()) + " grants of the archive (" +
+             acl_list.filename().string() + ")");
+    note_failure(restore({"--use-list=" + acl_list.string()}), "grants");
+  }
   return out;
 }
 

@@ -77,7 +77,7 @@ void plan_for_supabase(const std::vector<TocEntry>& toc, const TargetFacts& targ
             table);
         continue;
       }
-      plan.main.push_back(e);
+      plan.platform_data.push_back(e);
       if (e.desc == "TABLE DATA") plan.platform_tables_loaded.push_back(table);
       continue;
     }
@@ -85,7 +85,10 @@ void plan_for_supabase(const std::vector<TocEntry>& toc, const TargetFacts& targ
       // The platform's own triggers and policies are already on the target;
       // the ones it lacks are the user's (e.g. on_auth_user_created).
       const auto& have = e.desc == "TRIGGER" ? target.triggers : target.policies;
-      if (have.count(e.schema + " " + e.tag)) {
+      // Policies on a platform table whose policies this role manages are
+      // replaced by the source's (restore_flow drops the target's first).
+      const bool replaced = e.desc == "POLICY" && target.policy_tables.count(attached_table(e));
+      if (!replaced && have.count(e.schema + " " + e.tag)) {
         left_out.add(
             "Not restored: triggers and policies the target project already has "
             "(the platform's)",
@@ -116,15 +119,60 @@ void plan_for_supabase(const std::vector<TocEntry>& toc, const TargetFacts& targ
       plan.notes.push_back("Not restored: rows of " + x.table + " (" + x.reason + ")");
   }
   left_out.to_notes(plan.notes);
-  plan.replica_data = true;
-  plan.notes.push_back(
-      "Data loaded with session_replication_role = replica: the project's "
-      "platform tables already have their triggers and foreign keys");
+  plan.replica_data = !plan.platform_data.empty();
+  if (plan.replica_data) {
+    plan.notes.push_back(
+        "Data of the platform tables loaded with session_replication_role = replica (SET "
+        "in backupdrill's own session): the project's platform tables already have their "
+        "triggers and foreign keys");
+  }
+}
+
+// --clean drops each entry before creating it; a policy, trigger or rule on a
+// table the target lacks has nothing to drop, and its DROP ... IF EXISTS ON
+// the missing table fails under supautils. Those go to a pass without --clean.
+void hold_back_missing_drops(const TargetFacts& target, RestorePlan& plan) {
+  std::vector<TocEntry> kept;
+  for (auto& e : plan.main) {
+    auto table = attached_table(e);
+    if (!table.empty() && !target.relations.count(table)) {
+      plan.late.push_back(std::move(e));
+    } else {
+      kept.push_back(std::move(e));
+    }
+  }
+  plan.main = std::move(kept);
+}
+
+// Supabase's supautils takes its policy tables' locks on each CREATE POLICY
+// on a platform table: two restore jobs creating policies on storage.objects
+// at once can deadlock. Those policies go to the late pass, one connection.
+void serialise_platform_policies(RestorePlan& plan) {
+  std::vector<TocEntry> kept;
+  for (auto& e : plan.main) {
+    if (e.desc == "POLICY" && is_platform_schema(e.schema)) {
+      plan.late.push_back(std::move(e));
+    } else {
+      kept.push_back(std::move(e));
+    }
+  }
+  plan.main = std::move(kept);
 }
 
 void plan_for_postgres(const std::vector<TocEntry>& toc, RestorePlan& plan) {
   Omissions left_out;
   for (const auto& e : toc) {
+    if (e.desc == "EXTENSION") {
+      plan.extensions.push_back(e);
+      continue;
+    }
+    if (e.desc == "TABLE DATA" && is_excluded_from_every_target(e.qualified())) {
+      left_out.add(
+          "Not restored: key material and the secrets encrypted with it (the "
+          "source project's; unreadable elsewhere, and a target's own stay untouched)",
+          e.qualified());
+      continue;
+    }
     if (e.desc == "EVENT TRIGGER") {
       left_out.add(
           "Not restored: event triggers (Supabase platform machinery, meaningless on "
@@ -144,8 +192,62 @@ const char* to_string(TargetKind kind) {
   return kind == TargetKind::supabase ? "supabase" : "postgres";
 }
 
+namespace {
+
+// What an extension made on the target is never restored again: its
+// non-member objects (a view pgsodium derives from a security label) are in
+// the archive, and creating them a second time fails. Data stays (the rows
+// of an extension's configuration tables, cron.job).
+void leave_extension_objects(const TargetFacts& target, RestorePlan& plan) {
+  if (target.extension_schemas.empty()) return;
+  Omissions left_out;
+  std::vector<TocEntry> kept;
+  for (auto& e : plan.main) {
+    auto it = target.extension_schemas.find(e.owning_schema());
+    if (it != target.extension_schemas.end() && e.desc != "TABLE DATA" &&
+        e.desc != "SEQUENCE SET") {
+      left_out.add(
+          "Not restored: objects in schemas the target's extensions made (the "
+          "extension created them there already)",
+          e.owning_schema() + " (" + it->second + ")");
+      continue;
+    }
+    kept.push_back(std::move(e));
+  }
+  plan.main = std::move(kept);
+  left_out.to_notes(plan.notes);
+}
+
+// The grants leave main for their own pass; the schemas main restores are
+// the ones whose objects get their privileges reset before it.
+void split_grants(RestorePlan& plan) {
+  std::vector<TocEntry> kept;
+  for (auto& e : plan.main) {
+    if (e.desc == "ACL" || e.desc == "DEFAULT ACL") {
+      plan.acl.push_back(std::move(e));
+      continue;
+    }
+    // Objects that carry privileges (relacl, proacl) created by this plan.
+    static const std::set<std::string> kWithAcl{"TABLE",     "VIEW",          "MATERIALIZED VIEW",
+                                                "SEQUENCE",  "FOREIGN TABLE", "FUNCTION",
+                                                "PROCEDURE", "AGGREGATE"};
+    if (kWithAcl.count(e.desc) && e.schema != "-") plan.restored_schemas.insert(e.schema);
+    kept.push_back(std::move(e));
+  }
+  plan.main = std::move(kept);
+}
+
+}  // namespace
+
+std::string attached_table(const TocEntry& e) {
+  if (e.desc != "POLICY" && e.desc != "TRIGGER" && e.desc != "RULE") return "";
+  // The tag is "<table> <name>" (pg_dump prints the names unquoted).
+  auto space = e.tag.find(' ');
+  return e.schema + "." + e.tag.substr(0, space);
+}
+
 RestorePlan plan_restore(const std::vector<TocEntry>& toc, TargetKind kind,
-                         const TargetFacts& target) {
+                         const TargetFacts& target, bool clean) {
   RestorePlan plan;
   plan.kind = kind;
   if (kind == TargetKind::supabase) {
@@ -153,6 +255,10 @@ RestorePlan plan_restore(const std::vector<TocEntry>& toc, TargetKind kind,
   } else {
     plan_for_postgres(toc, plan);
   }
+  leave_extension_objects(target, plan);
+  split_grants(plan);
+  if (clean) hold_back_missing_drops(target, plan);
+  if (kind == TargetKind::supabase) serialise_platform_policies(plan);
   return plan;
 }
 

@@ -15,7 +15,7 @@ BACKUPDRILL_DEB_PACKAGES=(
   libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libcli11-dev
   nlohmann-json3-dev prometheus-cpp-dev libyaml-cpp-dev libcrypt-dev
   # PostgreSQL: pg_dump/pg_restore and a real server for the tests
-  postgresql postgresql-client postgresql-contrib
+  postgresql postgresql-client postgresql-contrib postgresql-15-cron
   # observability tests: promtool, amtool
   prometheus prometheus-alertmanager
   # scripts and tests

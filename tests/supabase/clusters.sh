@@ -10,6 +10,15 @@
 #                by postgres as on Supabase), database fresh_template another
 #                one to copy for tests that must not share it
 #     DIR/plain  a plain, empty PostgreSQL server
+#     DIR/bare   another plain server, never given pg_cron: the target that
+#                lacks an extension the source has
+#   tests/supabase/fixtures/extension (backupdrill_vault, a test-only
+#   imitation of supabase_vault) is installed into the server's extension
+#   directory (root, or a writable one).
+#   The source server preloads pg_cron (Debian's postgresql-15-cron) for its
+#   database cron_source, a source whose archive needs pg_cron (two jobs);
+#   the Supabase-like server for its database cron_project, a fresh project
+#   with pg_cron enabled.
 #   clusters.sh stop DIR    stop all three and remove DIR
 set -euo pipefail
 HERE=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
@@ -30,12 +39,49 @@ admin_psql() {
   )
 }
 
+# As the clusters' owner (postgres when we are root, as pg_cluster.sh runs them).
+as_owner() {
+  if [[ $(id -u) -eq 0 ]]; then
+    (cd / && runuser -u postgres -- "$@")
+  else
+    (cd / && "$@")
+  fi
+}
+
+# Preload pg_cron in cluster $1 for database $2, and restart it.
+preload_cron() {
+  local name=$1 db=$2
+  (
+    set -a
+    . "$dir/$name/env"
+    set +a
+    printf "shared_preload_libraries = 'pg_cron'\ncron.database_name = '%s'\n" "$db" |
+      as_owner tee -a "$PG_DATA_DIR/postgresql.conf" >/dev/null
+    as_owner "$PG_BIN_DIR/pg_ctl" -D "$PG_DATA_DIR" -w -t 60 restart \
+      -l "$PG_DATA_DIR/../postgres.log" >/dev/null
+  )
+}
+
 case $cmd in
   start)
     mkdir -p "$dir"
     "$PG_CLUSTER" start "$dir/src"
     "$PG_CLUSTER" start "$dir/supa"
     "$PG_CLUSTER" start "$dir/plain"
+    "$PG_CLUSTER" start "$dir/bare"
+
+    # The test-only Vault-like extension, where every cluster finds it.
+    sharedir=$("$(. "$dir/src/env" && echo "$PG_BIN_DIR")/pg_config" --sharedir)
+    install -m 0644 "$HERE"/fixtures/extension/backupdrill_vault.control \
+      "$HERE"/fixtures/extension/backupdrill_vault--1.0.sql "$sharedir/extension/"
+
+    admin_psql src -c "create database cron_source"
+    preload_cron src cron_source
+    admin_psql src -d cron_source -c "create extension pg_cron" \
+      -c "create table public.notes (id int primary key, body text)" \
+      -c "select cron.schedule('nightly-notes', '0 3 * * *', 'delete from public.notes where id < 0')" \
+      -c "select cron.alter_job(cron.schedule('weekly-report', '0 4 * * 0', 'select 1'), active := false)" \
+      >/dev/null
 
     admin_psql src -c "create database supa_source"
     admin_psql src -d supa_source -f "$ROOT/tests/fixtures/supabase_platform.sql" >/dev/null
@@ -51,9 +97,18 @@ case $cmd in
     admin_psql supa -d postgres -f "$ROOT/tests/fixtures/supabase_platform.sql" >/dev/null
     admin_psql supa -c "create database fresh_template owner postgres"
     admin_psql supa -d fresh_template -f "$ROOT/tests/fixtures/supabase_platform.sql" >/dev/null
+
+    # A project with pg_cron enabled, as Supabase enables it: preloaded for
+    # this database, `postgres` may read cron.job and call pg_cron's
+    # functions, not write its tables.
+    admin_psql supa -c "create database cron_project template fresh_template owner postgres"
+    preload_cron supa cron_project
+    admin_psql supa -d cron_project -c "create extension pg_cron" \
+      -c "grant usage on schema cron to postgres" -c "grant select on cron.job to postgres" \
+      -c "grant execute on all functions in schema cron to postgres" >/dev/null
     ;;
   stop)
-    for name in src supa plain; do "$PG_CLUSTER" stop "$dir/$name" || true; done
+    for name in src supa plain bare; do "$PG_CLUSTER" stop "$dir/$name" || true; done
     rm -rf "$dir"
     ;;
   *)
