@@ -2,7 +2,7 @@
 
 #include <fstream>
 #include <pqxx/pqxx>
-#include <regex>
+#include <string_view>
 
 #include "log/log.h"
 #include "supabase/restore_flow.h"
@@ -61,7 +61,7 @@ void mark_existing(const PgSession& s, const GuardReport& guard, const std::stri
 
 int count_restore_errors(const std::filesystem::path& log) {
   std::ifstream in(log);
-  static const std::regex kIgnored(R"(errors ignored on restore: ([0-9]+))");
+  constexpr std::string_view kIgnored = "errors ignored on restore: ";
   int lines = 0;
   int reported = 0;
   std::string line;
@@ -70,8 +70,12 @@ int count_restore_errors(const std::filesystem::path& log) {
         line.rfind("pg_restore: [archiver (db)] Error", 0) == 0) {
       ++lines;
     }
-    std::smatch m;
-    if (std::regex_search(line, m, kIgnored)) reported = std::stoi(m[1]);
+    // "... errors ignored on restore: N" (no regex over pg_restore's output).
+    if (auto at = line.find(kIgnored); at != std::string::npos) {
+      size_t from = at + kIgnored.size(), end = from;
+      while (end < line.size() && end - from < 9 && line[end] >= '0' && line[end] <= '9') ++end;
+      if (end > from) reported = std::stoi(line.substr(from, end - from));
+    }
   }
   return std::max(lines, reported);
 }
