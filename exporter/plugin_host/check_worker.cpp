@@ -246,8 +246,21 @@ CallResult CheckWorker::died(const std::string& context) {
   return {CallResult::Kind::crashed, describe_exit(status) + context + output_tail()};
 }
 
-CallResult CheckWorker::over_limit() {
+namespace {
+
+// What a check that went over its output limits sent is not kept: it is
+// incomplete, and it would only weigh on the summary and the exporter.
+void drop_output(CheckOutcome& out) {
+  std::vector<ReportLine>().swap(out.lines);
+  std::vector<std::string>().swap(out.smoke);
+  std::vector<RowCount>().swap(out.rows);
+}
+
+}  // namespace
+
+CallResult CheckWorker::over_limit(CheckOutcome& out) {
   kill_now();
+  drop_output(out);
   return {CallResult::Kind::over_limit, budget_.verdict() + "; its worker was killed"};
 }
 
@@ -350,7 +363,10 @@ CallResult CheckWorker::exchange(const json& request, Deadline deadline,
       }
       int status = int_of(*frame, "status", 1);
       if (cancel_sent) return {CallResult::Kind::cancelled, "was cancelled with the drill"};
-      if (!limit_message.empty()) return {CallResult::Kind::over_limit, limit_message};
+      if (!limit_message.empty()) {
+        drop_output(out);
+        return {CallResult::Kind::over_limit, limit_message};
+      }
       if (!fail_message.empty()) return {CallResult::Kind::failed, fail_message};
       if (status != 0) {
         return {CallResult::Kind::failed,
@@ -373,11 +389,11 @@ CallResult CheckWorker::exchange(const json& request, Deadline deadline,
       }
     } else if (op == "line") {
       auto name = text_of(*frame, "name"), value = text_of(*frame, "value");
-      if (!budget_.line(name, value)) return over_limit();
+      if (!budget_.line(name, value)) return over_limit(out);
       out.lines.push_back({scrub(name), scrub(value)});
     } else if (op == "smoke") {
       auto text = text_of(*frame, "text");
-      if (!budget_.smoke(text)) return over_limit();
+      if (!budget_.smoke(text)) return over_limit(out);
       auto passed = frame->find("passed");
       bool ok = passed != frame->end() && passed->is_boolean() && passed->get<bool>();
       out.smoke.push_back(std::string(ok ? "PASS " : "FAIL ") + scrub(text));
@@ -386,7 +402,7 @@ CallResult CheckWorker::exchange(const json& request, Deadline deadline,
       size_t count = labels_of(*frame, labels);
       auto name = text_of(*frame, "name");
       if (!budget_.value(name, count <= kMaxLabels ? labels.data() : nullptr, count)) {
-        return over_limit();
+        return over_limit(out);
       }
       if (name == "rows") {
         record_rows(labels.data(), count, number_of(*frame, "value", 0), out, row_index);
@@ -401,7 +417,7 @@ CallResult CheckWorker::exchange(const json& request, Deadline deadline,
       summary = message_of(*frame, "message");
     } else if (op == "secret") {
       auto value = text_of(*frame, "value");
-      if (!budget_.secret(value)) return over_limit();
+      if (!budget_.secret(value)) return over_limit(out);
       register_secret(value);
     } else if (op == "limit") {
       limit_message = message_of(*frame, "message");

@@ -82,7 +82,8 @@ class CheckWorker {
                     const std::string& check, Deadline deadline, CheckOutcome& out);
   // One phase call; records lines, smoke, rows and messages into `out`,
   // within the output limits of output_limits.h (counted over every call of
-  // this worker: they are per check).
+  // this worker: they are per check). A check that goes over them keeps
+  // none of its lines, smoke lines and rows.
   // Past the deadline the worker is killed; on *cancel it is asked to stop
   // and killed after a short grace.
   CallResult call(const CallArgs& args, Deadline deadline, const std::atomic<bool>* cancel,
@@ -94,7 +95,7 @@ class CheckWorker {
   CallResult exchange(const nlohmann::json& request, Deadline deadline,
                       const std::atomic<bool>* cancel, CheckOutcome& out);
   CallResult died(const std::string& context);
-  CallResult over_limit();
+  CallResult over_limit(CheckOutcome& out);
   void kill_now();
   std::string output_tail() const;
 

@@ -160,11 +160,9 @@ TEST(HostilePlugins, EachFailsItsCheckNamingTheLimit) {
     EXPECT_FALSE(contains(o.message, "broke the protocol")) << o.message;
     EXPECT_FALSE(contains(o.message, "timeout")) << o.message;
     EXPECT_LE(o.message.size(), 2000u) << o.name;
-    size_t kept = 0;
-    for (const auto& l : o.lines) kept += l.name.size() + l.value.size();
-    EXPECT_LE(kept, ph::kMaxOutputBytes) << o.name;
-    EXPECT_LE(o.lines.size(), ph::kMaxLines) << o.name;
-    EXPECT_LE(o.rows.size(), ph::kMaxValues) << o.name;
+    // Nothing of an incomplete output is kept.
+    EXPECT_TRUE(o.lines.empty()) << o.name;
+    EXPECT_TRUE(o.rows.empty()) << o.name;
   }
   EXPECT_TRUE(contains(outcomes[0].message, "check flood_lines (plugin flood_lines.so)"))
       << outcomes[0].message;
@@ -176,7 +174,6 @@ TEST(HostilePlugins, EachFailsItsCheckNamingTheLimit) {
       << outcomes[1].message;
   EXPECT_TRUE(contains(outcomes[1].message, "1000000 values, 980000 over the limit of 20000"))
       << outcomes[1].message;
-  EXPECT_EQ(outcomes[1].rows.size(), ph::kMaxValues);
   EXPECT_TRUE(contains(outcomes[2].message,
                        "the value of report line \"huge\" is 104857600 "
                        "bytes, over the limit of 4096 bytes by 104853504"))
@@ -190,7 +187,6 @@ TEST(HostilePlugins, EachFailsItsCheckNamingTheLimit) {
   EXPECT_TRUE(contains(outcomes[4].message, "more than 10000 report and smoke lines"))
       << outcomes[4].message;
   EXPECT_TRUE(contains(outcomes[4].message, "its worker was killed")) << outcomes[4].message;
-  EXPECT_EQ(outcomes[4].lines.size(), ph::kMaxLines);
 
   EXPECT_TRUE(outcomes[5].success) << outcomes[5].message;
 }
@@ -215,8 +211,8 @@ TEST(HostilePlugins, AHugeCreateMessageIsABoundedConfigError) {
 // characters is a config error naming file, line, key and limit, not a
 // SIGSEGV in a regex.
 TEST(HostileConfig, AHundredThousandCharacterPluginNameIsRefusedCleanly) {
-  auto run = check_config("plugin_name",
-                          "[[drill.check]]\nplugin = \"" + std::string(100000, 'A') + "\"\n");
+  auto run = check_config("plugin_name", "[[drill.check]]\nplugin = \"" + std::string(100000, 'A') +
+                                             "\"\nname = \"x\"\n");
   ASSERT_TRUE(run.status.exited) << run.status.describe();
   EXPECT_EQ(run.status.code, 2) << run.out.substr(0, 2000);
   EXPECT_TRUE(contains(run.out, "limits.toml:9:")) << run.out.substr(0, 2000);

@@ -61,8 +61,9 @@ extern "C" {
  * run() together). Past a limit the host drops that output and everything
  * the check sends after it, cancelled() returns nonzero so the plugin can
  * stop, and the check fails with a message naming the limit and by how much
- * it was exceeded. Messages (log, fail, skip, summary) are not refused but
- * cut to BD_MAX_MESSAGE_BYTES with a marker "... (N more bytes)".
+ * it was exceeded (its report lines, smoke lines and values are not kept).
+ * Messages (log, fail, skip, summary) are not refused but cut to
+ * BD_MAX_MESSAGE_BYTES with a marker "... (N more bytes)".
  */
 #define BD_MAX_NAME_BYTES 256u         /* a report line's, value's or label's name */
 #define BD_MAX_TEXT_BYTES 4096u        /* a report line's value, smoke text, label value, secret */
