@@ -112,8 +112,7 @@ std::string OutputBudget::verdict() const {
   if (bytes_ > kMaxOutputBytes) {
     totals.push_back(past_count(bytes_, kMaxOutputBytes, "bytes of lines, values and labels"));
   }
-  std::string text =
-      "went over its output limits (what it sent from there on was dropped): " + first_;
+  std::string text = "went over its output limits (none of its output is kept): " + first_;
   for (size_t i = 0; i < totals.size(); ++i) text += (i == 0 ? "; in all: " : ", ") + totals[i];
   return text;
 }

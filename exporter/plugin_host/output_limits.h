@@ -56,8 +56,9 @@ class OutputBudget {
   bool over() const { return !first_.empty(); }
   size_t dropped_logs() const { return logs_ > kMaxLogLines ? logs_ - kMaxLogLines : 0; }
   // Why the check failed: the first limit passed, and the totals that went
-  // over theirs, e.g. "went over its output limits (what came after was
-  // dropped): 20001 values, over the limit of 20000 per check; in all ...".
+  // over theirs, e.g. "went over its output limits (none of its output is
+  // kept): more than 20000 values, the limit per check; in all: 1000000
+  // values, 980000 over the limit of 20000 per check".
   std::string verdict() const;
 
  private:

@@ -47,21 +47,37 @@ WorkerHost& self_of(const bd_host_api* api) {
 
 std::string_view view(const char* s) { return s ? std::string_view(s) : std::string_view(); }
 
+// A string as sent, once its size passed the budget: valid UTF-8 of the
+// same size, so that the exporter's budget counts exactly what this one did.
+std::string text(std::string_view s) { return utf8_or_replaced(s); }
+
 // A message as sent: cut, so that a plugin's 100 MB message is a clear,
 // bounded one instead of a frame too large to send.
-std::string message(const char* s) { return bounded_text(view(s), kMaxWireMessageBytes); }
+std::string message(const char* s) {
+  return utf8_or_replaced(bounded_text(view(s), kMaxWireMessageBytes));
+}
+
+// The pipe to the host failed (it is gone, or a frame cannot be sent): say
+// why in the worker's log, whose tail the host shows, and stop.
+[[noreturn]] void protocol_failed(const char* what, const ProtocolError& e) {
+  std::string why = std::string("backupdrill check worker: ") + what + ": " + e.what() + "\n";
+  if (::write(2, why.data(), why.size()) < 0) {
+    // Nothing left to report to.
+  }
+  _exit(4);
+}
 
 void send(const bd_host_api* api, const json& j) {
   try {
     write_frame(self_of(api).out_fd, j);
-  } catch (const ProtocolError&) {
-    _exit(4);  // the host is gone; nothing left to report to
+  } catch (const ProtocolError& e) {
+    protocol_failed("cannot send to the exporter", e);
   }
 }
 
-void cb_log(const bd_host_api* api, int level, const char* text) {
+void cb_log(const bd_host_api* api, int level, const char* line) {
   if (!self_of(api).budget.log()) return;
-  send(api, {{"op", "log"}, {"level", level}, {"message", message(text)}});
+  send(api, {{"op", "log"}, {"level", level}, {"message", message(line)}});
 }
 
 void cb_emit(const bd_host_api* api, const char* name, double value, const bd_label* labels,
@@ -75,36 +91,38 @@ void cb_emit(const bd_host_api* api, const char* name, double value, const bd_la
     return;
   }
   json pairs = json::array();
-  for (size_t i = 0; i < count; ++i) pairs.push_back(json::array({l[i].name, l[i].value}));
-  send(api, {{"op", "emit"}, {"name", view(name)}, {"value", value}, {"labels", pairs}});
+  for (size_t i = 0; i < count; ++i) {
+    pairs.push_back(json::array({text(l[i].name), text(l[i].value)}));
+  }
+  send(api, {{"op", "emit"}, {"name", text(view(name))}, {"value", value}, {"labels", pairs}});
 }
 
 void cb_line(const bd_host_api* api, const char* name, const char* value) {
   if (!self_of(api).budget.line(view(name), view(value))) return;
-  send(api, {{"op", "line"}, {"name", view(name)}, {"value", view(value)}});
+  send(api, {{"op", "line"}, {"name", text(view(name))}, {"value", text(view(value))}});
 }
 
-void cb_smoke(const bd_host_api* api, int passed, const char* text) {
-  if (!self_of(api).budget.smoke(view(text))) return;
-  send(api, {{"op", "smoke"}, {"passed", passed != 0}, {"text", view(text)}});
+void cb_smoke(const bd_host_api* api, int passed, const char* line) {
+  if (!self_of(api).budget.smoke(view(line))) return;
+  send(api, {{"op", "smoke"}, {"passed", passed != 0}, {"text", text(view(line))}});
 }
 
-void cb_fail(const bd_host_api* api, const char* text) {
+void cb_fail(const bd_host_api* api, const char* why) {
   self_of(api).failed = true;
-  send(api, {{"op", "fail"}, {"message", message(text)}});
+  send(api, {{"op", "fail"}, {"message", message(why)}});
 }
 
 void cb_skip(const bd_host_api* api, const char* reason) {
   send(api, {{"op", "skip"}, {"reason", message(reason)}});
 }
 
-void cb_summary(const bd_host_api* api, const char* text) {
-  send(api, {{"op", "summary"}, {"message", message(text)}});
+void cb_summary(const bd_host_api* api, const char* what) {
+  send(api, {{"op", "summary"}, {"message", message(what)}});
 }
 
 void cb_secret(const bd_host_api* api, const char* value) {
   if (!self_of(api).budget.secret(view(value))) return;
-  send(api, {{"op", "secret"}, {"value", view(value)}});
+  send(api, {{"op", "secret"}, {"value", text(view(value))}});
 }
 
 // Reads a pending cancel frame without blocking.
@@ -227,10 +245,10 @@ int worker_main(int argc, char** argv) {
   host.api.remaining_ms = cb_remaining;
 
   send(&host.api, {{"op", "hello"},
-                   {"name", bounded_text(view(d->name), kMaxNameBytes)},
-                   {"version", bounded_text(view(d->version), kMaxNameBytes)},
-                   {"description", bounded_text(view(d->description), kMaxMessageBytes)},
-                   {"sample", bounded_text(view(d->sample_config), kMaxSampleBytes)},
+                   {"name", text(bounded_text(view(d->name), kMaxNameBytes))},
+                   {"version", text(bounded_text(view(d->version), kMaxNameBytes))},
+                   {"description", text(bounded_text(view(d->description), kMaxMessageBytes))},
+                   {"sample", text(bounded_text(view(d->sample_config), kMaxSampleBytes))},
                    {"source_phase", d->source_phase != nullptr}});
 
   void* instance = nullptr;
@@ -239,8 +257,8 @@ int worker_main(int argc, char** argv) {
     std::optional<json> frame;
     try {
       frame = read_frame(host.in_fd);
-    } catch (const ProtocolError&) {
-      _exit(4);
+    } catch (const ProtocolError& e) {
+      protocol_failed("cannot read from the exporter", e);
     }
     if (!frame) break;
     const std::string op = (*frame)["op"];

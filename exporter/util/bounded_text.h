@@ -30,4 +30,38 @@ inline std::string bounded_text(std::string_view text, size_t max_bytes) {
   return out;
 }
 
+// text with every byte that is not part of a well-formed UTF-8 sequence
+// (Unicode table 3-7: no overlong forms, surrogates or code points past
+// U+10FFFF) replaced by '?': valid JSON text of exactly the same length, so
+// a size checked before is still the size sent.
+inline std::string utf8_or_replaced(std::string_view text) {
+  std::string out(text);
+  auto byte = [&](size_t i) { return static_cast<unsigned char>(text[i]); };
+  for (size_t i = 0; i < text.size();) {
+    unsigned char c = byte(i);
+    size_t len = c < 0x80                   ? 1
+                 : (c >= 0xC2 && c <= 0xDF) ? 2
+                 : (c >= 0xE0 && c <= 0xEF) ? 3
+                 : (c >= 0xF0 && c <= 0xF4) ? 4
+                                            : 0;
+    bool ok = len > 0 && i + len <= text.size();
+    if (ok && len > 1) {
+      // The second byte's range depends on the first; the others are 80..BF.
+      unsigned char lo = 0x80, hi = 0xBF;
+      if (c == 0xE0) lo = 0xA0;
+      if (c == 0xED) hi = 0x9F;
+      if (c == 0xF0) lo = 0x90;
+      if (c == 0xF4) hi = 0x8F;
+      ok = byte(i + 1) >= lo && byte(i + 1) <= hi;
+      for (size_t k = 2; ok && k < len; ++k) ok = byte(i + k) >= 0x80 && byte(i + k) <= 0xBF;
+    }
+    if (!ok) {
+      out[i++] = '?';
+      continue;
+    }
+    i += len;
+  }
+  return out;
+}
+
 }  // namespace backupdrill

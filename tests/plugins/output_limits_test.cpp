@@ -91,6 +91,15 @@ TEST(BoundedText, CutsAtACharacterAndSaysHowMuch) {
   EXPECT_EQ(kept % 2, 0u) << "cut inside a UTF-8 character";
 }
 
+TEST(BoundedText, InvalidUtf8IsReplacedByteForByte) {
+  EXPECT_EQ(bd::utf8_or_replaced("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"),
+            "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
+  EXPECT_EQ(bd::utf8_or_replaced("a\xff\xc3"), "a??");          // stray and cut sequences
+  EXPECT_EQ(bd::utf8_or_replaced("\xc0\xae"), "??");            // overlong "."
+  EXPECT_EQ(bd::utf8_or_replaced("\xed\xa0\x80"), "???");       // a surrogate
+  EXPECT_EQ(bd::utf8_or_replaced("\xf4\x90\x80\x80"), "????");  // past U+10FFFF
+}
+
 TEST(OutputBudget, AnOversizedLineIsRefusedSayingByHowMuch) {
   ph::OutputBudget b;
   EXPECT_TRUE(b.line("counts", "42"));
@@ -189,6 +198,19 @@ TEST(HostilePlugins, EachFailsItsCheckNamingTheLimit) {
   EXPECT_TRUE(contains(outcomes[4].message, "its worker was killed")) << outcomes[4].message;
 
   EXPECT_TRUE(outcomes[5].success) << outcomes[5].message;
+}
+
+// A line of invalid UTF-8 just within the limit: sent as valid UTF-8 of the
+// same size, so the exporter's budget agrees with the worker's and the check
+// passes (replacing each byte by U+FFFD would triple it past the limit).
+TEST(HostilePlugins, InvalidUtf8WithinTheLimitStaysWithinIt) {
+  ph::DrillChecks checks(kFixtures, drill_of({check("bad_utf8")}));
+  auto outcomes = checks.run(nowhere(), nowhere(), bd::Deadline::max());
+  ASSERT_EQ(outcomes.size(), 1u);
+  EXPECT_TRUE(outcomes[0].success) << outcomes[0].message;
+  ASSERT_EQ(outcomes[0].lines.size(), 2u);
+  EXPECT_EQ(outcomes[0].lines[0].value, std::string(ph::kMaxTextBytes, '?'));
+  EXPECT_EQ(outcomes[0].lines[1].value, "caf\xc3\xa9");
 }
 
 // create() failing with a 200 000-character message that starts like a key
