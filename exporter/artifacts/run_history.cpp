@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <fstream>
-#include <regex>
 #include <set>
 
 #include "log/log.h"
@@ -10,14 +9,29 @@
 namespace backupdrill {
 namespace {
 
-// backup_<ts>.dump, restore_<ts>.log, drill_summary_<ts>.json, ...
-const std::regex kArtifact(
-    R"(^(backup|restore|validation|smoke|drill_summary)_(\d{8}T\d{6}Z)\.[a-z0-9]+$)");
-
+// The <ts> of backup_<ts>.dump, restore_<ts>.log, drill_summary_<ts>.json,
+// ... (<ts>: 20260101T040000Z; extension: [a-z0-9]+). Checked character by
+// character: file names in the folder are not ours to trust.
 std::optional<std::string> stamp_of(const std::string& name) {
-  std::smatch m;
-  if (std::regex_match(name, m, kArtifact)) return m[2].str();
-  return std::nullopt;
+  std::string_view rest = name;
+  bool known = false;
+  for (std::string_view kind : {"backup_", "restore_", "validation_", "smoke_", "drill_summary_"}) {
+    if (rest.starts_with(kind)) {
+      rest.remove_prefix(kind.size());
+      known = true;
+      break;
+    }
+  }
+  constexpr std::string_view kShape = "########T######Z.";  // #: a digit
+  if (!known || rest.size() <= kShape.size()) return std::nullopt;
+  for (size_t i = 0; i < kShape.size(); ++i) {
+    bool digit = rest[i] >= '0' && rest[i] <= '9';
+    if (kShape[i] == '#' ? !digit : rest[i] != kShape[i]) return std::nullopt;
+  }
+  for (char c : rest.substr(kShape.size())) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))) return std::nullopt;
+  }
+  return std::string(rest.substr(0, kShape.size() - 1));
 }
 
 std::optional<RunRecord> load_summary(const std::filesystem::path& file) {

@@ -1,10 +1,10 @@
 #include "config/config.h"
 
 #include <fstream>
-#include <regex>
 #include <set>
 #include <sstream>
 
+#include "config/name_rules.h"
 #include "schedule/cron.h"
 #include "util/duration.h"
 #include "util/secrets.h"
@@ -208,7 +208,35 @@ void expand_tree(toml::node& node, TableReader& reader, const std::string& key) 
   }
 }
 
-const std::regex kNamePattern("^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$");
+// Refuses a drill, check or plugin name that is too long or holds other
+// characters than name_rules.h allows, naming the file, line and key.
+void check_name(TableReader& r, const toml::table& table, const std::string& key,
+                const std::string& name, NameKind kind, const std::string& why = "") {
+  if (auto problem = name_problem(name, kind); !problem.empty()) {
+    r.fail(table.get(key), key, problem + why);
+  }
+}
+
+// pg_dump's -Z forms: none, a level 0-9, gzip[:1-9], lz4[:0-99], zstd[:0-99].
+bool is_compression(const std::string& v) {
+  auto digits = [](std::string_view s, size_t max) {
+    if (s.empty() || s.size() > max) return false;
+    for (char c : s) {
+      if (c < '0' || c > '9') return false;
+    }
+    return true;
+  };
+  if (v == "none" || digits(v, 1)) return true;
+  for (auto [method, max] :
+       {std::pair<std::string_view, size_t>{"gzip", 1}, {"lz4", 2}, {"zstd", 2}}) {
+    std::string_view s = v;
+    if (!s.starts_with(method)) continue;
+    s.remove_prefix(method.size());
+    if (s.empty()) return true;
+    return s[0] == ':' && digits(s.substr(1), max);
+  }
+  return false;
+}
 
 ExporterConfig read_exporter(const toml::table* table, const std::string& file,
                              const EnvLookup& env) {
@@ -234,11 +262,9 @@ CheckConfig read_check(const toml::table& table, const std::string& file,
   CheckConfig check;
   check.origin = file + ":" + std::to_string(table.source().begin.line);
   check.plugin = r.required_string("plugin", "\"table_counts\"");
+  check_name(r, table, "plugin", check.plugin, NameKind::plugin);
   check.name = r.string("name").value_or(check.plugin);
-  if (!std::regex_match(check.name, kNamePattern)) {
-    r.fail(table.get("name"), "name",
-           "\"" + check.name + "\" is not a valid check name: letters, digits, _ . - (max 64)");
-  }
+  check_name(r, table, table.get("name") ? "name" : "plugin", check.name, NameKind::check);
   if (auto t = r.duration("timeout")) check.timeout = *t;
   check.settings = table;
   expand_tree(check.settings, r, "");
@@ -272,12 +298,8 @@ DrillConfig read_drill(const toml::table& table, const std::string& file, size_t
   TableReader r(table, file, context, env);
   drill.origin = file + ":" + std::to_string(table.source().begin.line);
   drill.name = r.required_string("name", "\"supabase-main\"");
-  if (!std::regex_match(drill.name, kNamePattern)) {
-    r.fail(table.get("name"), "name",
-           "\"" + drill.name +
-               "\" is not a valid drill name: letters, digits, _ . - (max 64), "
-               "since it names the artifact folder and a metric label");
-  }
+  check_name(r, table, "name", drill.name, NameKind::drill,
+             ", since it names the artifact folder and a metric label");
   context = "[[drill]] \"" + drill.name + "\"";
   r.set_context(context);
   TableReader& named = r;
@@ -324,11 +346,9 @@ DrillConfig read_drill(const toml::table& table, const std::string& file, size_t
     TableReader b(*backup, file, context + " [drill.backup]", env);
     if (auto v = b.integer("jobs", 1, 64)) drill.backup.jobs = static_cast<int>(*v);
     if (auto v = b.string("compression")) {
-      static const std::regex kCompression(
-          "^(none|[0-9]|gzip(:[0-9])?|lz4(:[0-9]{1,2})?|zstd(:[0-9]{1,2})?)$");
-      if (!std::regex_match(*v, kCompression)) {
+      if (!is_compression(*v)) {
         b.fail(backup->get("compression"), "compression",
-               "\"" + *v +
+               "\"" + bounded_text(*v, 80) +
                    "\" is not a compression; expected \"none\", \"gzip:1\" .. \"gzip:9\", "
                    "a level \"0\"..\"9\", or (pg_dump 16+) \"lz4\", \"zstd:3\"");
       }

@@ -7,10 +7,11 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
-#include <regex>
+#include <optional>
 #include <vector>
 
 #include "crypto/sha256.h"
+#include "util/bounded_text.h"
 #include "util/secrets.h"
 
 namespace backupdrill {
@@ -24,23 +25,33 @@ struct ChecksumEntry {
 std::vector<ChecksumEntry> read_checksums(const std::filesystem::path& file) {
   std::ifstream in(file);
   if (!in) throw std::runtime_error("cannot read " + file.string());
-  static const std::regex kLine(R"(^([0-9a-f]{64}) [ *](.+)$)");
+  // "<64 lowercase hex> <space or *><name>", checked by hand: a regex would
+  // recurse once per character of a long line.
+  auto parse = [](const std::string& line) -> std::optional<ChecksumEntry> {
+    if (line.size() < 67 || line[64] != ' ' || (line[65] != ' ' && line[65] != '*')) return {};
+    for (size_t i = 0; i < 64; ++i) {
+      if (!((line[i] >= '0' && line[i] <= '9') || (line[i] >= 'a' && line[i] <= 'f'))) return {};
+    }
+    if (line.find('\r', 66) != std::string::npos) return {};
+    return ChecksumEntry{line.substr(0, 64), line.substr(66)};
+  };
   std::vector<ChecksumEntry> entries;
   std::string line;
   int number = 0;
   while (std::getline(in, line)) {
     ++number;
-    std::smatch m;
-    if (!std::regex_match(line, m, kLine)) {
+    auto entry = parse(line);
+    if (!entry) {
       throw std::runtime_error(file.filename().string() + ":" + std::to_string(number) +
                                ": not a sha256sum line");
     }
-    std::string name = m[2];
+    const std::string& name = entry->name;
     if (name.front() == '/' || name.find("..") != std::string::npos) {
       throw std::runtime_error(file.filename().string() + ":" + std::to_string(number) +
-                               ": path \"" + name + "\" leaves the drill folder");
+                               ": path \"" + bounded_text(name, 200) +
+                               "\" leaves the drill folder");
     }
-    entries.push_back({m[1], name});
+    entries.push_back(std::move(*entry));
   }
   if (entries.empty()) throw std::runtime_error(file.filename().string() + " lists no file");
   return entries;

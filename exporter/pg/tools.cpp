@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <regex>
 #include <vector>
 
 #include "process/child_process.h"
@@ -15,16 +14,30 @@ Tool probe_tool(const std::filesystem::path& path) {
   spec.program = path;
   spec.args = {"--version"};
   auto run = run_capture(spec, std::chrono::steady_clock::now() + std::chrono::seconds(20));
-  static const std::regex kVersion(R"(\(PostgreSQL\) ([0-9]+)(\.[0-9]+)?)");
-  std::smatch m;
-  if (!run.status.ok() || !std::regex_search(run.out, m, kVersion)) {
+  // "pg_dump (PostgreSQL) 16.4 (Debian ...)": the digits after the marker,
+  // read by hand (no regex over a child's output).
+  auto digits_at = [&](size_t at) {
+    size_t end = at;
+    while (end < run.out.size() && end - at < 9 && run.out[end] >= '0' && run.out[end] <= '9')
+      ++end;
+    return run.out.substr(at, end - at);
+  };
+  constexpr std::string_view kMarker = "(PostgreSQL) ";
+  size_t at = run.out.find(kMarker);
+  std::string major = at == std::string::npos ? "" : digits_at(at + kMarker.size());
+  if (!run.status.ok() || major.empty()) {
     throw ToolError(path.string() + " --version did not report a PostgreSQL version (" +
                     run.status.describe() + ")");
   }
   Tool tool;
   tool.path = path;
-  tool.major = std::stoi(m[1]);
-  tool.version = m[1].str() + m[2].str();
+  tool.major = std::stoi(major);
+  tool.version = major;
+  size_t after = at + kMarker.size() + major.size();
+  if (after < run.out.size() && run.out[after] == '.') {
+    std::string minor = digits_at(after + 1);
+    if (!minor.empty()) tool.version += "." + minor;
+  }
   return tool;
 }
 

@@ -4,14 +4,17 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <array>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
-#include <sstream>
+#include <unordered_map>
 
 #include "log/log.h"
 #include "plugin_host/protocol.h"
 #include "plugin_host/worker_main.h"
+#include "util/bounded_text.h"
 #include "util/secrets.h"
 
 namespace backupdrill::plugin_host {
@@ -53,32 +56,75 @@ std::string ms_text(Clock::duration d) {
   return std::to_string(ms) + "ms";
 }
 
+// The members of a frame from the worker, whatever their JSON type: a
+// frame is plugin-controlled input, and a wrong type must not throw.
+std::string_view text_of(const json& frame, const char* key) {
+  auto it = frame.find(key);
+  if (it == frame.end() || !it->is_string()) return {};
+  return it->get_ref<const std::string&>();
+}
+
+double number_of(const json& frame, const char* key, double fallback) {
+  auto it = frame.find(key);
+  return it != frame.end() && it->is_number() ? it->get<double>() : fallback;
+}
+
+// A whole number member, clamped to int (a cast of 1e300 would be undefined).
+int int_of(const json& frame, const char* key, int fallback) {
+  double v = number_of(frame, key, fallback);
+  if (!(v > -1e9 && v < 1e9)) return fallback;
+  return static_cast<int>(v);
+}
+
+// A message from a plugin, as kept: secrets masked first (so the cut never
+// splits one), then bounded.
+std::string message_of(const json& frame, const char* key) {
+  return bounded_text(scrub(text_of(frame, key)), kMaxMessageBytes);
+}
+
+// The labels of an "emit" frame as [name, value] pairs; label_count is the
+// number sent, which may be more than fit in `into` (then it is not filled).
+size_t labels_of(const json& frame, std::array<Label, kMaxLabels>& into) {
+  auto it = frame.find("labels");
+  if (it == frame.end() || !it->is_array()) return 0;
+  if (it->size() > kMaxLabels) return it->size();
+  size_t n = 0;
+  for (const auto& l : *it) {
+    Label label;
+    if (l.is_array() && l.size() == 2 && l[0].is_string() && l[1].is_string()) {
+      label = {l[0].get_ref<const std::string&>(), l[1].get_ref<const std::string&>()};
+    }
+    into[n++] = label;
+  }
+  return n;
+}
+
+// Where each table's RowCount is in out.rows, so that folding a value in is
+// constant time whatever the number of tables.
+using RowIndex = std::unordered_map<std::string, size_t>;
+
 // Folds one "rows" value into the outcome's per-table row counts.
-void record_rows(const json& labels, double value, CheckOutcome& out) {
-  std::string table, side, fingerprint;
-  for (const auto& l : labels) {
-    if (!l.is_array() || l.size() != 2) continue;
-    std::string k = l[0], v = l[1];
-    if (k == "table") table = v;
-    if (k == "side") side = v;
-    if (k == "fingerprint") fingerprint = v;
+void record_rows(const Label* labels, size_t label_count, double value, CheckOutcome& out,
+                 RowIndex& index) {
+  std::string_view table, side, fingerprint;
+  for (size_t i = 0; i < label_count; ++i) {
+    if (labels[i].name == "table") table = labels[i].value;
+    if (labels[i].name == "side") side = labels[i].value;
+    if (labels[i].name == "fingerprint") fingerprint = labels[i].value;
   }
   if (table.empty() || (side != "source" && side != "target")) return;
-  RowCount* row = nullptr;
-  for (auto& r : out.rows) {
-    if (r.table == table) row = &r;
-  }
-  if (!row) {
-    out.rows.push_back(RowCount{table, {}, {}, {}, {}});
-    row = &out.rows.back();
-  }
-  auto count = static_cast<long long>(value);
+  auto [it, added] = index.try_emplace(scrub(table), out.rows.size());
+  if (added) out.rows.push_back(RowCount{it->first, {}, {}, {}, {}});
+  RowCount* row = &out.rows[it->second];
+  // A count is a whole number; NaN, infinities and absurd values are not.
+  long long count =
+      std::isfinite(value) && std::fabs(value) < 9e18 ? static_cast<long long>(value) : -1;
   if (side == "source") {
     row->source = count;
-    if (!fingerprint.empty()) row->source_fingerprint = fingerprint;
+    if (!fingerprint.empty()) row->source_fingerprint = scrub(fingerprint);
   } else {
     row->target = count;
-    if (!fingerprint.empty()) row->target_fingerprint = fingerprint;
+    if (!fingerprint.empty()) row->target_fingerprint = scrub(fingerprint);
   }
 }
 
@@ -137,7 +183,7 @@ CheckWorker::CheckWorker(const std::filesystem::path& file, WorkerOptions option
                       output_tail());
   }
   if ((*hello)["op"] == "load_error") {
-    std::string message = hello->value("message", "");
+    std::string message = message_of(*hello, "message");
     stop();
     throw PluginError(file.string() + ": " + message);
   }
@@ -145,11 +191,13 @@ CheckWorker::CheckWorker(const std::filesystem::path& file, WorkerOptions option
     kill_now();
     throw PluginError(file.string() + ": unexpected first message from its worker");
   }
-  info_.name = hello->value("name", "");
-  info_.version = hello->value("version", "");
-  info_.description = hello->value("description", "");
-  info_.sample_config = hello->value("sample", "");
-  info_.source_phase = hello->value("source_phase", false);
+  info_.name = bounded_text(text_of(*hello, "name"), kMaxNameBytes);
+  info_.version = bounded_text(text_of(*hello, "version"), kMaxNameBytes);
+  info_.description = bounded_text(text_of(*hello, "description"), kMaxMessageBytes);
+  info_.sample_config = bounded_text(text_of(*hello, "sample"), kMaxSampleBytes);
+  auto source_phase = hello->find("source_phase");
+  info_.source_phase =
+      source_phase != hello->end() && source_phase->is_boolean() && source_phase->get<bool>();
 }
 
 CheckWorker::~CheckWorker() { stop(); }
@@ -174,17 +222,28 @@ void CheckWorker::stop() {
 
 std::string CheckWorker::output_tail() const {
   if (!dir_) return "";
-  std::ifstream in(dir_->path() / "worker.log");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string text = ss.str();
+  // Only the end of the log: a plugin may have written gigabytes to it.
+  constexpr std::streamoff kRead = 4096;
+  std::ifstream in(dir_->path() / "worker.log", std::ios::binary);
+  in.seekg(0, std::ios::end);
+  std::streamoff size = in ? static_cast<std::streamoff>(in.tellg()) : 0;
+  std::string text(static_cast<size_t>(std::min(size, kRead)), '\0');
+  in.seekg(size - static_cast<std::streamoff>(text.size()));
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<size_t>(std::max<std::streamsize>(0, in.gcount())));
+  // Mask before cutting, so that the cut never leaves part of a secret.
+  text = scrub(text);
   while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
   if (text.empty()) return "";
-  if (text.size() > 500) text = "..." + text.substr(text.size() - 500);
+  if (text.size() > 500) {
+    size_t from = text.size() - 500;
+    while (from < text.size() && (static_cast<unsigned char>(text[from]) & 0xC0) == 0x80) ++from;
+    text = "..." + text.substr(from);
+  }
   for (auto& c : text) {
     if (c == '\n') c = ' ';
   }
-  return "; its last output: " + scrub(text);
+  return "; its last output: " + text;
 }
 
 CallResult CheckWorker::died(const std::string& context) {
@@ -193,8 +252,32 @@ CallResult CheckWorker::died(const std::string& context) {
   return {CallResult::Kind::crashed, describe_exit(status) + context + output_tail()};
 }
 
+namespace {
+
+// What a check that went over its output limits sent is not kept: it is
+// incomplete, and it would only weigh on the summary and the exporter.
+void drop_output(CheckOutcome& out) {
+  std::vector<ReportLine>().swap(out.lines);
+  std::vector<std::string>().swap(out.smoke);
+  std::vector<RowCount>().swap(out.rows);
+}
+
+}  // namespace
+
+CallResult CheckWorker::over_limit(CheckOutcome& out) {
+  kill_now();
+  drop_output(out);
+  return {CallResult::Kind::over_limit, budget_.verdict() + "; its worker was killed"};
+}
+
 CallResult CheckWorker::create(const std::string& config_toml, const std::string& drill,
                                const std::string& check, Deadline deadline, CheckOutcome& out) {
+  if (config_toml.size() > kMaxConfigBytes) {
+    return {CallResult::Kind::failed, "its config table is " + std::to_string(config_toml.size()) +
+                                          " bytes, over the limit of " +
+                                          std::to_string(kMaxConfigBytes) + " bytes by " +
+                                          std::to_string(config_toml.size() - kMaxConfigBytes)};
+  }
   auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
   json request{{"op", "create"},
                {"config", config_toml},
@@ -229,9 +312,22 @@ CallResult CheckWorker::exchange(const json& request, Deadline deadline,
   }
   bool cancel_sent = false;
   Deadline kill_at = deadline;
-  std::string fail_message;
+  std::string fail_message, limit_message;
   bool skipped = false;
   std::string skip_reason, summary;
+  RowIndex row_index;
+  for (size_t i = 0; i < out.rows.size(); ++i) row_index.emplace(out.rows[i].table, i);
+  const log::Fields log_fields{{"check", out.name}, {"plugin", info_.file.filename().string()}};
+  // Past kill_at: a timeout, or the end of the grace after a cancel.
+  auto cut_off = [&](Clock::time_point now) -> CallResult {
+    kill_now();
+    if (cancel_sent && now < deadline) {
+      return {CallResult::Kind::cancelled, "was cancelled with the drill"};
+    }
+    return {CallResult::Kind::timed_out, "did not finish within its timeout of " +
+                                             ms_text(deadline - started) +
+                                             "; its worker was killed"};
+  };
   while (true) {
     auto now = Clock::now();
     if (cancel && cancel->load() && !cancel_sent) {
@@ -242,15 +338,7 @@ CallResult CheckWorker::exchange(const json& request, Deadline deadline,
       cancel_sent = true;
       kill_at = std::min(deadline, now + std::chrono::duration_cast<Clock::duration>(kCancelGrace));
     }
-    if (now >= kill_at) {
-      kill_now();
-      if (cancel_sent && now < deadline) {
-        return {CallResult::Kind::cancelled, "was cancelled with the drill"};
-      }
-      return {CallResult::Kind::timed_out, "did not finish within its timeout of " +
-                                               ms_text(deadline - started) +
-                                               "; its worker was killed"};
-    }
+    if (now >= kill_at) return cut_off(now);
     auto wait = std::min<Clock::duration>(kill_at - now, std::chrono::milliseconds(200));
     pollfd pfd{child_->stdout_fd(), POLLIN, 0};
     int pr = ::poll(
@@ -262,14 +350,29 @@ CallResult CheckWorker::exchange(const json& request, Deadline deadline,
       // A frame is written whole; a worker stuck mid-frame is a dead one.
       frame = read_frame(child_->stdout_fd(), kill_at);
     } catch (const ProtocolError& e) {
+      // The deadline passing inside a frame is a timeout, not a broken protocol.
+      if (Clock::now() >= kill_at) return cut_off(Clock::now());
       kill_now();
       return {CallResult::Kind::crashed, std::string("broke the protocol: ") + e.what()};
     }
     if (!frame) return died("");
-    const std::string op = (*frame)["op"];
+    const std::string& op = (*frame)["op"].get_ref<const std::string&>();
     if (op == "done") {
-      int status = frame->value("status", 1);
+      auto dropped = static_cast<size_t>(std::max(0, int_of(*frame, "dropped_logs", 0)));
+      if (dropped > dropped_logs_) {
+        log::warn("a check's log lines over its limit were dropped",
+                  {{"check", out.name},
+                   {"plugin", info_.file.filename().string()},
+                   {"dropped", std::to_string(dropped - dropped_logs_)},
+                   {"limit", std::to_string(kMaxLogLines) + " log lines per check"}});
+        dropped_logs_ = dropped;
+      }
+      int status = int_of(*frame, "status", 1);
       if (cancel_sent) return {CallResult::Kind::cancelled, "was cancelled with the drill"};
+      if (!limit_message.empty()) {
+        drop_output(out);
+        return {CallResult::Kind::over_limit, limit_message};
+      }
       if (!fail_message.empty()) return {CallResult::Kind::failed, fail_message};
       if (status != 0) {
         return {CallResult::Kind::failed,
@@ -283,28 +386,48 @@ CallResult CheckWorker::exchange(const json& request, Deadline deadline,
       }
       return {};
     }
+    // Every kept item passes the budget first (the worker's own budget stops
+    // a plugin before this one does; passing this one means the plugin wrote
+    // to the pipe itself, so its worker is killed).
     if (op == "log") {
-      log::write(level_of(frame->value("level", 1)), scrub(frame->value("message", "")),
-                 {{"check", out.name}, {"plugin", info_.file.filename().string()}});
+      if (budget_.log()) {
+        log::write(level_of(int_of(*frame, "level", 1)), message_of(*frame, "message"), log_fields);
+      }
     } else if (op == "line") {
-      out.lines.push_back({scrub(frame->value("name", "")), scrub(frame->value("value", ""))});
+      auto name = text_of(*frame, "name"), value = text_of(*frame, "value");
+      if (!budget_.line(name, value)) return over_limit(out);
+      out.lines.push_back({scrub(name), scrub(value)});
     } else if (op == "smoke") {
-      out.smoke.push_back(std::string(frame->value("passed", false) ? "PASS " : "FAIL ") +
-                          scrub(frame->value("text", "")));
+      auto text = text_of(*frame, "text");
+      if (!budget_.smoke(text)) return over_limit(out);
+      auto passed = frame->find("passed");
+      bool ok = passed != frame->end() && passed->is_boolean() && passed->get<bool>();
+      out.smoke.push_back(std::string(ok ? "PASS " : "FAIL ") + scrub(text));
     } else if (op == "emit") {
-      if (frame->value("name", "") == "rows") {
-        record_rows((*frame)["labels"], frame->value("value", 0.0), out);
+      std::array<Label, kMaxLabels> labels;
+      size_t count = labels_of(*frame, labels);
+      auto name = text_of(*frame, "name");
+      if (!budget_.value(name, count <= kMaxLabels ? labels.data() : nullptr, count)) {
+        return over_limit(out);
+      }
+      if (name == "rows") {
+        record_rows(labels.data(), count, number_of(*frame, "value", 0), out, row_index);
       }
     } else if (op == "fail") {
-      if (fail_message.empty()) fail_message = scrub(frame->value("message", ""));
+      if (fail_message.empty()) fail_message = message_of(*frame, "message");
       if (fail_message.empty()) fail_message = "failed without a message";
     } else if (op == "skip") {
       skipped = true;
-      skip_reason = scrub(frame->value("reason", ""));
+      skip_reason = message_of(*frame, "reason");
     } else if (op == "summary") {
-      summary = scrub(frame->value("message", ""));
+      summary = message_of(*frame, "message");
     } else if (op == "secret") {
-      register_secret(frame->value("value", ""));
+      auto value = text_of(*frame, "value");
+      if (!budget_.secret(value)) return over_limit(out);
+      register_secret(value);
+    } else if (op == "limit") {
+      limit_message = message_of(*frame, "message");
+      if (limit_message.empty()) limit_message = "went over its output limits";
     }
   }
 }

@@ -16,6 +16,7 @@
 
 #include "drill/run_record.h"
 #include "pg/passfile.h"
+#include "plugin_host/output_limits.h"
 #include "process/child_process.h"
 
 namespace backupdrill::plugin_host {
@@ -45,7 +46,9 @@ struct WorkerOptions {
 };
 
 struct CallResult {
-  enum class Kind { ok, failed, crashed, timed_out, cancelled };
+  // over_limit: it sent more than output_limits.h allows; message says
+  // which limit and by how much.
+  enum class Kind { ok, failed, crashed, timed_out, cancelled, over_limit };
   Kind kind = Kind::ok;
   // failed: the plugin's own message; otherwise what happened to the worker,
   // e.g. "crashed with signal 11 (Segmentation fault)".
@@ -77,7 +80,10 @@ class CheckWorker {
   // create() with the check's TOML. Events (fail messages) go to `out`.
   CallResult create(const std::string& config_toml, const std::string& drill,
                     const std::string& check, Deadline deadline, CheckOutcome& out);
-  // One phase call; records lines, smoke, rows and messages into `out`.
+  // One phase call; records lines, smoke, rows and messages into `out`,
+  // within the output limits of output_limits.h (counted over every call of
+  // this worker: they are per check). A check that goes over them keeps
+  // none of its lines, smoke lines and rows.
   // Past the deadline the worker is killed; on *cancel it is asked to stop
   // and killed after a short grace.
   CallResult call(const CallArgs& args, Deadline deadline, const std::atomic<bool>* cancel,
@@ -89,10 +95,13 @@ class CheckWorker {
   CallResult exchange(const nlohmann::json& request, Deadline deadline,
                       const std::atomic<bool>* cancel, CheckOutcome& out);
   CallResult died(const std::string& context);
+  CallResult over_limit(CheckOutcome& out);
   void kill_now();
   std::string output_tail() const;
 
   PluginInfo info_;
+  OutputBudget budget_;                  // what the plugin sent, over all its calls
+  size_t dropped_logs_ = 0;              // log lines the worker dropped, as last reported
   std::unique_ptr<pg::PrivateDir> dir_;  // the worker's stderr log
   std::optional<ChildProcess> child_;
   bool alive_ = false;

@@ -1,11 +1,11 @@
 #include "plugin_host/drill_checks.h"
 
 #include <cstdlib>
-#include <regex>
 #include <sstream>
 #include <thread>
 
 #include "plugin_host/plugin_dir.h"
+#include "util/bounded_text.h"
 #include "util/secrets.h"
 
 namespace backupdrill::plugin_host {
@@ -31,13 +31,24 @@ Deadline call_deadline(const CheckConfig& check, Deadline drill_deadline) {
   return std::min(drill_deadline, Clock::now() + check.timeout);
 }
 
+// The x of the first `key "x"` in a plugin's message; "" when there is none.
+// A plain scan (the message is bounded, but no regex either way).
+std::string_view key_named_in(std::string_view message) {
+  constexpr std::string_view kOpen = "key \"";
+  size_t at = message.find(kOpen);
+  if (at == std::string_view::npos) return {};
+  size_t from = at + kOpen.size();
+  size_t end = message.find('"', from);
+  // Keys are short: a long "key" is not one (TOML keys of a check config).
+  if (end == std::string_view::npos || end == from || end - from > kMaxNameBytes) return {};
+  return message.substr(from, end - from);
+}
+
 // "<file>:<line>" of a key a plugin's message names as `key "x"`, so errors
 // point at the line to fix, as the exporter's own config errors do.
 std::string origin_of(const CheckConfig& check, const std::string& message) {
-  static const std::regex kKey("key \"([^\"]+)\"");
-  std::smatch m;
-  if (std::regex_search(message, m, kKey)) {
-    if (const auto* node = check.settings.get(m[1].str()); node && node->source().begin.line > 0) {
+  if (auto key = key_named_in(message); !key.empty()) {
+    if (const auto* node = check.settings.get(key); node && node->source().begin.line > 0) {
       auto colon = check.origin.rfind(':');
       if (colon != std::string::npos) {
         return check.origin.substr(0, colon) + ":" + std::to_string(node->source().begin.line);
@@ -63,7 +74,7 @@ DrillChecks::DrillChecks(const std::filesystem::path& plugin_dir, const DrillCon
     slot.outcome.name = check.name;
     slot.outcome.plugin = check.plugin;
     std::string prefix = check.origin + ": drill \"" + drill.name + "\" check \"" + check.name +
-                         "\" (plugin " + check.plugin;
+                         "\" (plugin " + bounded_text(check.plugin, 80);
     try {
       auto file = plugin_file(plugin_dir, check.plugin);
       prefix += ", " + file.string();

@@ -4,7 +4,8 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <regex>
+
+#include "config/name_rules.h"
 
 namespace backupdrill::plugin_host {
 
@@ -31,11 +32,9 @@ std::vector<std::filesystem::path> plugin_files(const std::filesystem::path& dir
 }
 
 std::filesystem::path plugin_file(const std::filesystem::path& dir, const std::string& plugin) {
-  static const std::regex kPlain("^[A-Za-z0-9_][A-Za-z0-9_.-]*$");
-  if (!std::regex_match(plugin, kPlain) || plugin.find("..") != std::string::npos) {
-    throw PluginError("plugin \"" + plugin +
-                      "\" is not a plugin name: use the file name without .so, e.g. "
-                      "\"table_counts\"");
+  // Checked before the name reaches a path or a message: any length, any bytes.
+  if (auto problem = name_problem(plugin, NameKind::plugin); !problem.empty()) {
+    throw PluginError("plugin " + problem);
   }
   auto file = dir / (plugin + ".so");
   std::error_code ec;

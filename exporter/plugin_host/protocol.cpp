@@ -46,7 +46,10 @@ bool read_exact(int fd, char* data, size_t size, std::chrono::steady_clock::time
 void write_frame(int fd, const nlohmann::json& message) {
   // Invalid UTF-8 from a plugin must not abort the worker: replace it.
   std::string body = message.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  if (body.size() > kMaxFrameBytes) throw ProtocolError("frame too large");
+  if (body.size() > kMaxFrameBytes) {
+    throw ProtocolError("a frame of " + std::to_string(body.size()) + " bytes, over the limit of " +
+                        std::to_string(kMaxFrameBytes) + " bytes");
+  }
   std::string frame(4, '\0');
   uint32_t n = static_cast<uint32_t>(body.size());
   for (int i = 0; i < 4; ++i) frame[i] = static_cast<char>((n >> (8 * i)) & 0xff);
@@ -68,7 +71,12 @@ std::optional<nlohmann::json> read_frame(int fd, std::chrono::steady_clock::time
   unsigned char header[4];
   if (!read_exact(fd, reinterpret_cast<char*>(header), 4, deadline)) return std::nullopt;
   uint32_t n = header[0] | (header[1] << 8) | (header[2] << 16) | (uint32_t(header[3]) << 24);
-  if (n > kMaxFrameBytes) throw ProtocolError("oversized frame (" + std::to_string(n) + " bytes)");
+  // Refused before anything is allocated for it.
+  if (n > kMaxFrameBytes) {
+    throw ProtocolError("a frame of " + std::to_string(n) + " bytes, over the limit of " +
+                        std::to_string(kMaxFrameBytes) + " bytes by " +
+                        std::to_string(n - kMaxFrameBytes));
+  }
   std::string body(n, '\0');
   if (n > 0 && !read_exact(fd, body.data(), n, deadline)) {
     throw ProtocolError("the stream ended inside a frame");

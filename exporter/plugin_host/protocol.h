@@ -10,7 +10,9 @@
 //                 log {level, message}, emit {name, value, labels},
 //                 line {name, value}, smoke {passed, text}, fail {message},
 //                 skip {reason}, summary {message}, secret {value},
-//                 done {status} (ends create and call)
+//                 limit {message} (the check went over an output limit of
+//                 output_limits.h; sent once per call, before done),
+//                 done {status, dropped_logs} (ends create and call)
 //
 // Secrets (connection strings with passwords, tokens in the config) travel
 // only in these frames, never on the worker's argv or in its environment.
@@ -21,7 +23,10 @@
 
 namespace backupdrill::plugin_host {
 
-inline constexpr size_t kMaxFrameBytes = 16u << 20;
+// The largest frame either side accepts: far above any frame within the
+// output limits (a line is at most a few KiB), and small enough that reading
+// one never weighs on the exporter's memory.
+inline constexpr size_t kMaxFrameBytes = 1u << 20;
 
 struct ProtocolError : std::runtime_error {
   using std::runtime_error::runtime_error;

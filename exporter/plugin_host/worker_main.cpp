@@ -8,6 +8,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <array>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -15,7 +16,9 @@
 #include <string_view>
 
 #include "backupdrill/plugin.h"
+#include "plugin_host/output_limits.h"
 #include "plugin_host/protocol.h"
+#include "util/bounded_text.h"
 
 namespace backupdrill::plugin_host {
 namespace {
@@ -32,58 +35,94 @@ struct WorkerHost {
   Clock::time_point deadline = Clock::time_point::max();
   bool cancelled = false;
   bool failed = false;
+  // The check's output so far: past a limit nothing more is sent (so no
+  // frame ever outgrows the protocol), and the call ends with a "limit"
+  // frame saying which limit and by how much.
+  OutputBudget budget;
 };
 
 WorkerHost& self_of(const bd_host_api* api) {
   return *reinterpret_cast<WorkerHost*>(const_cast<bd_host_api*>(api));
 }
 
-std::string str(const char* s) { return s ? s : ""; }
+std::string_view view(const char* s) { return s ? std::string_view(s) : std::string_view(); }
+
+// A string as sent, once its size passed the budget: valid UTF-8 of the
+// same size, so that the exporter's budget counts exactly what this one did.
+std::string text(std::string_view s) { return utf8_or_replaced(s); }
+
+// A message as sent: cut, so that a plugin's 100 MB message is a clear,
+// bounded one instead of a frame too large to send.
+std::string message(const char* s) {
+  return utf8_or_replaced(bounded_text(view(s), kMaxWireMessageBytes));
+}
+
+// The pipe to the host failed (it is gone, or a frame cannot be sent): say
+// why in the worker's log, whose tail the host shows, and stop.
+[[noreturn]] void protocol_failed(const char* what, const ProtocolError& e) {
+  std::string why = std::string("backupdrill check worker: ") + what + ": " + e.what() + "\n";
+  if (::write(2, why.data(), why.size()) < 0) {
+    // Nothing left to report to.
+  }
+  _exit(4);
+}
 
 void send(const bd_host_api* api, const json& j) {
   try {
     write_frame(self_of(api).out_fd, j);
-  } catch (const ProtocolError&) {
-    _exit(4);  // the host is gone; nothing left to report to
+  } catch (const ProtocolError& e) {
+    protocol_failed("cannot send to the exporter", e);
   }
 }
 
-void cb_log(const bd_host_api* api, int level, const char* message) {
-  send(api, {{"op", "log"}, {"level", level}, {"message", str(message)}});
+void cb_log(const bd_host_api* api, int level, const char* line) {
+  if (!self_of(api).budget.log()) return;
+  send(api, {{"op", "log"}, {"level", level}, {"message", message(line)}});
 }
 
 void cb_emit(const bd_host_api* api, const char* name, double value, const bd_label* labels,
              size_t count) {
-  json l = json::array();
-  for (size_t i = 0; labels && i < count; ++i) {
-    l.push_back(json::array({str(labels[i].name), str(labels[i].value)}));
+  if (!labels) count = 0;
+  std::array<Label, kMaxLabels> l;
+  for (size_t i = 0; count <= kMaxLabels && i < count; ++i) {
+    l[i] = {view(labels[i].name), view(labels[i].value)};
   }
-  send(api, {{"op", "emit"}, {"name", str(name)}, {"value", value}, {"labels", l}});
+  if (!self_of(api).budget.value(view(name), count <= kMaxLabels ? l.data() : nullptr, count)) {
+    return;
+  }
+  json pairs = json::array();
+  for (size_t i = 0; i < count; ++i) {
+    pairs.push_back(json::array({text(l[i].name), text(l[i].value)}));
+  }
+  send(api, {{"op", "emit"}, {"name", text(view(name))}, {"value", value}, {"labels", pairs}});
 }
 
 void cb_line(const bd_host_api* api, const char* name, const char* value) {
-  send(api, {{"op", "line"}, {"name", str(name)}, {"value", str(value)}});
+  if (!self_of(api).budget.line(view(name), view(value))) return;
+  send(api, {{"op", "line"}, {"name", text(view(name))}, {"value", text(view(value))}});
 }
 
-void cb_smoke(const bd_host_api* api, int passed, const char* text) {
-  send(api, {{"op", "smoke"}, {"passed", passed != 0}, {"text", str(text)}});
+void cb_smoke(const bd_host_api* api, int passed, const char* line) {
+  if (!self_of(api).budget.smoke(view(line))) return;
+  send(api, {{"op", "smoke"}, {"passed", passed != 0}, {"text", text(view(line))}});
 }
 
-void cb_fail(const bd_host_api* api, const char* message) {
+void cb_fail(const bd_host_api* api, const char* why) {
   self_of(api).failed = true;
-  send(api, {{"op", "fail"}, {"message", str(message)}});
+  send(api, {{"op", "fail"}, {"message", message(why)}});
 }
 
 void cb_skip(const bd_host_api* api, const char* reason) {
-  send(api, {{"op", "skip"}, {"reason", str(reason)}});
+  send(api, {{"op", "skip"}, {"reason", message(reason)}});
 }
 
-void cb_summary(const bd_host_api* api, const char* message) {
-  send(api, {{"op", "summary"}, {"message", str(message)}});
+void cb_summary(const bd_host_api* api, const char* what) {
+  send(api, {{"op", "summary"}, {"message", message(what)}});
 }
 
 void cb_secret(const bd_host_api* api, const char* value) {
-  send(api, {{"op", "secret"}, {"value", str(value)}});
+  if (!self_of(api).budget.secret(view(value))) return;
+  send(api, {{"op", "secret"}, {"value", text(view(value))}});
 }
 
 // Reads a pending cancel frame without blocking.
@@ -98,7 +137,7 @@ int cb_cancelled(const bd_host_api* api) {
       h.cancelled = true;
     }
   }
-  return h.cancelled || Clock::now() >= h.deadline;
+  return h.cancelled || h.budget.over() || Clock::now() >= h.deadline;
 }
 
 int64_t cb_remaining(const bd_host_api* api) {
@@ -206,10 +245,10 @@ int worker_main(int argc, char** argv) {
   host.api.remaining_ms = cb_remaining;
 
   send(&host.api, {{"op", "hello"},
-                   {"name", str(d->name)},
-                   {"version", str(d->version)},
-                   {"description", str(d->description)},
-                   {"sample", str(d->sample_config)},
+                   {"name", text(bounded_text(view(d->name), kMaxNameBytes))},
+                   {"version", text(bounded_text(view(d->version), kMaxNameBytes))},
+                   {"description", text(bounded_text(view(d->description), kMaxMessageBytes))},
+                   {"sample", text(bounded_text(view(d->sample_config), kMaxSampleBytes))},
                    {"source_phase", d->source_phase != nullptr}});
 
   void* instance = nullptr;
@@ -218,8 +257,8 @@ int worker_main(int argc, char** argv) {
     std::optional<json> frame;
     try {
       frame = read_frame(host.in_fd);
-    } catch (const ProtocolError&) {
-      _exit(4);
+    } catch (const ProtocolError& e) {
+      protocol_failed("cannot read from the exporter", e);
     }
     if (!frame) break;
     const std::string op = (*frame)["op"];
@@ -260,7 +299,10 @@ int worker_main(int argc, char** argv) {
     } else {
       cb_fail(&host.api, ("protocol error: unexpected \"" + op + "\"").c_str());
     }
-    send(&host.api, {{"op", "done"}, {"status", status}});
+    // Once over a limit, every call says so: the check fails with the limit.
+    if (host.budget.over()) send(&host.api, {{"op", "limit"}, {"message", host.budget.verdict()}});
+    send(&host.api,
+         {{"op", "done"}, {"status", status}, {"dropped_logs", host.budget.dropped_logs()}});
   }
   if (created) d->destroy(instance);
   // No static destructors of plugin code after this point: nothing to gain.

@@ -1,7 +1,7 @@
 #include "supabase/roles.h"
 
-#include <regex>
 #include <sstream>
+#include <string_view>
 
 #include "supabase/platform.h"
 
@@ -13,8 +13,44 @@ constexpr const char* kCreateMarker = "-- project role";
 constexpr const char* kAlterMarker = "-- project role attributes";
 constexpr const char* kGrantMarker = "-- membership";
 
-// A role name as pg_dumpall prints it: bare or double-quoted.
-const char* const kName = R"((\"(?:[^\"]|\"\")+\"|[A-Za-z0-9_$]+))";
+// The end of a role name as pg_dumpall prints it at line[at], bare
+// ([A-Za-z0-9_$]+) or double-quoted with "" for a quote; npos when there is
+// none. Scanned by hand: no regex over the source's output.
+size_t name_end(std::string_view line, size_t at) {
+  if (at >= line.size()) return std::string_view::npos;
+  size_t i = at;
+  if (line[i] == '"') {
+    for (++i; i < line.size(); ++i) {
+      if (line[i] != '"') continue;
+      if (i + 1 < line.size() && line[i + 1] == '"') {
+        ++i;
+        continue;
+      }
+      return i > at + 1 ? i + 1 : std::string_view::npos;
+    }
+    return std::string_view::npos;
+  }
+  auto bare = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '$';
+  };
+  while (i < line.size() && bare(line[i])) ++i;
+  return i > at ? i : std::string_view::npos;
+}
+
+// A statement "<prefix><name><rest>": the name, and where it ends; npos
+// when the line does not start with prefix and a name.
+size_t after_name(std::string_view line, std::string_view prefix, std::string& name) {
+  if (!line.starts_with(prefix)) return std::string_view::npos;
+  size_t end = name_end(line, prefix.size());
+  if (end != std::string_view::npos) name = line.substr(prefix.size(), end - prefix.size());
+  return end;
+}
+
+// What follows ";" would be .* in a regex: anything but a line break.
+bool ends_statement(std::string_view rest) {
+  return !rest.empty() && rest.back() == ';' && rest.find('\r') == std::string_view::npos;
+}
 
 std::string unquote(const std::string& name) {
   if (name.size() >= 2 && name.front() == '"') {
@@ -31,32 +67,45 @@ std::string unquote(const std::string& name) {
 }  // namespace
 
 std::vector<RoleStatement> split_roles(const std::string& dumpall_output) {
-  static const std::regex kCreate(std::string("^CREATE ROLE ") + kName + ";$");
-  static const std::regex kAlter(std::string("^ALTER ROLE ") + kName + " .*;$");
-  static const std::regex kGrant(std::string("^GRANT ") + kName + " TO " + kName +
-                                 "( WITH ADMIN OPTION)?( GRANTED BY .*)?;$");
+  // CREATE ROLE <name>;  ALTER ROLE <name> ...;
+  // GRANT <name> TO <name>[ WITH ADMIN OPTION][ GRANTED BY ...];
+  constexpr std::string_view kAdmin = " WITH ADMIN OPTION", kGrantedBy = " GRANTED BY ";
   std::vector<RoleStatement> out;
   std::istringstream in(dumpall_output);
   for (std::string line; std::getline(in, line);) {
-    std::smatch m;
-    if (std::regex_match(line, m, kCreate)) {
-      std::string role = unquote(m[1]);
+    std::string_view l = line;
+    std::string name, member;
+    size_t end = std::string_view::npos;
+    if ((end = after_name(l, "CREATE ROLE ", name)) != std::string_view::npos &&
+        l.substr(end) == ";") {
+      std::string role = unquote(name);
       if (is_platform_role(role)) {
-        out.push_back({RoleStatement::Kind::create_platform, role,
-                       "CREATE ROLE " + m[1].str() + " NOLOGIN;"});
+        out.push_back(
+            {RoleStatement::Kind::create_platform, role, "CREATE ROLE " + name + " NOLOGIN;"});
       } else {
         out.push_back({RoleStatement::Kind::create, role, line});
       }
-    } else if (std::regex_match(line, m, kAlter)) {
-      std::string role = unquote(m[1]);
+    } else if ((end = after_name(l, "ALTER ROLE ", name)) != std::string_view::npos &&
+               end < l.size() && l[end] == ' ' && ends_statement(l.substr(end + 1))) {
+      std::string role = unquote(name);
       if (!is_platform_role(role)) out.push_back({RoleStatement::Kind::alter, role, line});
-    } else if (std::regex_match(line, m, kGrant)) {
-      std::string member = unquote(m[2]);
+    } else if ((end = after_name(l, "GRANT ", name)) != std::string_view::npos) {
+      std::string_view rest = l.substr(end);
+      size_t member_end = after_name(rest, " TO ", member);
+      if (member_end == std::string_view::npos) continue;
+      rest.remove_prefix(member_end);
+      std::string_view admin;
+      if (rest.starts_with(kAdmin)) {
+        admin = kAdmin;
+        rest.remove_prefix(kAdmin.size());
+      }
+      bool ok = rest == ";" ||
+                (rest.starts_with(kGrantedBy) && ends_statement(rest.substr(kGrantedBy.size())));
       // Memberships among platform roles are the platform's business; the
       // grantor may not exist on the target, so GRANTED BY is dropped.
-      if (!is_platform_role(member)) {
-        out.push_back({RoleStatement::Kind::grant, member,
-                       "GRANT " + m[1].str() + " TO " + m[2].str() + m[3].str() + ";"});
+      if (ok && !is_platform_role(unquote(member))) {
+        out.push_back({RoleStatement::Kind::grant, unquote(member),
+                       "GRANT " + name + " TO " + member + std::string(admin) + ";"});
       }
     }
   }
@@ -102,9 +151,36 @@ std::vector<RoleStatement> parse_roles_script(const std::string& script) {
   return out;
 }
 
+// Removes " SUPERUSER", " NOSUPERUSER", " REPLICATION", ... (whole words).
 std::string without_superuser_attributes(const std::string& alter_role) {
-  static const std::regex kAttr(R"( (NO)?(SUPERUSER|REPLICATION|BYPASSRLS)\b)");
-  return std::regex_replace(alter_role, kAttr, "");
+  auto word_char = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+  };
+  // The length of the attribute at line[at] (" NOSUPERUSER"), or 0.
+  auto attribute_at = [&](std::string_view line, size_t at) -> size_t {
+    if (line[at] != ' ') return 0;
+    for (size_t no : {size_t{2}, size_t{0}}) {
+      std::string_view word = line.substr(at + 1);
+      if (no && !word.starts_with("NO")) continue;
+      word.remove_prefix(no);
+      for (std::string_view attr : {"SUPERUSER", "REPLICATION", "BYPASSRLS"}) {
+        if (!word.starts_with(attr)) continue;
+        if (word.size() > attr.size() && word_char(word[attr.size()])) continue;
+        return 1 + no + attr.size();
+      }
+    }
+    return 0;
+  };
+  std::string out;
+  std::string_view line = alter_role;
+  for (size_t i = 0; i < line.size();) {
+    if (size_t n = attribute_at(line, i)) {
+      i += n;
+    } else {
+      out += line[i++];
+    }
+  }
+  return out;
 }
 
 }  // namespace backupdrill::supabase

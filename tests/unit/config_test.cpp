@@ -244,5 +244,64 @@ TEST(Config, RunbookEnvironmentDefinesTheDefaultDrill) {
   }
 }
 
+// Drill, check and plugin names have a limit of 64 bytes (issue 10): a name
+// of any length is refused quickly, naming file, line, key and the limit,
+// and the error does not repeat the whole name.
+TEST(Config, NamesLongerThanTheLimitAreRefusedNamingKeyAndLimit) {
+  const std::string huge(100000, 'A');
+  const std::string at_limit(64, 'n');
+  struct Case {
+    std::string from, to, key;
+  };
+  for (const auto& c : std::vector<Case>{
+           {"name       = \"supabase-main\"", "name = \"" + huge + "\"", "key \"name\""},
+           {"name   = \"critical_tables\"", "name = \"" + huge + "\"", "key \"name\""},
+           {"plugin = \"table_counts\"", "plugin = \"" + huge + "\"", "key \"plugin\""}}) {
+    std::string text = kValid;
+    text.replace(text.find(c.from), c.from.size(), c.to);
+    try {
+      load_config_text(text, "long.toml", test_env);
+      ADD_FAILURE() << c.key << " of 100000 bytes was accepted";
+    } catch (const ConfigError& e) {
+      std::string msg = e.what();
+      EXPECT_NE(msg.find("long.toml:"), std::string::npos) << msg;
+      EXPECT_NE(msg.find(c.key), std::string::npos) << msg;
+      EXPECT_NE(msg.find("is 100000 bytes long, over the limit of 64 bytes by 99936"),
+                std::string::npos)
+          << msg;
+      EXPECT_LT(msg.size(), 600u) << msg;
+    }
+    // The same place with a name of exactly 64 bytes is fine.
+    text = kValid;
+    std::string fitting = c.to.substr(0, c.to.find('"') + 1) + at_limit + "\"";
+    text.replace(text.find(c.from), c.from.size(), fitting);
+    if (c.key == "key \"plugin\"") continue;  // a plugin name also names a file: not checked here
+    EXPECT_NO_THROW(load_config_text(text, "fit.toml", test_env)) << c.key;
+  }
+}
+
+TEST(Config, PluginNamesAreFileNamesWithoutPaths) {
+  for (const std::string bad : {"../evil", "a/b", "x..y", ".hidden", ""}) {
+    std::string text = kValid;
+    text.replace(text.find("plugin = \"table_counts\""), 23, "plugin = \"" + bad + "\"");
+    EXPECT_THROW(load_config_text(text, "p.toml", test_env), ConfigError) << bad;
+  }
+}
+
+TEST(Config, CompressionFormsAreReadWithoutARegex) {
+  for (const std::string good :
+       {"none", "0", "9", "gzip", "gzip:1", "lz4", "lz4:12", "zstd", "zstd:19"}) {
+    std::string text = kValid;
+    text.replace(text.find("compression = \"gzip:3\""), 22, "compression = \"" + good + "\"");
+    EXPECT_NO_THROW(load_config_text(text, "c.toml", test_env)) << good;
+  }
+  for (const std::string& bad : std::vector<std::string>{"gzip:10", "gzip:", "lz4:123", "zstd:x",
+                                                         "10", "gzipx", std::string(100000, '9')}) {
+    std::string text = kValid;
+    text.replace(text.find("compression = \"gzip:3\""), 22, "compression = \"" + bad + "\"");
+    EXPECT_THROW(load_config_text(text, "c.toml", test_env), ConfigError) << bad.substr(0, 20);
+  }
+}
+
 }  // namespace
 }  // namespace backupdrill

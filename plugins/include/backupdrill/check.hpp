@@ -4,9 +4,16 @@
 // the host is wrapped in a catch-all, so no exception ever crosses the C
 // boundary: an exception in the constructor rejects the config, one in
 // source_phase()/run() fails the check with its what().
+//
+// Output limits (BD_MAX_* in plugin.h): a line, value or label longer than
+// its limit is refused here, before it is sent, with a std::length_error
+// saying which limit and by how much (so run() ends and the check fails with
+// that message). The counts per check (lines, values) are kept by the host:
+// past them cancelled() turns true and the check fails naming the limit.
 #pragma once
 
 #include <exception>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -14,6 +21,24 @@
 #include "backupdrill/plugin.h"
 
 namespace backupdrill::sdk {
+
+namespace detail {
+
+// Throws std::length_error when size is over limit: "<what> is N bytes,
+// over the limit of L bytes (MACRO) by M".
+inline void require_within(const std::string& what, size_t size, size_t limit, const char* macro) {
+  if (size <= limit) return;
+  throw std::length_error(what + " is " + std::to_string(size) + " bytes, over the limit of " +
+                          std::to_string(limit) + " bytes (" + macro + ") by " +
+                          std::to_string(size - limit));
+}
+
+// A name as shown in such a message: at most 64 bytes of it.
+inline std::string shown(const std::string& name) {
+  return "\"" + (name.size() > 64 ? name.substr(0, 64) + "..." : name) + "\"";
+}
+
+}  // namespace detail
 
 // The host's callbacks with C++ types.
 class Host {
@@ -25,21 +50,43 @@ class Host {
   void warn(const std::string& m) const { api_->log(api_, BD_LOG_WARN, m.c_str()); }
   void emit(const std::string& name, double value,
             const std::vector<std::pair<std::string, std::string>>& labels = {}) const {
+    detail::require_within("the name of value " + detail::shown(name), name.size(),
+                           BD_MAX_NAME_BYTES, "BD_MAX_NAME_BYTES");
+    if (labels.size() > BD_MAX_LABELS) {
+      throw std::length_error("value " + detail::shown(name) + " has " +
+                              std::to_string(labels.size()) + " labels, over the limit of " +
+                              std::to_string(BD_MAX_LABELS) + " (BD_MAX_LABELS) by " +
+                              std::to_string(labels.size() - BD_MAX_LABELS));
+    }
+    for (const auto& [k, v] : labels) {
+      detail::require_within("a label name of value " + detail::shown(name), k.size(),
+                             BD_MAX_NAME_BYTES, "BD_MAX_NAME_BYTES");
+      detail::require_within("label " + detail::shown(k) + " of value " + detail::shown(name),
+                             v.size(), BD_MAX_TEXT_BYTES, "BD_MAX_TEXT_BYTES");
+    }
     std::vector<bd_label> l;
     l.reserve(labels.size());
     for (const auto& [k, v] : labels) l.push_back({k.c_str(), v.c_str()});
     api_->emit_value(api_, name.c_str(), value, l.data(), l.size());
   }
   void line(const std::string& name, const std::string& value) const {
+    detail::require_within("the name of report line " + detail::shown(name), name.size(),
+                           BD_MAX_NAME_BYTES, "BD_MAX_NAME_BYTES");
+    detail::require_within("the value of report line " + detail::shown(name), value.size(),
+                           BD_MAX_TEXT_BYTES, "BD_MAX_TEXT_BYTES");
     api_->report_line(api_, name.c_str(), value.c_str());
   }
   void smoke(bool passed, const std::string& text) const {
+    detail::require_within("a smoke line", text.size(), BD_MAX_TEXT_BYTES, "BD_MAX_TEXT_BYTES");
     api_->smoke_line(api_, passed ? 1 : 0, text.c_str());
   }
   void fail(const std::string& message) const { api_->fail(api_, message.c_str()); }
   void skip(const std::string& reason) const { api_->skip(api_, reason.c_str()); }
   void summary(const std::string& message) const { api_->summary(api_, message.c_str()); }
-  void secret(const std::string& value) const { api_->secret(api_, value.c_str()); }
+  void secret(const std::string& value) const {
+    detail::require_within("a secret", value.size(), BD_MAX_TEXT_BYTES, "BD_MAX_TEXT_BYTES");
+    api_->secret(api_, value.c_str());
+  }
   bool cancelled() const { return api_->cancelled(api_) != 0; }
   long long remaining_ms() const { return api_->remaining_ms(api_); }
   const bd_host_api* raw() const { return api_; }

@@ -56,6 +56,25 @@ extern "C" {
 #define BD_LOG_WARN 2
 #define BD_LOG_ERROR 3
 
+/*
+ * Output limits, per check (one check = its create(), source_phase() and
+ * run() together). Past a limit the host drops that output and everything
+ * the check sends after it, cancelled() returns nonzero so the plugin can
+ * stop, and the check fails with a message naming the limit and by how much
+ * it was exceeded (its report lines, smoke lines and values are not kept).
+ * Messages (log, fail, skip, summary) are not refused but cut to
+ * BD_MAX_MESSAGE_BYTES with a marker "... (N more bytes)".
+ */
+#define BD_MAX_NAME_BYTES 256u         /* a report line's, value's or label's name */
+#define BD_MAX_TEXT_BYTES 4096u        /* a report line's value, smoke text, label value, secret */
+#define BD_MAX_LABELS 16u              /* labels of one emit_value() */
+#define BD_MAX_LINES 10000u            /* report_line() + smoke_line() calls */
+#define BD_MAX_VALUES 20000u           /* emit_value() calls */
+#define BD_MAX_OUTPUT_BYTES (4u << 20) /* bytes of all lines, values and labels */
+#define BD_MAX_SECRETS 16u             /* secret() calls */
+#define BD_MAX_LOG_LINES 1000u         /* log() calls; past it they are dropped, not failed */
+#define BD_MAX_MESSAGE_BYTES 4096u     /* log, fail, skip and summary messages */
+
 /* bd_run_context.phase */
 #define BD_PHASE_SOURCE 1 /* during the backup, in its exported snapshot */
 #define BD_PHASE_TARGET 2 /* after the restore */
@@ -94,8 +113,8 @@ struct bd_host_api {
   void (*summary)(const bd_host_api* self, const char* message);
   /* A string (token, API key) the host must mask in logs and artifacts. */
   void (*secret)(const bd_host_api* self, const char* value);
-  /* Nonzero once the drill was cancelled or the call's deadline passed:
-   * stop and return. */
+  /* Nonzero once the drill was cancelled, the call's deadline passed or the
+   * check went over an output limit (see BD_MAX_*): stop and return. */
   int (*cancelled)(const bd_host_api* self);
   /* Milliseconds left before the host kills the worker (never negative). */
   int64_t (*remaining_ms)(const bd_host_api* self);
