@@ -17,14 +17,12 @@ struct ToolSide {
   pg::ConnInfo conninfo;
   std::optional<std::filesystem::path> passfile;
 
-  // The environment for a child that connects to this side: the password
-  // only through PGPASSFILE, never on argv.
+  // The environment for a child that connects to this side, on top of the
+  // allow-list every child gets (no PGPASSWORD there): the password only
+  // through PGPASSFILE, never on argv.
   std::map<std::string, std::optional<std::string>> env() const {
     std::map<std::string, std::optional<std::string>> e;
-    if (passfile) {
-      e["PGPASSFILE"] = passfile->string();
-      e["PGPASSWORD"] = std::nullopt;  // the URL's password wins over a stale one
-    }
+    if (passfile) e["PGPASSFILE"] = passfile->string();
     e["PGAPPNAME"] = "backupdrill";
     e["PGCONNECT_TIMEOUT"] = "30";
     return e;

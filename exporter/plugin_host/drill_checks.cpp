@@ -14,10 +14,9 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 // The connection string a plugin gets, with the password it needs: the
-// URL's, else the exporter's PGPASSWORD (which workers do not inherit: a
-// password reaches them only through the pipe). Not registered as a secret
-// here: children whose environment holds a registered secret lose that
-// variable, and pg_restore still needs PGPASSWORD in this setup.
+// URL's, else the exporter's PGPASSWORD. Workers inherit no PGPASSWORD (their
+// environment is an allow-list): a password reaches them only through the
+// pipe. ConnInfo::parse registered it as a secret.
 std::string conninfo_for_worker(const pg::ConnInfo& c) {
   std::string text = c.full();
   const char* env = std::getenv("PGPASSWORD");
