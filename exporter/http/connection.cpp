@@ -1,13 +1,15 @@
 #include "http/connection.h"
 
+#include <array>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-#include <cctype>
 #include <optional>
 #include <type_traits>
+
+#include "http/request_framing.h"
 
 namespace backupdrill::http::detail {
 namespace {
@@ -20,6 +22,12 @@ using tcp = net::ip::tcp;
 // TLS close_notify exchange at the end of a connection; a peer that does not
 // answer is not worth waiting for.
 constexpr auto kShutdownTimeout = std::chrono::seconds(2);
+// Closing a TCP socket with unread input sends a reset, which can destroy the
+// answer before the client reads it (e.g. a 413 while the body still
+// arrives). So after our FIN the rest of the input is read and dropped, up to
+// these bounds, before the socket closes.
+constexpr auto kLingerTimeout = std::chrono::seconds(2);
+constexpr size_t kLingerBytes = 1 << 20;
 
 bool is_token_char(char c) {
   return c > 32 && c < 127 && c != ':' && c != '(' && c != ')' && c != ',' && c != ';' &&
@@ -40,15 +48,10 @@ bool iequals(std::string_view a, std::string_view b) {
                         beast::string_view(b.data(), b.size()));
 }
 
-std::string lower(beast::string_view s) {
-  std::string out(s.data(), s.size());
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 template <bool kTls>
 class Connection : public Stoppable, public std::enable_shared_from_this<Connection<kTls>> {
   using Stream = std::conditional_t<kTls, beast::ssl_stream<beast::tcp_stream>, beast::tcp_stream>;
+  using BeastResponse = bhttp::response<bhttp::string_body>;
 
  public:
   Connection(tcp::socket&& socket, std::shared_ptr<ServerState> state, std::string remote)
@@ -106,73 +109,101 @@ class Connection : public Stoppable, public std::enable_shared_from_this<Connect
     read();
   }
 
+  RequestLimits limits() const {
+    const ServerOptions& o = state_->options;
+    return {o.max_header_bytes, o.max_body_bytes, o.max_target_bytes};
+  }
+
+  // A request is read in two steps: the header, then (once its framing is
+  // known to be sound) the body.
   void read() {
     if (closing_) return close();
     busy_ = false;
     parser_.emplace();
-    parser_->header_limit(static_cast<std::uint32_t>(state_->options.max_header_bytes));
-    parser_->body_limit(static_cast<std::uint64_t>(state_->options.max_body_bytes));
+    configure_parser(*parser_, limits());
     lowest().expires_after(state_->options.read_timeout);
+    bhttp::async_read_header(
+        stream_, buffer_, *parser_,
+        beast::bind_front_handler(&Connection::on_header, this->shared_from_this()));
+  }
+
+  void on_header(beast::error_code ec, std::size_t) {
+    busy_ = true;
+    if (ec) return on_read_error(ec);
+    if (auto refusal = check_framing(*parser_, limits())) return reject(*refusal);
+    if (parser_->is_done()) return handle();
+    busy_ = false;  // as for the header: stop() need not wait for a slow body
     bhttp::async_read(stream_, buffer_, *parser_,
                       beast::bind_front_handler(&Connection::on_read, this->shared_from_this()));
   }
 
   void on_read(beast::error_code ec, std::size_t) {
     busy_ = true;
-    if (!ec) return handle();
+    if (ec) return on_read_error(ec);
+    handle();
+  }
+
+  void on_read_error(beast::error_code ec) {
     if (ec == bhttp::error::end_of_stream || ec == net::error::operation_aborted) return close();
     if (ec == beast::error::timeout) {
       state_->log("debug", "closing the connection of " + remote_ + ": read timeout");
       return close_now();
     }
-    if (ec == bhttp::error::header_limit) return reject(431);
-    if (ec == bhttp::error::body_limit) return reject(413);
-    if (ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category()) {
-      state_->log("debug", "bad request from " + remote_ + ": " + ec.message());
-      return reject(400);
-    }
+    if (auto refusal = refusal_for(ec)) return reject(*refusal);
     close_now();  // a socket or TLS error: nobody to answer
   }
 
   void handle() {
     auto& msg = parser_->get();
-    Request request;
-    request.method = std::string(msg.method_string());
-    request.target = std::string(msg.target());
-    const size_t q = request.target.find('?');
-    request.path = request.target.substr(0, q);
-    if (q != std::string::npos) request.query = request.target.substr(q + 1);
-    for (const auto& field : msg) {
-      std::string& v = request.headers[lower(field.name_string())];
-      v += (v.empty() ? "" : ", ") + std::string(field.value());
-    }
-    request.body = std::move(msg.body());
-    request.remote_address = remote_;
     const bool keep_alive = msg.keep_alive();
     const unsigned version = msg.version();
+    const bool head = msg.method_string() == "HEAD";
+    const std::string what =
+        printable({msg.method_string().data(), msg.method_string().size()}, 16) + " " +
+        printable({msg.target().data(), msg.target().size()});
+    std::shared_ptr<BeastResponse> res;
+    // The safety net for everything outside a handler (the router catches
+    // those): whatever throws, the client gets a generic 500 and the log the
+    // reason, never the other way round.
+    try {
+      Request request = to_request(msg, remote_);
+      res = build(answer(request), head, keep_alive, version);
+    } catch (const std::exception& e) {
+      state_->log("error", "answering " + what + " from " + remote_ + " failed: " + e.what());
+    } catch (...) {
+      state_->log("error", "answering " + what + " from " + remote_ + " failed");
+    }
+    if (!res) res = build(text_response(500), false, false, version);
+    write(std::move(res));
+  }
 
-    Response response;
+  Response answer(Request& request) const {
     auto auth = request.headers.find("authorization");
     if (state_->auth.enabled() &&
         !state_->auth.allows(auth == request.headers.end() ? "" : auth->second)) {
       state_->log("debug", "basic authentication failed for " + remote_);
-      response = text_response(401);
+      Response response = text_response(401);
       response.headers.emplace_back("WWW-Authenticate", BasicAuth::kChallenge);
-    } else {
-      response = state_->router.dispatch(request);
+      return response;
     }
-    send(std::move(response), request.method == "HEAD", keep_alive, version);
+    return state_->router.dispatch(request);
   }
 
-  // After a malformed request the parser's position is unknown: answer and close.
-  void reject(int status) { send(text_response(status), false, false, 11); }
+  // After a request that cannot be read as sent, where the next one would
+  // begin is unknown: answer and close.
+  void reject(const Refusal& refusal) {
+    state_->log("debug", "refusing a request from " + remote_ + " with " +
+                             std::to_string(refusal.status) + ": " + refusal.reason);
+    write(build(text_response(refusal.status), false, false, 11));
+  }
 
-  void send(Response r, bool head, bool keep_alive, unsigned version) {
+  std::shared_ptr<BeastResponse> build(Response r, bool head, bool keep_alive,
+                                       unsigned version) const {
     if (r.status < 100 || r.status > 999) {
       state_->log("error", "a handler returned the invalid status " + std::to_string(r.status));
       r = text_response(500);
     }
-    auto res = std::make_shared<bhttp::response<bhttp::string_body>>();
+    auto res = std::make_shared<BeastResponse>();
     res->version(version == 10 ? 10 : 11);
     res->result(static_cast<unsigned>(r.status));
     res->set(bhttp::field::content_type, r.content_type);
@@ -198,6 +229,10 @@ class Connection : public Stoppable, public std::enable_shared_from_this<Connect
       res->body() = std::move(r.body);
       res->prepare_payload();
     }
+    return res;
+  }
+
+  void write(std::shared_ptr<BeastResponse> res) {
     lowest().expires_after(state_->options.write_timeout);
     bhttp::async_write(stream_, *res,
                        [self = this->shared_from_this(), res](beast::error_code ec, std::size_t) {
@@ -211,7 +246,8 @@ class Connection : public Stoppable, public std::enable_shared_from_this<Connect
     read();
   }
 
-  // Ends the connection politely: close_notify for TLS, FIN for TCP.
+  // Ends the connection politely: close_notify for TLS; for TCP a FIN, then
+  // the client's remaining input is drained (see kLingerTimeout).
   void close() {
     busy_ = true;
     if constexpr (kTls) {
@@ -221,7 +257,21 @@ class Connection : public Stoppable, public std::enable_shared_from_this<Connect
     } else {
       beast::error_code ignored;
       lowest().socket().shutdown(tcp::socket::shutdown_send, ignored);
+      // On stop() nobody waits for an answer we could lose: close at once.
+      if (closing_ || state_->stopping) return close_now();
+      busy_ = false;  // a stop() from now on cuts the drain short
+      lowest().expires_after(kLingerTimeout);
+      drain();
     }
+  }
+
+  void drain() {
+    lowest().async_read_some(net::buffer(scratch_), [self = this->shared_from_this()](
+                                                        beast::error_code ec, std::size_t n) {
+      self->drained_ += n;
+      if (ec || self->drained_ >= kLingerBytes) return self->close_now();
+      self->drain();
+    });
   }
 
   void close_now() {
@@ -234,6 +284,8 @@ class Connection : public Stoppable, public std::enable_shared_from_this<Connect
   std::string remote_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  std::array<char, 4096> scratch_{};  // input read and dropped while closing
+  size_t drained_ = 0;
   bool busy_ = true;      // handling a request (not waiting for one)
   bool closing_ = false;  // stop() was called: no further requests
 };

@@ -94,8 +94,10 @@ Response Router::call(const Route& route, const Request& request) const {
 Response Router::dispatch(Request& request) const {
   std::vector<std::string> decoded;
   for (std::string_view seg : split_path(request.path)) {
+    // Nothing after the router (handlers, logs, JSON answers) has to cope
+    // with bytes that are not text.
     auto d = percent_decode(seg);
-    if (!d) return text_response(400);
+    if (!d || !is_valid_utf8(*d)) return text_response(400);
     decoded.push_back(std::move(*d));
   }
   if (decoded.empty()) return text_response(404);  // not an origin-form path

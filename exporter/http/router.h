@@ -27,7 +27,7 @@ struct Request {
   std::map<std::string, std::string> headers;  // lower-case names; repeats joined by ", "
   std::string body;
   std::string remote_address;                 // "127.0.0.1:51234" or "[::1]:51234"
-  std::map<std::string, std::string> params;  // path parameters, percent-decoded
+  std::map<std::string, std::string> params;  // path parameters, percent-decoded, valid UTF-8
 };
 
 struct Response {
@@ -61,7 +61,8 @@ class Router {
   void set_log(LogFn log) { log_ = std::move(log); }
   bool has_log() const { return static_cast<bool>(log_); }
 
-  // Answers: the handler's response; 400 for a path with a malformed escape;
+  // Answers: the handler's response; 400 for a path with a malformed escape
+  // or a segment that does not decode to valid UTF-8 (no handler sees one);
   // 404 for an unknown path; 405 with "Allow" when the path is known but not
   // the method; HEAD runs the GET handler and returns its headers with an
   // empty body plus a "Content-Length" header holding the GET body's size;

@@ -26,12 +26,17 @@ struct ServerOptions {
   std::string listen_address = ":10125";
   std::optional<WebConfig> web;  // TLS, basic auth, extra headers
   int threads = 2;               // I/O threads; handlers run on them
+  // A request with an ambiguous length (Transfer-Encoding other than exactly
+  // "chunked", with Content-Length, or in HTTP/1.0; Content-Length repeated)
+  // is answered 400 and the connection closed, as is any request past a size
+  // limit below (431, 413, 414): see request_framing.h.
   // Budget for one request (headers and body) and for an idle keep-alive
   // connection; also for the TLS handshake.
   std::chrono::milliseconds read_timeout{10000};
   std::chrono::milliseconds write_timeout{30000};  // for sending one response
   size_t max_header_bytes = 16 * 1024;             // request line + headers; more -> 431
   size_t max_body_bytes = 1 << 20;                 // more -> 413
+  size_t max_target_bytes = 8 * 1024;              // path and query; more -> 414
   size_t max_connections = 512;                    // further connections are closed at once
   // Where the server reports; level is "debug", "info", "warn" or "error".
   // Also given to the router when it has no log of its own. May be empty.

@@ -248,8 +248,10 @@ class Parser {
     };
     for (const auto& [name, value] : entries(node, p)) {
       const std::string k = p + "." + name;
+      // A named copy: lambdas capturing structured bindings need Clang 16.
+      const std::string& header = name;
       auto rule = std::find_if(allowed.begin(), allowed.end(),
-                               [&](const auto& a) { return a.first == name; });
+                               [&](const auto& a) { return a.first == header; });
       if (rule == allowed.end()) {
         unknown(value, p + ".", name,
                 "Strict-Transport-Security, X-Content-Type-Options, X-Frame-Options, "

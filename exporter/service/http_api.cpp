@@ -14,12 +14,34 @@ http::Response json_response(int status, const nlohmann::ordered_json& body) {
   http::Response r;
   r.status = status;
   r.content_type = "application/json";
-  r.body = body.dump(2) + "\n";
+  // Run errors and check messages come from outside (PostgreSQL, plugins) and
+  // need not be UTF-8: replace what is not, rather than throw.
+  r.body = body.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
   return r;
 }
 
 http::Response error_response(int status, const std::string& message) {
   return json_response(status, {{"status", "error"}, {"error", message}});
+}
+
+// The config accepts drill names of letters, digits, '_', '.' and '-' (and
+// bounds their length); anything else in the {name} of a path is answered 404
+// before it is looked up, logged or echoed. The length bound here is only a
+// generous cap: the lookup decides.
+constexpr size_t kMaxNameBytes = 255;
+
+bool could_be_drill_name(const std::string& name) {
+  if (name.empty() || name.size() > kMaxNameBytes) return false;
+  for (char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '_' || c == '.' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+http::Response not_a_drill_name() {
+  return error_response(404, "no such drill: drill names are letters, digits, _ . and -");
 }
 
 nlohmann::ordered_json optional_time(const std::optional<SystemTime>& t) {
@@ -118,6 +140,7 @@ void add_exporter_routes(http::Router& router, DrillService& service, DrillMetri
   });
   router.add("GET", "/api/v1/drills/{name}/runs", [&service](const http::Request& req) {
     const std::string& name = req.params.at("name");
+    if (!could_be_drill_name(name)) return not_a_drill_name();
     if (!service.config().find_drill(name)) {
       return error_response(404, "no drill named \"" + name + "\"");
     }
@@ -158,6 +181,7 @@ void add_exporter_routes(http::Router& router, DrillService& service, DrillMetri
       return r;
     }
     const std::string& name = req.params.at("name");
+    if (!could_be_drill_name(name)) return not_a_drill_name();
     auto result = service.trigger(name, "api");
     switch (result.status) {
       case DrillService::TriggerStatus::accepted:

@@ -114,6 +114,41 @@ TEST(Router, MalformedEscapeIs400AndEmptyParamIs404) {
   EXPECT_EQ(router.dispatch(empty).status, 404);
 }
 
+TEST(Router, SegmentThatIsNotUtf8Is400BeforeAnyHandlerSeesIt) {
+  Router router;
+  int calls = 0;
+  router.add("GET", "/api/v1/drills/{name}/runs", [&](const Request&) {
+    ++calls;
+    return reply("runs");
+  });
+  // Overlong '.', lone continuation, truncated sequence, a surrogate, past
+  // U+10FFFF, an invalid lead byte, an overlong 3-byte NUL.
+  for (const char* name :
+       {"%c0%ae", "%80", "a%e2%82", "%ed%a0%80", "%f4%90%80%80", "%ff", "%e0%80%80", "%c3%28"}) {
+    Request r = make("GET", std::string("/api/v1/drills/") + name + "/runs");
+    EXPECT_EQ(router.dispatch(r).status, 400) << name;
+  }
+  // A literal segment too (the pattern has no such route, but nothing may decode it).
+  Request lit = make("GET", "/api/v1/%c0%ae/x/runs");
+  EXPECT_EQ(router.dispatch(lit).status, 400);
+  EXPECT_EQ(calls, 0);
+  // Valid multi-byte UTF-8 reaches the handler, decoded.
+  Request ok = make("GET", "/api/v1/drills/caf%c3%a9%f0%9f%98%80/runs");
+  EXPECT_EQ(router.dispatch(ok).body, "runs");
+  EXPECT_EQ(calls, 1);
+}
+
+TEST(Url, IsValidUtf8) {
+  EXPECT_TRUE(is_valid_utf8(""));
+  EXPECT_TRUE(is_valid_utf8("plain ascii"));
+  EXPECT_TRUE(is_valid_utf8("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf"));
+  for (const char* bad : {"\xc0\xae", "\xc1\xbf", "\x80", "\xbf", "\xe2\x82", "\xed\xa0\x80",
+                          "\xed\xbf\xbf", "\xf4\x90\x80\x80", "\xf5\x80\x80\x80", "\xff", "\xfe",
+                          "\xe0\x80\x80", "\xf0\x80\x80\x80", "a\xc3", "\xc3\x28"}) {
+    EXPECT_FALSE(is_valid_utf8(bad)) << bad;
+  }
+}
+
 TEST(Router, LiteralBeatsParameterWhateverTheOrder) {
   Router router;
   router.add("GET", "/d/{name}", [](const Request&) { return reply("param"); });

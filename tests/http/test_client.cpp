@@ -136,9 +136,14 @@ Reply Client::request(const std::string& method, const std::string& target,
 
 std::string raw_exchange(uint16_t port, const std::string& bytes,
                          std::chrono::milliseconds timeout) {
+  return raw_exchange_until_close(port, bytes, timeout).bytes;
+}
+
+RawReply raw_exchange_until_close(uint16_t port, const std::string& bytes,
+                                  std::chrono::milliseconds timeout) {
   const int fd = connect_loopback(port);
   send_all(fd, bytes);
-  std::string out;
+  RawReply reply;
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   char buf[4096];
   while (std::chrono::steady_clock::now() < deadline) {
@@ -147,11 +152,14 @@ std::string raw_exchange(uint16_t port, const std::string& bytes,
         deadline - std::chrono::steady_clock::now());
     if (::poll(&p, 1, static_cast<int>(std::max<long>(left.count(), 1))) <= 0) break;
     const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-    if (n <= 0) break;  // EOF or reset
-    out.append(buf, static_cast<size_t>(n));
+    if (n <= 0) {  // EOF or reset
+      reply.closed = true;
+      break;
+    }
+    reply.bytes.append(buf, static_cast<size_t>(n));
   }
   ::close(fd);
-  return out;
+  return reply;
 }
 
 IdleConnection::IdleConnection(uint16_t port)

@@ -55,6 +55,15 @@ class Client {
 std::string raw_exchange(uint16_t port, const std::string& bytes,
                          std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
+// Like raw_exchange, and tells whether the server closed the connection
+// (EOF or reset) before the timeout.
+struct RawReply {
+  std::string bytes;
+  bool closed = false;
+};
+RawReply raw_exchange_until_close(uint16_t port, const std::string& bytes,
+                                  std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
 // A raw connection that sends only what it is told to; wait_closed() tells
 // after how long the server closed it.
 class IdleConnection {

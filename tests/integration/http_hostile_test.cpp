@@ -1,0 +1,141 @@
+// End-to-end: a hostile HTTP client against the real exporter binary in serve
+// mode. Request smuggling through Transfer-Encoding / Content-Length tricks is
+// answered 400 and the connection closed; names that cannot be a drill (bad
+// UTF-8, control characters, overlong) are 400/404, never a 500; and the
+// exporter keeps serving. No database is needed: the drill never runs.
+#include <gtest/gtest.h>
+
+#include <cctype>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "exporter_process.h"
+#include "support.h"
+#include "test_client.h"
+
+namespace backupdrill::testing {
+namespace {
+
+const std::string kToken = "hostile-admin-token-51d2";
+
+class HostileHttp : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fresh_dir("http_hostile");
+    const auto config = dir_ / "hostile.toml";
+    // Port 1 on loopback: nothing listens, and nothing here starts a drill.
+    write_file(config, "[exporter]\nartifact_dir = \"" + (dir_ / "artifacts").string() +
+                           "\"\nadmin_token = \"${TOKEN}\"\n"
+                           "[[drill]]\nname = \"hostile\"\n"
+                           "source_url = \"postgresql://nobody@127.0.0.1:1/src\"\n"
+                           "target_url = \"postgresql://nobody@127.0.0.1:1/tgt\"\n");
+    exporter_.emplace(config, std::vector<std::string>{},
+                      std::map<std::string, std::optional<std::string>>{{"TOKEN", kToken}},
+                      dir_ / "exporter.log");
+  }
+  void TearDown() override {
+    if (exporter_) {
+      EXPECT_EQ(exporter_->stop(), 0) << exporter_->log();
+    }
+  }
+  uint16_t port() const { return static_cast<uint16_t>(exporter_->port()); }
+  std::string url(const std::string& path) const { return exporter_->base_url() + path; }
+
+  std::filesystem::path dir_;
+  std::optional<ServingExporter> exporter_;
+};
+
+// Status lines ("HTTP/1.1 200 "), wherever they start: a body is not
+// followed by a line break.
+size_t count_responses(const std::string& bytes) {
+  size_t n = 0;
+  for (size_t at = bytes.find("HTTP/1."); at != std::string::npos;
+       at = bytes.find("HTTP/1.", at + 1)) {
+    const std::string status = bytes.substr(at + 7, 6);  // "1 200 "
+    if (status.size() == 6 && status[1] == ' ' &&
+        std::isdigit(static_cast<unsigned char>(status[2])) && status[5] == ' ') {
+      ++n;
+    }
+  }
+  return n;
+}
+
+TEST_F(HostileHttp, SmugglingAttemptIs400AndTheConnectionCloses) {
+  // The smuggled request would trigger a drill if it were served.
+  const std::string smuggled =
+      "POST /api/v1/drills/hostile/run HTTP/1.1\r\nHost: x\r\n"
+      "Authorization: Bearer " +
+      kToken + "\r\nContent-Length: 0\r\n\r\n";
+  const std::vector<std::string> heads = {
+      "Transfer-Encoding: gzip\r\n",
+      "Transfer-Encoding: xchunked\r\n",
+      "Transfer-Encoding: chunked, gzip\r\n",
+      "Transfer-Encoding: gzip\r\nContent-Length: " + std::to_string(smuggled.size()) + "\r\n",
+      "Content-Length: 0\r\nContent-Length: 0\r\n",
+  };
+  for (const std::string& head : heads) {
+    const auto reply = http::test::raw_exchange_until_close(
+        port(), "GET /-/healthy HTTP/1.1\r\nHost: x\r\n" + head + "\r\n" + smuggled);
+    EXPECT_EQ(reply.bytes.rfind("HTTP/1.1 400 Bad Request\r\n", 0), 0u) << head << reply.bytes;
+    EXPECT_TRUE(reply.closed) << head;
+    EXPECT_EQ(count_responses(reply.bytes), 1u) << head << reply.bytes;
+  }
+  // Nothing was triggered: the drill never ran.
+  EXPECT_EQ(exporter_->metric("backupdrill_running{drill=\"hostile\"}"), 0.0);
+  EXPECT_EQ(exporter_->metric("backupdrill_runs_total{drill=\"hostile\"}"), 0.0);
+  EXPECT_EQ(http_call(url("/-/healthy")).status, 200);
+}
+
+TEST_F(HostileHttp, NamesThatCannotBeADrillAreNever500) {
+  const std::vector<std::string> names = {
+      "%c0%ae",                 // overlong "." (the reported case)
+      "%ff%fe",                 // not UTF-8 at all
+      "%ed%a0%80",              // a UTF-16 surrogate
+      "a%0ab",                  // a line break
+      "%1b%5b31m",              // a terminal escape
+      "..",                     // a path, not a name
+      "%2e%2e%2f%2e%2e%2fetc",  // ../../etc
+      "caf%c3%a9",              // valid UTF-8, not a possible drill name
+      std::string(300, 'x'),    // longer than any drill name
+      "hostile%00",             // an encoded NUL
+  };
+  for (const std::string& name : names) {
+    for (const auto& [method, path] :
+         std::vector<std::pair<std::string, std::string>>{{"GET", "/runs"}, {"POST", "/run"}}) {
+      std::vector<std::string> args{"-X", method, "-H", "Authorization: Bearer " + kToken};
+      const HttpAnswer a = http_call(url("/api/v1/drills/" + name + path), args);
+      EXPECT_TRUE(a.status == 404 || a.status == 400)
+          << method << " " << name << " -> " << a.status << " " << a.body;
+    }
+  }
+  // The error answer for a valid-UTF-8 unknown name is JSON that parses.
+  const HttpAnswer unknown = http_call(url("/api/v1/drills/caf%c3%a9/runs"));
+  EXPECT_EQ(unknown.status, 404);
+  EXPECT_TRUE(nlohmann::json::accept(unknown.body)) << unknown.body;
+  // A real drill still answers, and nothing above left an exception in the log.
+  EXPECT_EQ(http_call(url("/api/v1/drills/hostile/runs")).status, 200);
+  EXPECT_EQ(exporter_->log().find("type_error"), std::string::npos) << exporter_->log();
+  EXPECT_EQ(exporter_->log().find("failed:"), std::string::npos) << exporter_->log();
+}
+
+TEST_F(HostileHttp, OversizedRequestsAreRefusedAndTheExporterGoesOn) {
+  // A URL past the limit, headers past the limit, a body past the limit.
+  const std::string long_target = "/api/v1/drills/" + std::string(9000, 'a') + "/runs";
+  auto reply = http::test::raw_exchange_until_close(
+      port(), "GET " + long_target + " HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(reply.bytes.rfind("HTTP/1.1 414", 0), 0u) << reply.bytes.substr(0, 200);
+  EXPECT_TRUE(reply.closed);
+  reply = http::test::raw_exchange_until_close(
+      port(),
+      "GET /-/healthy HTTP/1.1\r\nHost: x\r\nX-Pad: " + std::string(20000, 'p') + "\r\n\r\n");
+  EXPECT_EQ(reply.bytes.rfind("HTTP/1.1 431", 0), 0u) << reply.bytes.substr(0, 200);
+  reply = http::test::raw_exchange_until_close(
+      port(), "POST /api/v1/drills/hostile/run HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+                  std::to_string(2 << 20) + "\r\n\r\nxxxx");
+  EXPECT_EQ(reply.bytes.rfind("HTTP/1.1 413", 0), 0u) << reply.bytes.substr(0, 200);
+  EXPECT_EQ(http_call(url("/-/healthy")).status, 200);
+}
+
+}  // namespace
+}  // namespace backupdrill::testing
