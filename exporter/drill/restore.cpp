@@ -65,16 +65,8 @@ void mark_existing(const PgSession& s, const GuardReport& guard, const std::stri
 
 // The extensions the archive creates: its EXTENSION entries' names.
 std::vector<std::string> archive_extensions(const PgSession& s, const std::filesystem::path& dump) {
-  ChildSpec spec;
-  spec.program = s.pg_restore.path;
-  spec.args = {"--list", dump.string()};
-  auto run = run_capture(spec, s.deadline);
-  if (!run.status.ok()) {
-    throw std::runtime_error("pg_restore --list " + dump.filename().string() + " " +
-                             run.status.describe());
-  }
   std::vector<std::string> names;
-  for (const auto& e : supabase::parse_toc(run.out)) {
+  for (const auto& e : supabase::parse_toc(archive_listing(s, dump))) {
     if (e.desc == "EXTENSION") names.push_back(e.tag);
   }
   return names;

@@ -6,8 +6,21 @@
 #include <fstream>
 #include <thread>
 
+#include "util/secrets.h"
+
 namespace backupdrill {
 namespace {
+
+// pg_restore's complaint for an error message: one line, no secret, bounded.
+std::string output_as_one_line(std::string text) {
+  text = scrub(text);
+  if (text.size() > 2000) text = text.substr(0, 2000) + "...";
+  for (auto& c : text) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  while (!text.empty() && text.back() == ' ') text.pop_back();
+  return text;
+}
 
 constexpr size_t kMaxMessage = 4000;  // a huge "Command was:" is cut, not copied whole
 
@@ -158,6 +171,18 @@ ExitStatus run_pg_restore_logged(const PgSession& s, const std::vector<std::stri
   }
   reader.join();
   return status;
+}
+
+std::string archive_listing(const PgSession& s, const std::filesystem::path& dump) {
+  ChildSpec spec;
+  spec.program = s.pg_restore.path;
+  spec.args = {"--list", dump.string()};
+  auto run = run_capture(spec, s.deadline);
+  if (!run.status.ok()) {
+    throw std::runtime_error("pg_restore --list " + dump.filename().string() + " " +
+                             run.status.describe() + ": " + output_as_one_line(run.out));
+  }
+  return run.out;
 }
 
 }  // namespace backupdrill

@@ -17,6 +17,10 @@ namespace backupdrill {
 ExitStatus run_pg_restore_logged(const PgSession& session, const std::vector<std::string>& args,
                                  const std::filesystem::path& log);
 
+// `pg_restore --list` of an archive: its table of contents as text. Throws
+// std::runtime_error naming the archive when pg_restore fails.
+std::string archive_listing(const PgSession& session, const std::filesystem::path& dump);
+
 // pg_restore's combined output, put back into one message a line. Its
 // logging writes "pg_restore:", " ", an optional "error: "/"warning: ", then
 // the message and its newline in one write; with several jobs the workers'

@@ -288,18 +288,6 @@ void reset_privileges(pqxx::connection& conn, const std::set<std::string>& schem
            std::to_string(done) + " statements) before the archive's grants");
 }
 
-std::string listing_of(const PgSession& s, const std::filesystem::path& dump) {
-  ChildSpec spec;
-  spec.program = s.pg_restore.path;
-  spec.args = {"--list", dump.string()};
-  auto run = run_capture(spec, s.deadline);
-  if (!run.status.ok()) {
-    throw std::runtime_error("pg_restore --list " + dump.filename().string() + " " +
-                             run.status.describe() + ": " + one_line(run.out));
-  }
-  return run.out;
-}
-
 }  // namespace
 
 ProfileRestoreOutcome restore_with_profile(const PgSession& s, const ProfileRestoreInput& in) {
@@ -315,7 +303,7 @@ ProfileRestoreOutcome restore_with_profile(const PgSession& s, const ProfileRest
   }
   apply_roles(conn, in, superuser, log, out);
 
-  const auto toc = parse_toc(listing_of(s, in.dump));
+  const auto toc = parse_toc(archive_listing(s, in.dump));
   auto restore = [&](std::vector<std::string> args) {
     args.push_back(in.dump.string());
     return run_pg_restore_logged(s, args, in.log);

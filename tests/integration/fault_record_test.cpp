@@ -188,6 +188,14 @@ TEST(FaultRecord, WrongPasswordIsARecordedFailureThatSurvivesRestart) {
   EXPECT_EQ(page.body.find("wrong-Pass-77e1"), std::string::npos);
 }
 
+// ~45 MB of text (about 60 MB in pg_database_size), for dumps without
+// compression that outgrow a small disk.
+void add_big_table(const std::string& db) {
+  sql_exec(A(), db,
+           "create table big as select g as id, md5(g::text) || md5((g + 1)::text) || "
+           "md5((g + 2)::text) as payload from generate_series(1, 400000) g");
+}
+
 // Mounts a small tmpfs for the artifacts (root only); unmounted at the end.
 class SmallDisk {
  public:
@@ -221,10 +229,7 @@ TEST(FaultRecord, FullDiskFailsTheBackupAndTheNextRunPasses) {
   SmallDisk disk(small, "100m");
   if (!disk.mounted()) GTEST_SKIP() << "cannot mount a tmpfs here";
   ScratchDb source(A(), "fr_full_src", false);
-  // ~45 MB of text, dumped without compression.
-  sql_exec(A(), source.name(),
-           "create table big as select g as id, md5(g::text) || md5((g + 1)::text) || "
-           "md5((g + 2)::text) as payload from generate_series(1, 400000) g");
+  add_big_table(source.name());
   const std::string target = "fr_full_tgt";
   drop_database(A(), target);
   const auto filler = small / "filler";
@@ -279,9 +284,7 @@ TEST(FaultRecord, TooLittleFreeSpaceFailsInTheGuardBeforeAnyByteIsWritten) {
   SmallDisk disk(small, "20m");
   if (!disk.mounted()) GTEST_SKIP() << "cannot mount a tmpfs here";
   ScratchDb source(A(), "fr_space_src", false);
-  sql_exec(A(), source.name(),
-           "create table big as select g as id, md5(g::text) || md5((g + 1)::text) || "
-           "md5((g + 2)::text) as payload from generate_series(1, 400000) g");
+  add_big_table(source.name());
   const std::string target = "fr_space_tgt";
   drop_database(A(), target);
   auto config = dir / "drill.toml";
