@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
+#include <cstdlib>
 #include <iostream>
 
 #include "artifacts/run_history.h"
@@ -151,6 +152,19 @@ int main(int argc, char** argv) {
   app.add_option("--log.level", opt.log_level, "debug, info, warn or error");
   app.add_option("--log.format", opt.log_format, "logfmt or json");
   app.add_flag("--version", opt.version, "print version and build information");
+  app.footer(
+      "Runbook mode (no --config.file): one drill named default from the environment:\n"
+      "  SOURCE_DB_URL     the database to back up (required)\n"
+      "  TARGET_DB_URL     the database to restore into (required; never the source)\n"
+      "  BACKUP_DIR        artifact folder (default ./.drills/backup)\n"
+      "  TARGET_API_URL    optional smoke check: GET must answer 200\n"
+      "  API_BEARER_TOKEN  its bearer token (optional)\n"
+      "  RPO_TARGET        default 24h\n"
+      "  RTO_TARGET        default 2h\n"
+      "  PG_BIN_DIR        where pg_dump/pg_restore are (optional)\n"
+      "\n"
+      "Exit codes: 0 every drill passed; 1 a drill failed (its summary says in which phase\n"
+      "and why); 2 usage, config, plugin or safety refusal (nothing was touched).");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -194,6 +208,13 @@ int main(int argc, char** argv) {
     }
   } catch (const std::exception& e) {
     bd::log::warn("cannot sweep the private working folders", {{"error", e.what()}});
+  }
+
+  if (opt.config_file.empty() && !std::getenv("SOURCE_DB_URL") && !std::getenv("TARGET_DB_URL")) {
+    std::cerr << "backupdrill_exporter: nothing to run. Start it with --config.file=FILE (see "
+                 "config/example.toml), or set the runbook's variables SOURCE_DB_URL and "
+                 "TARGET_DB_URL (see --help).\n";
+    return kExitUsage;
   }
 
   bd::Config config;

@@ -6,6 +6,7 @@
 
 #include "config/config.h"
 #include "drill/runner.h"
+#include "http/listen_address.h"
 #include "http/server.h"
 #include "http/web_config.h"
 #include "log/log.h"
@@ -95,6 +96,14 @@ int serve(const Config& config, const ServeFlags& flags) {
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  // A malformed address is a usage error (exit 2: the systemd unit's
+  // RestartPreventExitStatus=2 stops retrying it); a port in use is not.
+  try {
+    http::parse_listen_address(flags.listen_address);
+  } catch (const std::invalid_argument& e) {
+    log::error("invalid --web.listen-address", {{"error", e.what()}});
+    return 2;
+  }
   http::ServerOptions options;
   options.listen_address = flags.listen_address;
   options.log = http_log;

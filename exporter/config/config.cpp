@@ -465,9 +465,13 @@ Config runbook_config(const EnvLookup& env) {
   drill.source_url = get("SOURCE_DB_URL");
   drill.target_url = get("TARGET_DB_URL");
   if (drill.source_url.empty() || drill.target_url.empty()) {
-    throw ConfigError(
-        "runbook mode (no --config.file): SOURCE_DB_URL and TARGET_DB_URL must both be set, "
-        "e.g. SOURCE_DB_URL=postgresql://user@db.example.com:5432/postgres");
+    const std::string missing = drill.source_url.empty() && drill.target_url.empty()
+                                    ? "SOURCE_DB_URL and TARGET_DB_URL are"
+                                : drill.source_url.empty() ? "SOURCE_DB_URL is"
+                                                           : "TARGET_DB_URL is";
+    throw ConfigError("runbook mode (no --config.file): " + missing +
+                      " not set; SOURCE_DB_URL and TARGET_DB_URL must both be set, "
+                      "e.g. SOURCE_DB_URL=postgresql://user@db.example.com:5432/postgres");
   }
   register_secret(get("API_BEARER_TOKEN"));
   cfg.exporter.artifact_dir = get("BACKUP_DIR").empty() ? "./.drills/backup" : get("BACKUP_DIR");
