@@ -18,25 +18,11 @@
 namespace backupdrill::http {
 namespace {
 
+using test::count_responses;
 using test::raw_exchange_until_close;
 
 // What a proxy that reads the body differently would forward as the next request.
 const std::string kSmuggled = "GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n";
-
-// Status lines ("HTTP/1.1 200 "), wherever they start: a body is not
-// followed by a line break.
-size_t count_responses(const std::string& bytes) {
-  size_t n = 0;
-  for (size_t at = bytes.find("HTTP/1."); at != std::string::npos;
-       at = bytes.find("HTTP/1.", at + 1)) {
-    const std::string status = bytes.substr(at + 7, 6);  // "1 200 "
-    if (status.size() == 6 && status[1] == ' ' &&
-        std::isdigit(static_cast<unsigned char>(status[2])) && status[5] == ' ') {
-      ++n;
-    }
-  }
-  return n;
-}
 
 class FramingTest : public ::testing::Test {
  protected:

@@ -13,6 +13,7 @@
 #include <boost/beast/core/detail/base64.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <cctype>
 #include <cerrno>
 #include <optional>
 #include <stdexcept>
@@ -194,6 +195,19 @@ std::string basic_auth(const std::string& user, const std::string& password) {
   std::string encoded(beast::detail::base64::encoded_size(plain.size()), '\0');
   encoded.resize(beast::detail::base64::encode(encoded.data(), plain.data(), plain.size()));
   return "Basic " + encoded;
+}
+
+size_t count_responses(const std::string& bytes) {
+  size_t n = 0;
+  for (size_t at = bytes.find("HTTP/1."); at != std::string::npos;
+       at = bytes.find("HTTP/1.", at + 1)) {
+    const std::string status = bytes.substr(at + 7, 6);  // "1 200 "
+    if (status.size() == 6 && status[1] == ' ' &&
+        std::isdigit(static_cast<unsigned char>(status[2])) && status[5] == ' ') {
+      ++n;
+    }
+  }
+  return n;
 }
 
 }  // namespace backupdrill::http::test

@@ -83,4 +83,8 @@ class IdleConnection {
 // "Basic base64(user:password)".
 std::string basic_auth(const std::string& user, const std::string& password);
 
+// How many responses the bytes hold: status lines ("HTTP/1.1 200 ") wherever
+// they start (a body is not followed by a line break).
+size_t count_responses(const std::string& bytes);
+
 }  // namespace backupdrill::http::test

@@ -14,14 +14,6 @@ namespace {
 
 const Cluster& A() { return cluster("a"); }
 
-std::map<std::string, std::optional<std::string>> runbook_env(const std::string& source_db,
-                                                              const std::string& target_db,
-                                                              const std::filesystem::path& dir) {
-  return {{"SOURCE_DB_URL", A().url(source_db)},
-          {"TARGET_DB_URL", A().url(target_db)},
-          {"BACKUP_DIR", dir.string()}};
-}
-
 int mode_of(const std::filesystem::path& p) {
   struct stat st {};
   ::stat(p.c_str(), &st);

@@ -20,14 +20,6 @@ namespace {
 const Cluster& A() { return cluster("a"); }
 const std::string kToken = "fault-record-token-4d2a";
 
-std::map<std::string, std::optional<std::string>> runbook_env(const std::string& source_db,
-                                                              const std::string& target_db,
-                                                              const std::filesystem::path& dir) {
-  return {{"SOURCE_DB_URL", A().url(source_db)},
-          {"TARGET_DB_URL", A().url(target_db)},
-          {"BACKUP_DIR", dir.string()}};
-}
-
 // The summaries in a drill's folder, newest first.
 std::vector<nlohmann::json> summaries(const std::filesystem::path& folder) {
   std::vector<std::filesystem::path> files;

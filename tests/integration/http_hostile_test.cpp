@@ -46,21 +46,6 @@ class HostileHttp : public ::testing::Test {
   std::optional<ServingExporter> exporter_;
 };
 
-// Status lines ("HTTP/1.1 200 "), wherever they start: a body is not
-// followed by a line break.
-size_t count_responses(const std::string& bytes) {
-  size_t n = 0;
-  for (size_t at = bytes.find("HTTP/1."); at != std::string::npos;
-       at = bytes.find("HTTP/1.", at + 1)) {
-    const std::string status = bytes.substr(at + 7, 6);  // "1 200 "
-    if (status.size() == 6 && status[1] == ' ' &&
-        std::isdigit(static_cast<unsigned char>(status[2])) && status[5] == ' ') {
-      ++n;
-    }
-  }
-  return n;
-}
-
 TEST_F(HostileHttp, SmugglingAttemptIs400AndTheConnectionCloses) {
   // The smuggled request would trigger a drill if it were served.
   const std::string smuggled =
@@ -79,7 +64,7 @@ TEST_F(HostileHttp, SmugglingAttemptIs400AndTheConnectionCloses) {
         port(), "GET /-/healthy HTTP/1.1\r\nHost: x\r\n" + head + "\r\n" + smuggled);
     EXPECT_EQ(reply.bytes.rfind("HTTP/1.1 400 Bad Request\r\n", 0), 0u) << head << reply.bytes;
     EXPECT_TRUE(reply.closed) << head;
-    EXPECT_EQ(count_responses(reply.bytes), 1u) << head << reply.bytes;
+    EXPECT_EQ(http::test::count_responses(reply.bytes), 1u) << head << reply.bytes;
   }
   // Nothing was triggered: the drill never ran.
   EXPECT_EQ(exporter_->metric("backupdrill_running{drill=\"hostile\"}"), 0.0);

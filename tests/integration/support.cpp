@@ -155,4 +155,13 @@ std::filesystem::path only_file(const std::filesystem::path& folder, const std::
   return *found;
 }
 
+std::map<std::string, std::optional<std::string>> runbook_env(const std::string& source_db,
+                                                              const std::string& target_db,
+                                                              const std::filesystem::path& dir) {
+  const Cluster& a = cluster("a");
+  return {{"SOURCE_DB_URL", a.url(source_db)},
+          {"TARGET_DB_URL", a.url(target_db)},
+          {"BACKUP_DIR", dir.string()}};
+}
+
 }  // namespace backupdrill::testing

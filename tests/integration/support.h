@@ -57,6 +57,12 @@ ExporterRun run_exporter(const std::vector<std::string>& args,
                          std::map<std::string, std::optional<std::string>> env = {},
                          int timeout_seconds = 300);
 
+// The runbook's variables for a drill between two databases of cluster "a",
+// with its artifacts under dir.
+std::map<std::string, std::optional<std::string>> runbook_env(const std::string& source_db,
+                                                              const std::string& target_db,
+                                                              const std::filesystem::path& dir);
+
 // A fresh empty folder under the test's build directory.
 std::filesystem::path fresh_dir(const std::string& name);
 
