@@ -37,6 +37,22 @@ struct BackupConfig {
   std::string compression = "gzip:1";
   std::vector<std::string> schemas;
   std::vector<std::string> exclude_schemas;
+
+  // Where the drilled archive comes from (issue 13). pg_dump: a fresh dump of
+  // source_url (the default, the runbook's); file: the newest archive an
+  // existing path or glob names; s3: the newest object under an S3 prefix.
+  enum class Source { pg_dump, file, s3 };
+  Source source = Source::pg_dump;
+  std::string path;  // file: a custom-format file, a directory dump, or a glob
+  // file and s3: auto (verify <archive>.sha256 when present) | required | none
+  enum class Checksum { automatic, required, none };
+  Checksum checksum = Checksum::automatic;
+  std::string url;            // s3: s3://bucket/prefix/
+  std::string pattern = "*";  // s3: object names under the prefix that count
+  std::string endpoint;       // s3: empty = AWS S3
+  std::string region = "us-east-1";
+  std::string access_key_id;      // a secret like every credential
+  std::string secret_access_key;  // from the value or secret_access_key_file
 };
 
 struct RestoreConfig {
@@ -70,6 +86,8 @@ struct ExporterConfig {
   std::string admin_token;
   // Serve mode: runs at once; more wait in a queue, in the order they fired.
   int max_concurrent_drills = 1;
+  // Optional link from the landing page to the Grafana dashboard.
+  std::string grafana_url;
 };
 
 struct Config {
