@@ -29,6 +29,12 @@ struct RunArtifactNames {
   std::string smoke() const { return "smoke_" + stamp + ".txt"; }
   std::string summary_md() const { return "drill_summary_" + stamp + ".md"; }
   std::string summary_json() const { return "drill_summary_" + stamp + ".json"; }
+  // Beyond the contract's names: pg_dump's stderr and profile supabase's
+  // roles script and restore lists.
+  std::string backup_log() const { return "backup_" + stamp + ".log"; }
+  std::string roles() const { return "backup_" + stamp + ".roles"; }
+  std::string restore_list() const { return "restore_" + stamp + ".list"; }
+  std::string restore_extlist() const { return "restore_" + stamp + ".extlist"; }
 };
 
 }  // namespace backupdrill

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "drill/run_record.h"
+#include "model/run_record.h"
 
 namespace backupdrill {
 

@@ -8,7 +8,6 @@
 #include <iostream>
 
 #include "artifacts/run_history.h"
-#include "cli/build_info.h"
 #include "cli/serve.h"
 #include "config/config.h"
 #include "drill/run_journal.h"
@@ -18,6 +17,7 @@
 #include "plugin_host/plugin_dir.h"
 #include "plugin_host/worker_main.h"
 #include "process/orphan_reaper.h"
+#include "util/build_info.h"
 #include "util/secrets.h"
 
 namespace bd = backupdrill;

@@ -3,7 +3,6 @@
 #include <pqxx/pqxx>
 
 #include "drill/target_contents.h"
-#include "supabase/target_inspect.h"
 #include "util/secrets.h"
 
 namespace backupdrill {
@@ -53,46 +52,13 @@ std::string normalize_host(std::string host) {
   return host;
 }
 
-// profile = "supabase": what the restore will meet. has_platform: the
-// database the restore writes into (after recreate: a new, empty one) has
-// the Supabase platform.
-void resolve_target_kind(const DrillConfig& drill, GuardReport& report, bool has_platform) {
-  const bool recreate = drill.restore.mode == RestoreConfig::Mode::recreate;
-  if (drill.target_kind == "supabase" && !has_platform) {
-    throw GuardRefusal(
-        recreate ? std::string("target_kind = \"supabase\" needs [drill.restore] mode = "
-                               "\"clean\": recreate makes a new database without the platform's "
-                               "schemas")
-                 : std::string("target_kind = \"supabase\" but the target database has no "
-                               "Supabase platform (no auth.users table or no role "
-                               "authenticated); set target_kind = \"postgres\" or \"auto\", "
-                               "or point target_url at a Supabase project"));
-  }
-  if (drill.target_kind == "postgres") {
-    report.target_kind = "postgres";
-    report.target_kind_reason = "target_kind = \"postgres\" (configured)";
-  } else if (has_platform) {
-    report.target_kind = "supabase";
-    report.target_kind_reason =
-        drill.target_kind == "supabase"
-            ? "target_kind = \"supabase\" (configured; the target has the platform)"
-            : "target kind supabase (detected: the target has auth.users and the platform roles)";
-  } else {
-    report.target_kind = "postgres";
-    report.target_kind_reason =
-        !report.target_exists ? "target kind postgres (detected: the target database is new)"
-        : recreate            ? "target kind postgres (restore.mode = \"recreate\": a new database)"
-                   : "target kind postgres (detected: no Supabase platform in the target)";
-  }
-}
-
 }  // namespace
 
 pg::ConnInfo maintenance_conninfo(const pg::ConnInfo& target, const std::string& db) {
   return target.with_dbname(db);
 }
 
-GuardReport run_guard(const DrillConfig& drill, const pg::ConnInfo& source,
+GuardReport run_guard(const DrillConfig& drill, const Profile& profile, const pg::ConnInfo& source,
                       const pg::ConnInfo& target) {
   GuardReport report;
   const std::string target_db = target.dbname();
@@ -101,11 +67,7 @@ GuardReport run_guard(const DrillConfig& drill, const pg::ConnInfo& source,
                        " names no database; name the drill's own database, e.g. "
                        "postgresql://user@host:5432/drill_target");
   }
-  const bool supabase_profile = drill.profile == "supabase";
-  const bool recreate = drill.restore.mode == RestoreConfig::Mode::recreate;
-  // A Supabase project has one database, "postgres": a drill into a
-  // temporary project restores into it, in clean mode (recreate would drop it).
-  const bool project_database = target_db == "postgres" && supabase_profile && !recreate;
+  const bool project_database = target_db == "postgres" && profile.allows_project_database(drill);
   if ((target_db == "postgres" && !project_database) || target_db == "template0" ||
       target_db == "template1") {
     throw GuardRefusal("target database \"" + target_db +
@@ -159,7 +121,8 @@ GuardReport run_guard(const DrillConfig& drill, const pg::ConnInfo& source,
   }
   if (!report.target_exists) {
     report.target_empty = true;
-    if (supabase_profile) resolve_target_kind(drill, report, false);
+    std::string nothing;
+    profile.inspect_target(drill, target, nullptr, report, nothing);
     return report;  // a database that does not exist cannot be the source
   }
 
@@ -179,24 +142,7 @@ GuardReport run_guard(const DrillConfig& drill, const pg::ConnInfo& source,
   const auto user_objects = find_user_objects(*tgt);
   report.target_empty = user_objects.empty();
   std::string found = describe(user_objects);
-  if (supabase_profile) {
-    auto inspection = supabase::inspect_target(*tgt);
-    if (inspection.has_platform) {
-      // A fresh Supabase project is not empty in the plain sense: its
-      // platform schemas and tables are there. Empty means nothing of a
-      // user's: no objects outside the platform schemas, no rows in the
-      // platform tables a drill would load.
-      report.target_empty = inspection.empty();
-      found = inspection.describe();
-      if (recreate && !report.target_marked) {
-        throw GuardRefusal("target database \"" + target_db + "\" on " + target.redacted() +
-                           " is a Supabase project database (it has auth.users and the platform "
-                           "roles); restore.mode = \"recreate\" would drop it together with the "
-                           "platform's schemas. Set [drill.restore] mode = \"clean\"");
-      }
-    }
-    resolve_target_kind(drill, report, inspection.has_platform && !recreate);
-  }
+  profile.inspect_target(drill, target, &*tgt, report, found);
   if (!report.target_empty && !report.target_marked && !drill.adopt_target) {
     throw GuardRefusal("target database \"" + target_db + "\" on " + target.redacted() +
                        " is not empty (" + found +

@@ -6,48 +6,16 @@
 #include <string>
 
 #include "config/config.h"
+#include "model/guard_report.h"
 #include "pg/conninfo.h"
+#include "profiles/profile.h"
 
 namespace backupdrill {
 
-// The drill must not run: a usage error (exit 2), nothing was touched.
-struct GuardRefusal : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-// The comment a drill puts on its target database; its presence is what lets
-// the next drill drop and recreate it.
-inline constexpr const char* kTargetMarkerPrefix = "backupdrill target";
-
-struct ServerFacts {
-  std::string system_identifier;  // empty when not readable (needs pg_read_all_settings)
-  std::string postmaster_start;   // with the db oid, identifies a database without privileges
-  int version_num = 0;
-  std::string version;
-  long long db_oid = 0;
-  std::string encoding;
-  long long database_size = 0;  // pg_database_size of the connected database
-
-  int major() const { return version_num / 10000; }
-};
-
-struct GuardReport {
-  ServerFacts source;
-  ServerFacts target_server;  // read through the maintenance database
-  bool target_exists = false;
-  bool target_marked = false;
-  bool target_empty = false;
-  std::string maintenance_db;  // "postgres" or "template1"
-  // profile = "supabase" only: "supabase" (restore into a Supabase project:
-  // its platform stays, only data goes into platform schemas) or "postgres"
-  // (restore everything, platform schemas too); empty for profile postgres.
-  std::string target_kind;
-  std::string target_kind_reason;  // for the summary: detected or configured, and why
-};
-
 // Connects to both sides. Throws GuardRefusal on a safety violation and
 // std::runtime_error when a server cannot be reached (the drill fails).
-GuardReport run_guard(const DrillConfig& drill, const pg::ConnInfo& source,
+// The profile may redefine an empty target and set the target kind.
+GuardReport run_guard(const DrillConfig& drill, const Profile& profile, const pg::ConnInfo& source,
                       const pg::ConnInfo& target);
 
 // The maintenance database of the target's server, for DROP/CREATE DATABASE.

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "artifacts/artifact_files.h"
-#include "drill/run_record.h"
+#include "model/run_record.h"
 
 namespace backupdrill {
 

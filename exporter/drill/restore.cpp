@@ -8,9 +8,8 @@
 
 #include "artifacts/artifact_files.h"
 #include "drill/extension_check.h"
-#include "drill/restore_tool.h"
 #include "log/log.h"
-#include "supabase/restore_flow.h"
+#include "pg/restore_tool.h"
 #include "supabase/toc.h"
 #include "util/secrets.h"
 
@@ -74,43 +73,16 @@ std::vector<std::string> archive_extensions(const PgSession& s, const std::files
 
 }  // namespace
 
-int count_restore_errors(const std::filesystem::path& log) {
-  // pg_restore names the entry before its first failed statement ("from TOC
-  // entry 3622; 0 16460 TABLE DATA auth users ..."), in each worker, once
-  // per entry. Its own tally ("errors ignored on restore: N") counts
-  // statements, and more of them with several jobs: not a figure to compare.
-  std::ifstream in(log);
-  std::set<long> failed_entries;
-  int error_lines = 0;
-  std::string line;
-  const std::string kEntry = "pg_restore: from TOC entry ";
-  while (std::getline(in, line)) {
-    auto at = line.find(kEntry);
-    if (at != std::string::npos) {
-      try {
-        failed_entries.insert(std::stol(line.substr(at + kEntry.size())));
-      } catch (const std::exception&) {
-        ++error_lines;
-      }
-    } else if (line.rfind("pg_restore: error:", 0) == 0 ||
-               line.rfind("pg_restore: [archiver (db)] Error", 0) == 0) {
-      ++error_lines;
-    }
-  }
-  // Errors outside any entry (the connection failed): each one counts.
-  if (failed_entries.empty()) return error_lines;
-  return static_cast<int>(failed_entries.size());
-}
-
 void drop_target(const PgSession& s, const GuardReport& guard) {
   auto conn = maintenance(s, guard);
   pqxx::nontransaction tx(conn);
   drop_if_exists(tx, s, guard);
 }
 
-void run_restore(const PgSession& s, const DrillConfig& drill, const GuardReport& guard,
-                 const std::filesystem::path& dump, const std::filesystem::path& log,
-                 const std::string& run_id, RestoreResult& result) {
+void run_restore(const PgSession& s, const DrillConfig& drill, Profile& profile,
+                 const GuardReport& guard, const std::filesystem::path& dump,
+                 const std::filesystem::path& log, const std::string& run_id,
+                 RestoreResult& result) {
   const bool recreate = drill.restore.mode == RestoreConfig::Mode::recreate;
   // The guard compared the source's extensions; the archive's table of
   // contents is what pg_restore will create (an extension added since).
@@ -128,40 +100,19 @@ void run_restore(const PgSession& s, const DrillConfig& drill, const GuardReport
     // non-empty database that the next drill must still recognise as its own.
     mark_existing(s, guard, run_id);
   }
-  bool tools_ok = true;
-  std::string tool_status;
-  if (drill.profile == "supabase") {
-    // Roles first, then the archive through the profile's restore plan; the
-    // artifact names follow the run's stamp (backup_<ts>.roles, ...).
-    const auto folder = log.parent_path();
-    supabase::ProfileRestoreInput in;
-    in.kind = guard.target_kind == "supabase" ? supabase::TargetKind::supabase
-                                              : supabase::TargetKind::postgres;
-    in.dump = dump;
-    in.roles = folder / ("backup_" + run_id + ".roles");
-    in.list = folder / ("restore_" + run_id + ".list");
-    in.extlist = folder / ("restore_" + run_id + ".extlist");
-    in.log = log;
-    in.clean = !recreate;
-    in.jobs = drill.restore.jobs;
-    auto outcome = supabase::restore_with_profile(s, in);
-    result.notes = std::move(outcome.notes);
-    result.errors = count_restore_errors(log) + outcome.own_errors;
-    tools_ok = outcome.tools_ok;
-    tool_status = outcome.tool_status;
-  } else {
-    std::vector<std::string> args{"--jobs=" + std::to_string(drill.restore.jobs)};
-    if (!recreate) {
-      args.push_back("--clean");
-      args.push_back("--if-exists");
-    }
-    args.push_back(dump.string());
-    ::close(create_private_file(log));
-    ExitStatus status = run_pg_restore_logged(s, args, log);
-    result.errors = count_restore_errors(log);
-    tools_ok = status.ok();
-    tool_status = "pg_restore " + status.describe();
-  }
+  ArchiveRestoreRequest request;
+  request.dump = dump;
+  request.log = log;
+  request.folder = log.parent_path();
+  request.names = RunArtifactNames{run_id};
+  request.clean = !recreate;
+  request.jobs = drill.restore.jobs;
+  request.target_kind = guard.target_kind;
+  auto outcome = profile.restore_archive(s, request);
+  result.notes = std::move(outcome.notes);
+  result.errors = outcome.errors;
+  const bool tools_ok = outcome.tools_ok;
+  const std::string& tool_status = outcome.tool_status;
   if (tools_ok && result.errors == 0) return;
 
   std::string why = result.errors > 0

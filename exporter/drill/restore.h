@@ -8,7 +8,9 @@
 
 #include "config/config.h"
 #include "drill/guard.h"
-#include "drill/pg_session.h"
+#include "pg/restore_tool.h"
+#include "pg/session.h"
+#include "profiles/profile.h"
 
 namespace backupdrill {
 
@@ -20,15 +22,10 @@ struct RestoreResult {
 
 // Throws std::runtime_error when the restore fails; result.errors is filled
 // in either way (pass it by reference so a failure still reports the count).
-void run_restore(const PgSession& session, const DrillConfig& drill, const GuardReport& guard,
-                 const std::filesystem::path& dump, const std::filesystem::path& log,
-                 const std::string& run_id, RestoreResult& result);
-
-// The failed archive entries of a restore log: the distinct entries pg_restore
-// names ("from TOC entry N; ...") before their errors, the same figure
-// whatever the number of jobs; without such lines, the "pg_restore: error:"
-// lines (a connection that failed).
-int count_restore_errors(const std::filesystem::path& log);
+void run_restore(const PgSession& session, const DrillConfig& drill, Profile& profile,
+                 const GuardReport& guard, const std::filesystem::path& dump,
+                 const std::filesystem::path& log, const std::string& run_id,
+                 RestoreResult& result);
 
 // Drops the target database (recreate mode's roll-back of a partial restore).
 void drop_target(const PgSession& session, const GuardReport& guard);

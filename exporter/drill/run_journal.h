@@ -8,7 +8,7 @@
 #include <string>
 
 #include "artifacts/artifact_files.h"
-#include "drill/run_record.h"
+#include "model/run_record.h"
 
 namespace backupdrill {
 

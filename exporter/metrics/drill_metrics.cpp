@@ -6,7 +6,7 @@
 #include <limits>
 #include <set>
 
-#include "cli/build_info.h"
+#include "util/build_info.h"
 
 namespace backupdrill {
 namespace {

@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "config/config.h"
-#include "drill/run_record.h"
+#include "model/run_record.h"
 #include "util/time_format.h"
 
 namespace backupdrill {

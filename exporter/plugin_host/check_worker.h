@@ -14,7 +14,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "drill/run_record.h"
+#include "model/run_record.h"
 #include "pg/passfile.h"
 #include "plugin_host/output_limits.h"
 #include "process/child_process.h"

@@ -23,9 +23,9 @@
 #include <vector>
 
 #include "config/config.h"
-#include "drill/run_record.h"
 #include "drill/runner.h"
 #include "metrics/drill_metrics.h"
+#include "model/run_record.h"
 #include "schedule/cron.h"
 
 namespace backupdrill {

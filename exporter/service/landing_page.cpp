@@ -2,7 +2,7 @@
 
 #include <sstream>
 
-#include "cli/build_info.h"
+#include "util/build_info.h"
 #include "util/duration.h"
 
 namespace backupdrill {

@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-#include "drill/pg_session.h"
+#include "pg/session.h"
 
 namespace backupdrill::supabase {
 

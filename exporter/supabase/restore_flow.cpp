@@ -9,8 +9,8 @@
 #include <set>
 
 #include "artifacts/artifact_files.h"
-#include "drill/restore_tool.h"
 #include "log/log.h"
+#include "pg/restore_tool.h"
 #include "supabase/platform.h"
 #include "supabase/platform_data.h"
 #include "supabase/roles.h"

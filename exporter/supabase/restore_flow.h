@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "config/config.h"
-#include "drill/pg_session.h"
+#include "pg/session.h"
 #include "supabase/restore_plan.h"
 
 namespace backupdrill::supabase {

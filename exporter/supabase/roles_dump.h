@@ -3,7 +3,7 @@
 // from the source, split (roles.h) into the backup_<ts>.roles artifact.
 #include <filesystem>
 
-#include "drill/pg_session.h"
+#include "pg/session.h"
 
 namespace backupdrill::supabase {
 

@@ -1,6 +1,6 @@
 // The verify phase on a real pg_dump archive: a file that changed after its
 // checksum was recorded is refused before anything is restored.
-#include "drill/verify.h"
+#include "backup/verify.h"
 
 #include <gtest/gtest.h>
 

@@ -8,9 +8,9 @@
 #include <fstream>
 
 #include "config/config.h"
+#include "drill/drill_checks.h"
 #include "pg/conninfo.h"
 #include "plugin_host/check_worker.h"
-#include "plugin_host/drill_checks.h"
 #include "plugin_host/plugin_dir.h"
 #include "process/child_process.h"
 
@@ -100,7 +100,7 @@ TEST(PluginAbi, DescriptorIsReadFromTheWorker) {
 TEST(PluginAbi, CreateRejectingItsConfigIsAConfigErrorNamingFileAndKey) {
   std::string e;
   try {
-    ph::DrillChecks checks(kFixtures, drill_of({check("reject", "picky")}));
+    backupdrill::DrillChecks checks(kFixtures, drill_of({check("reject", "picky")}));
   } catch (const bd::ConfigError& err) {
     e = err.what();
   }
@@ -113,7 +113,7 @@ TEST(PluginAbi, CreateRejectingItsConfigIsAConfigErrorNamingFileAndKey) {
 TEST(PluginAbi, UnknownPluginNamesTheFolderAndWhatIsThere) {
   std::string e;
   try {
-    ph::DrillChecks checks(kFixtures, drill_of({check("no_such_check", "x")}));
+    backupdrill::DrillChecks checks(kFixtures, drill_of({check("no_such_check", "x")}));
   } catch (const bd::ConfigError& err) {
     e = err.what();
   }
@@ -128,7 +128,7 @@ TEST(PluginAbi, EachFailureModeFailsOnlyItsCheck) {
   options.memory_mb = 512;  // "leak" runs into this limit
   auto drill = drill_of({check("throws", "t"), check("segv", "s"), check("abort", "a"),
                          check("hang", "h", 1500ms), check("leak", "l"), check("good", "g")});
-  ph::DrillChecks checks(kFixtures, drill, nullptr, options);
+  backupdrill::DrillChecks checks(kFixtures, drill, nullptr, options);
   checks.source_phase(nowhere(), "00000003-00000002-1", bd::Deadline::max());
   auto started = std::chrono::steady_clock::now();
   auto outcomes = checks.run(nowhere(), nowhere(), bd::Deadline::max());
@@ -169,7 +169,7 @@ TEST(PluginAbi, EachFailureModeFailsOnlyItsCheck) {
 TEST(PluginAbi, DrillCancelStopsAHangingCheck) {
   std::atomic<bool> cancel{false};
   auto drill = drill_of({check("hang", "h", 60s)});
-  ph::DrillChecks checks(kFixtures, drill, &cancel);
+  backupdrill::DrillChecks checks(kFixtures, drill, &cancel);
   std::thread canceller([&] {
     std::this_thread::sleep_for(300ms);
     cancel = true;
@@ -190,7 +190,7 @@ TEST(PluginAbi, PasswordReachesTheWorkerOnlyThroughThePipe) {
   const std::string password = "pw-5e1f9a7c3b";
   ::setenv("PGPASSWORD", password.c_str(), 1);
   auto target = bd::pg::ConnInfo::parse("host=127.0.0.1 port=1 dbname=t user=u");
-  ph::DrillChecks checks(kFixtures, drill_of({check("envprobe", "probe")}));
+  backupdrill::DrillChecks checks(kFixtures, drill_of({check("envprobe", "probe")}));
   auto outcomes = checks.run(nowhere(), target, bd::Deadline::max());
   ::unsetenv("PGPASSWORD");
   ASSERT_EQ(outcomes.size(), 1u);

@@ -12,8 +12,8 @@
 #include <fstream>
 
 #include "config/config.h"
+#include "drill/drill_checks.h"
 #include "pg/conninfo.h"
-#include "plugin_host/drill_checks.h"
 #include "process/child_process.h"
 #include "util/bounded_text.h"
 
@@ -152,7 +152,7 @@ TEST(OutputBudget, LogLinesPastTheLimitAreDroppedNotFailed) {
 TEST(HostilePlugins, EachFailsItsCheckNamingTheLimit) {
   auto drill = drill_of({check("flood_lines"), check("flood_values"), check("huge_line"),
                          check("sdk_line"), check("rogue_lines"), check("good")});
-  ph::DrillChecks checks(kFixtures, drill);
+  backupdrill::DrillChecks checks(kFixtures, drill);
   checks.source_phase(nowhere(), "00000003-00000002-1", bd::Deadline::max());
   auto started = std::chrono::steady_clock::now();
   auto outcomes = checks.run(nowhere(), nowhere(), bd::Deadline::max());
@@ -204,7 +204,7 @@ TEST(HostilePlugins, EachFailsItsCheckNamingTheLimit) {
 // same size, so the exporter's budget agrees with the worker's and the check
 // passes (replacing each byte by U+FFFD would triple it past the limit).
 TEST(HostilePlugins, InvalidUtf8WithinTheLimitStaysWithinIt) {
-  ph::DrillChecks checks(kFixtures, drill_of({check("bad_utf8")}));
+  backupdrill::DrillChecks checks(kFixtures, drill_of({check("bad_utf8")}));
   auto outcomes = checks.run(nowhere(), nowhere(), bd::Deadline::max());
   ASSERT_EQ(outcomes.size(), 1u);
   EXPECT_TRUE(outcomes[0].success) << outcomes[0].message;
@@ -218,7 +218,7 @@ TEST(HostilePlugins, InvalidUtf8WithinTheLimitStaysWithinIt) {
 TEST(HostilePlugins, AHugeCreateMessageIsABoundedConfigError) {
   std::string e;
   try {
-    ph::DrillChecks checks(kFixtures, drill_of({check("huge_reject")}));
+    backupdrill::DrillChecks checks(kFixtures, drill_of({check("huge_reject")}));
   } catch (const bd::ConfigError& err) {
     e = err.what();
   }

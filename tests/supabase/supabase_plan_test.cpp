@@ -8,7 +8,7 @@
 #include <sstream>
 
 #include "drill/restore.h"
-#include "drill/restore_tool.h"
+#include "pg/restore_tool.h"
 #include "supabase/cron_jobs.h"
 #include "supabase/platform.h"
 #include "supabase/restore_plan.h"

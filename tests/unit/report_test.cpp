@@ -5,7 +5,7 @@
 #include <fstream>
 
 #include "drill/restore.h"
-#include "drill/run_record.h"
+#include "model/run_record.h"
 
 namespace backupdrill {
 namespace {

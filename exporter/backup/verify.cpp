@@ -1,4 +1,4 @@
-#include "drill/verify.h"
+#include "backup/verify.h"
 
 #include <fcntl.h>
 #include <signal.h>

@@ -1,4 +1,4 @@
-#include "drill/backup.h"
+#include "backup/pg_dump_backup.h"
 
 #include <fcntl.h>
 #include <poll.h>

@@ -1,4 +1,4 @@
-#include "plugin_host/drill_checks.h"
+#include "drill/drill_checks.h"
 
 #include <cstdlib>
 #include <sstream>
@@ -8,8 +8,13 @@
 #include "util/bounded_text.h"
 #include "util/secrets.h"
 
-namespace backupdrill::plugin_host {
+namespace backupdrill {
 namespace {
+
+using plugin_host::CallArgs;
+using plugin_host::kMaxNameBytes;
+using plugin_host::plugin_file;
+using plugin_host::PluginError;
 
 using Clock = std::chrono::steady_clock;
 
@@ -173,4 +178,4 @@ std::vector<CheckOutcome> DrillChecks::run(const pg::ConnInfo& source, const pg:
   return out;
 }
 
-}  // namespace backupdrill::plugin_host
+}  // namespace backupdrill

@@ -8,21 +8,10 @@
 #include <string>
 #include <vector>
 
+#include "model/phase.h"
 #include "util/time_format.h"
 
 namespace backupdrill {
-
-// Contract phase names (metric label values).
-inline constexpr const char* kPhaseGuard = "guard";
-inline constexpr const char* kPhaseBackup = "backup";
-inline constexpr const char* kPhaseVerify = "verify";
-inline constexpr const char* kPhaseRestore = "restore";
-inline constexpr const char* kPhaseChecks = "checks";
-inline constexpr const char* kPhaseReport = "report";
-inline constexpr const char* kPhaseTotal = "total";
-// Not a phase that runs: the failed_phase of a run the exporter did not live
-// to finish (killed, crashed, power lost), found at the next start.
-inline constexpr const char* kPhaseInterrupted = "interrupted";
 
 struct PhaseTiming {
   std::string phase;

@@ -6,8 +6,9 @@
 #include <functional>
 #include <string>
 
+#include "backup/backup_source.h"
 #include "config/config.h"
-#include "drill/pg_session.h"
+#include "pg/session.h"
 #include "util/time_format.h"
 
 namespace backupdrill {
@@ -25,10 +26,6 @@ struct BackupResult {
   SystemTime snapshot_time{};
   std::string format;  // custom | directory
 };
-
-// Called on another thread with the exported snapshot id while pg_dump runs;
-// the snapshot stays valid until it returns.
-using SnapshotWork = std::function<void(const std::string& snapshot_id)>;
 
 // Throws std::runtime_error with what failed and what to do.
 BackupResult run_backup(const PgSession& session, const BackupConfig& config,

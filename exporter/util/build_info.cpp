@@ -1,4 +1,4 @@
-#include "cli/build_info.h"
+#include "util/build_info.h"
 
 namespace backupdrill {
 

@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "drill/pg_session.h"
+#include "pg/session.h"
 
 namespace backupdrill {
 
@@ -45,5 +45,11 @@ class PgRestoreStream {
   std::vector<std::string> severities_;
   std::string message_;
 };
+
+// The failed archive entries of a restore log: the distinct entries pg_restore
+// names ("from TOC entry N; ...") before their errors, the same figure
+// whatever the number of jobs; without such lines, the "pg_restore: error:"
+// lines (a connection that failed).
+int count_restore_errors(const std::filesystem::path& log);
 
 }  // namespace backupdrill

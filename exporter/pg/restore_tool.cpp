@@ -1,9 +1,10 @@
-#include "drill/restore_tool.h"
+#include "pg/restore_tool.h"
 
 #include <unistd.h>
 
 #include <cctype>
 #include <fstream>
+#include <set>
 #include <thread>
 
 #include "util/secrets.h"
@@ -183,6 +184,34 @@ std::string archive_listing(const PgSession& s, const std::filesystem::path& dum
                              run.status.describe() + ": " + output_as_one_line(run.out));
   }
   return run.out;
+}
+
+int count_restore_errors(const std::filesystem::path& log) {
+  // pg_restore names the entry before its first failed statement ("from TOC
+  // entry 3622; 0 16460 TABLE DATA auth users ..."), in each worker, once
+  // per entry. Its own tally ("errors ignored on restore: N") counts
+  // statements, and more of them with several jobs: not a figure to compare.
+  std::ifstream in(log);
+  std::set<long> failed_entries;
+  int error_lines = 0;
+  std::string line;
+  const std::string kEntry = "pg_restore: from TOC entry ";
+  while (std::getline(in, line)) {
+    auto at = line.find(kEntry);
+    if (at != std::string::npos) {
+      try {
+        failed_entries.insert(std::stol(line.substr(at + kEntry.size())));
+      } catch (const std::exception&) {
+        ++error_lines;
+      }
+    } else if (line.rfind("pg_restore: error:", 0) == 0 ||
+               line.rfind("pg_restore: [archiver (db)] Error", 0) == 0) {
+      ++error_lines;
+    }
+  }
+  // Errors outside any entry (the connection failed): each one counts.
+  if (failed_entries.empty()) return error_lines;
+  return static_cast<int>(failed_entries.size());
 }
 
 }  // namespace backupdrill

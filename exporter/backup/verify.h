@@ -4,7 +4,7 @@
 // corrupted or truncated dump stops the drill here.
 #include <filesystem>
 
-#include "drill/pg_session.h"
+#include "pg/session.h"
 
 namespace backupdrill {
 

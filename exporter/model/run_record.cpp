@@ -1,4 +1,4 @@
-#include "drill/run_record.h"
+#include "model/run_record.h"
 
 namespace backupdrill {
 

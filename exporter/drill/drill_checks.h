@@ -12,11 +12,15 @@
 #include <vector>
 
 #include "config/config.h"
-#include "drill/run_record.h"
+#include "model/run_record.h"
 #include "pg/conninfo.h"
 #include "plugin_host/check_worker.h"
 
-namespace backupdrill::plugin_host {
+namespace backupdrill {
+
+using plugin_host::CallResult;
+using plugin_host::CheckWorker;
+using plugin_host::WorkerOptions;
 
 class DrillChecks {
  public:
@@ -57,4 +61,4 @@ class DrillChecks {
 // The TOML text handed to a plugin's create(): the check's whole table.
 std::string check_config_toml(const CheckConfig& check);
 
-}  // namespace backupdrill::plugin_host
+}  // namespace backupdrill
