@@ -4,6 +4,7 @@
 #include <fstream>
 #include <set>
 
+#include "artifacts/artifact_files.h"
 #include "log/log.h"
 
 namespace backupdrill {
@@ -61,7 +62,7 @@ std::vector<RunRecord> load_runs(const std::filesystem::path& folder, size_t lim
   std::vector<RunRecord> runs;
   for (const auto& stamp : run_stamps(folder)) {
     if (runs.size() >= limit) break;
-    auto file = folder / ("drill_summary_" + stamp + ".json");
+    auto file = folder / RunArtifactNames{stamp}.summary_json();
     std::error_code ec;
     if (!std::filesystem::exists(file, ec)) continue;
     if (auto r = load_summary(file)) runs.push_back(std::move(*r));
@@ -79,7 +80,7 @@ std::vector<std::string> apply_retention(const std::filesystem::path& folder, in
   auto stamps = run_stamps(folder);
   std::optional<std::string> newest_success;
   for (const auto& stamp : stamps) {
-    auto r = load_summary(folder / ("drill_summary_" + stamp + ".json"));
+    auto r = load_summary(folder / RunArtifactNames{stamp}.summary_json());
     if (r && r->success) {
       newest_success = stamp;
       break;

@@ -18,6 +18,7 @@
 #include "crypto/sha256.h"
 #include "log/log.h"
 #include "util/secrets.h"
+#include "util/text.h"
 
 namespace backupdrill {
 namespace {
@@ -31,7 +32,7 @@ std::string tail_of_file(const std::filesystem::path& path, size_t max_bytes = 2
   ss << in.rdbuf();
   std::string text = ss.str();
   if (text.size() > max_bytes) text = "..." + text.substr(text.size() - max_bytes);
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  trim_right(text);
   return scrub(text);
 }
 

@@ -13,6 +13,7 @@
 #include "crypto/sha256.h"
 #include "util/bounded_text.h"
 #include "util/secrets.h"
+#include "util/text.h"
 
 namespace backupdrill {
 namespace {
@@ -66,7 +67,7 @@ std::vector<ChecksumEntry> read_checksums(const std::filesystem::path& file) {
 
 std::string trimmed(std::string text, size_t max_bytes = 1500) {
   if (text.size() > max_bytes) text = text.substr(0, max_bytes) + "...";
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  trim_right(text);
   return scrub(text);
 }
 

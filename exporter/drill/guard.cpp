@@ -2,8 +2,10 @@
 
 #include <pqxx/pqxx>
 
+#include "drill/guard_rules.h"
 #include "drill/target_contents.h"
 #include "util/secrets.h"
+#include "util/text.h"
 
 namespace backupdrill {
 namespace {
@@ -34,22 +36,8 @@ ServerFacts read_facts(pqxx::connection& conn) {
 std::string describe_connect_error(const std::string& side, const pg::ConnInfo& info,
                                    const std::exception& e) {
   std::string reason = scrub(e.what());
-  while (!reason.empty() && (reason.back() == '\n' || reason.back() == ' ')) reason.pop_back();
+  trim_right(reason);
   return "cannot connect to the " + side + " " + info.redacted() + ": " + reason;
-}
-
-bool same_database(const ServerFacts& a, const ServerFacts& b) {
-  if (!a.system_identifier.empty() && !b.system_identifier.empty()) {
-    return a.system_identifier == b.system_identifier && a.db_oid == b.db_oid;
-  }
-  return a.postmaster_start == b.postmaster_start && a.db_oid == b.db_oid;
-}
-
-std::string normalize_host(std::string host) {
-  if (host.empty() || host == "localhost" || host == "127.0.0.1" || host == "::1") {
-    return "local";
-  }
-  return host;
 }
 
 }  // namespace
@@ -61,31 +49,8 @@ pg::ConnInfo maintenance_conninfo(const pg::ConnInfo& target, const std::string&
 GuardReport run_guard(const DrillConfig& drill, const Profile& profile, const pg::ConnInfo& source,
                       const pg::ConnInfo& target) {
   GuardReport report;
+  refuse_by_name(drill, profile, source, target);
   const std::string target_db = target.dbname();
-  if (target_db.empty()) {
-    throw GuardRefusal("target_url " + target.redacted() +
-                       " names no database; name the drill's own database, e.g. "
-                       "postgresql://user@host:5432/drill_target");
-  }
-  const bool project_database = target_db == "postgres" && profile.allows_project_database(drill);
-  if ((target_db == "postgres" && !project_database) || target_db == "template0" ||
-      target_db == "template1") {
-    throw GuardRefusal("target database \"" + target_db +
-                       "\" is a system database and is never a drill target; name a database "
-                       "of its own, e.g. drill_target" +
-                       (target_db == "postgres"
-                            ? " (a Supabase project's database \"postgres\" is allowed with "
-                              "profile = \"supabase\" and [drill.restore] mode = \"clean\")"
-                            : ""));
-  }
-  // Same host, port and database name, as written: refuse without connecting.
-  if (normalize_host(source.get("host").value_or("")) ==
-          normalize_host(target.get("host").value_or("")) &&
-      source.get("port").value_or("5432") == target.get("port").value_or("5432") &&
-      source.dbname() == target_db) {
-    throw GuardRefusal("target " + target.redacted() + " is the source " + source.redacted() +
-                       " (same host, port and database); a drill never restores into its source");
-  }
 
   std::optional<pqxx::connection> src;
   try {

@@ -111,7 +111,7 @@ void write_run_files(const std::filesystem::path& folder, const RunArtifactNames
   if (!smoke.empty()) write_private_file(folder / names.smoke(), smoke);
 
   record.artifacts.clear();
-  std::string backup_log = "backup_" + names.stamp + ".log";
+  std::string backup_log = names.backup_log();
   for (const std::string& name : {names.dump(), names.checksum(), backup_log, names.restore_log(),
                                   names.validation(), names.smoke()}) {
     auto path = folder / name;

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "util/secrets.h"
+#include "util/text.h"
 
 namespace backupdrill::pg {
 namespace {
@@ -121,7 +122,7 @@ ConnInfo ConnInfo::parse(const std::string& text) {
   if (options == nullptr) {
     std::string reason = err ? err : "out of memory";
     if (err) PQfreemem(err);
-    while (!reason.empty() && (reason.back() == '\n' || reason.back() == ' ')) reason.pop_back();
+    trim_right(reason);
     throw ConnInfoError("not a valid PostgreSQL connection string (" + scrub(reason) +
                         "); expected postgresql://user@host:port/db or 'host=... dbname=...'");
   }

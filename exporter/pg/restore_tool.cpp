@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "util/secrets.h"
+#include "util/text.h"
 
 namespace backupdrill {
 namespace {
@@ -19,7 +20,7 @@ std::string output_as_one_line(std::string text) {
   for (auto& c : text) {
     if (c == '\n' || c == '\r') c = ' ';
   }
-  while (!text.empty() && text.back() == ' ') text.pop_back();
+  trim_right(text, " ");
   return text;
 }
 

@@ -16,6 +16,7 @@
 #include "plugin_host/worker_main.h"
 #include "util/bounded_text.h"
 #include "util/secrets.h"
+#include "util/text.h"
 
 namespace backupdrill::plugin_host {
 namespace {
@@ -233,7 +234,7 @@ std::string CheckWorker::output_tail() const {
   text.resize(static_cast<size_t>(std::max<std::streamsize>(0, in.gcount())));
   // Mask before cutting, so that the cut never leaves part of a secret.
   text = scrub(text);
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  trim_right(text);
   if (text.empty()) return "";
   if (text.size() > 500) {
     size_t from = text.size() - 500;

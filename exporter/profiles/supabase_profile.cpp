@@ -8,8 +8,6 @@
 #include "supabase/target_inspect.h"
 
 namespace backupdrill {
-namespace {
-
 // What the restore will meet. has_platform: the database the restore writes
 // into (after recreate: a new, empty one) has the Supabase platform.
 void resolve_target_kind(const DrillConfig& drill, GuardReport& report, bool has_platform) {
@@ -41,8 +39,6 @@ void resolve_target_kind(const DrillConfig& drill, GuardReport& report, bool has
                    : "target kind postgres (detected: no Supabase platform in the target)";
   }
 }
-
-}  // namespace
 
 // A Supabase project has one database, "postgres": a drill into a temporary
 // project restores into it, in clean mode (recreate would drop it).

@@ -9,6 +9,12 @@
 
 namespace backupdrill {
 
+// The target kind the restore will meet, and why, into report.target_kind
+// and target_kind_reason. has_platform: the database the restore writes into
+// (after recreate: a new, empty one) has the Supabase platform. Throws
+// GuardRefusal when target_kind = "supabase" cannot hold.
+void resolve_target_kind(const DrillConfig& drill, GuardReport& report, bool has_platform);
+
 class SupabaseProfile : public Profile {
  public:
   const char* name() const override { return "supabase"; }

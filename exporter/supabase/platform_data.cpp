@@ -11,6 +11,7 @@
 #include "supabase/cron_jobs.h"
 #include "supabase/platform.h"
 #include "util/secrets.h"
+#include "util/text.h"
 
 namespace backupdrill::supabase {
 namespace {
@@ -20,7 +21,7 @@ std::string one_line(std::string text) {
   for (auto& c : text) {
     if (c == '\n' || c == '\r' || c == '\t') c = ' ';
   }
-  while (!text.empty() && text.back() == ' ') text.pop_back();
+  trim_right(text, " ");
   return text;
 }
 

@@ -16,6 +16,7 @@
 #include "supabase/roles.h"
 #include "supabase/toc.h"
 #include "util/secrets.h"
+#include "util/text.h"
 
 namespace backupdrill::supabase {
 namespace {
@@ -25,7 +26,7 @@ std::string one_line(std::string text) {
   for (auto& c : text) {
     if (c == '\n' || c == '\r') c = ' ';
   }
-  while (!text.empty() && text.back() == ' ') text.pop_back();
+  trim_right(text, " ");
   return text;
 }
 

@@ -1,0 +1,16 @@
+#pragma once
+// Small text helpers shared by every layer.
+#include <string>
+#include <string_view>
+
+namespace backupdrill {
+
+// Drops the trailing characters found in `chars` (by default the newline and
+// the blanks a tool's message ends with).
+inline std::string& trim_right(std::string& text, std::string_view chars = " \n") {
+  const auto end = text.find_last_not_of(chars);
+  text.erase(end == std::string::npos ? 0 : end + 1);
+  return text;
+}
+
+}  // namespace backupdrill
