@@ -1,6 +1,7 @@
 #include "drill/drill_checks.h"
 
 #include <cstdlib>
+#include <map>
 #include <sstream>
 #include <thread>
 
@@ -62,7 +63,54 @@ std::string origin_of(const CheckConfig& check, const std::string& message) {
   return check.origin;
 }
 
+// A check whose create() refused its config or failed: the error names the
+// line of the key the plugin complained about when it can.
+ConfigError create_failed(const DrillConfig& drill, const CheckConfig& check,
+                          const CheckWorker& worker, const CallResult& result) {
+  std::string why = result.kind == CallResult::Kind::failed
+                        ? "rejected its config: " + result.message
+                        : "create() " + result.message;
+  return ConfigError(origin_of(check, result.message) + ": drill \"" + drill.name + "\" check \"" +
+                     check.name + "\" (plugin " + worker.info().file.string() + ") " + scrub(why));
+}
+
+// The prefix of an error about loading a check's plugin.
+std::string load_prefix(const DrillConfig& drill, const CheckConfig& check) {
+  return check.origin + ": drill \"" + drill.name + "\" check \"" + check.name + "\" (plugin " +
+         bounded_text(check.plugin, 80);
+}
+
 }  // namespace
+
+void validate_check_configs(const std::filesystem::path& plugin_dir,
+                            const std::vector<DrillConfig>& drills) {
+  // One worker per plugin, whatever the number of drills: 100 drills with
+  // the same three checks start three processes, not three hundred.
+  std::map<std::filesystem::path, std::unique_ptr<CheckWorker>> workers;
+  for (const auto& drill : drills) {
+    for (const auto& check : drill.checks) {
+      std::string prefix = load_prefix(drill, check);
+      CheckWorker* worker = nullptr;
+      try {
+        auto file = plugin_file(plugin_dir, check.plugin);
+        prefix += ", " + file.string();
+        auto& slot = workers[file];
+        if (!slot || !slot->alive()) slot = std::make_unique<CheckWorker>(file);
+        worker = slot.get();
+      } catch (const PluginError& e) {
+        throw ConfigError(prefix + "): " + scrub(e.what()));
+      }
+      CheckOutcome scratch;
+      scratch.name = check.name;
+      auto result = worker->validate(check_config_toml(check), drill.name, check.name,
+                                     Clock::now() + check.timeout, scratch);
+      if (!result.ok()) throw create_failed(drill, check, *worker, result);
+    }
+  }
+  std::vector<std::thread> stops;
+  for (auto& [file, worker] : workers) stops.emplace_back([&w = worker] { w->stop(); });
+  for (auto& t : stops) t.join();
+}
 
 std::string check_config_toml(const CheckConfig& check) {
   std::ostringstream ss;
@@ -77,8 +125,7 @@ DrillChecks::DrillChecks(const std::filesystem::path& plugin_dir, const DrillCon
     Slot slot{&check, nullptr, {}, false, 0};
     slot.outcome.name = check.name;
     slot.outcome.plugin = check.plugin;
-    std::string prefix = check.origin + ": drill \"" + drill.name + "\" check \"" + check.name +
-                         "\" (plugin " + bounded_text(check.plugin, 80);
+    std::string prefix = load_prefix(drill, check);
     try {
       auto file = plugin_file(plugin_dir, check.plugin);
       prefix += ", " + file.string();
@@ -90,14 +137,7 @@ DrillChecks::DrillChecks(const std::filesystem::path& plugin_dir, const DrillCon
     scratch.name = check.name;
     auto result = slot.worker->create(check_config_toml(check), drill.name, check.name,
                                       Clock::now() + check.timeout, scratch);
-    if (!result.ok()) {
-      std::string why = result.kind == CallResult::Kind::failed
-                            ? "rejected its config: " + result.message
-                            : "create() " + result.message;
-      throw ConfigError(origin_of(check, result.message) + ": drill \"" + drill.name +
-                        "\" check \"" + check.name + "\" (plugin " +
-                        slot.worker->info().file.string() + ") " + scrub(why));
-    }
+    if (!result.ok()) throw create_failed(drill, check, *slot.worker, result);
     slots_.push_back(std::move(slot));
   }
 }

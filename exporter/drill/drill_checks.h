@@ -58,6 +58,11 @@ class DrillChecks {
   std::vector<Slot> slots_;
 };
 
+// Creates (and destroys) every check of every drill, as a run would, with one
+// worker per plugin. Throws ConfigError like DrillChecks.
+void validate_check_configs(const std::filesystem::path& plugin_dir,
+                            const std::vector<DrillConfig>& drills);
+
 // The TOML text handed to a plugin's create(): the check's whole table.
 std::string check_config_toml(const CheckConfig& check);
 

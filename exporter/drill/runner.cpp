@@ -284,9 +284,9 @@ void measure_objectives(RunRecord& rec) {
 
 void validate_checks(const Config& config) {
   // Each check's plugin is loaded and its config created in a worker, as a
-  // run would, then the workers are stopped.
+  // run would, then the workers are stopped (one worker per plugin).
   const auto dir = plugin_host::effective_plugin_dir(config.exporter.plugin_dir);
-  for (const auto& drill : config.drills) DrillChecks checks(dir, drill);
+  validate_check_configs(dir, config.drills);
 }
 
 DrillRun run_drill(const Config& config, const DrillConfig& drill, const RunOptions& options) {

@@ -288,6 +288,24 @@ CallResult CheckWorker::create(const std::string& config_toml, const std::string
   return exchange(request, deadline, nullptr, out);
 }
 
+CallResult CheckWorker::validate(const std::string& config_toml, const std::string& drill,
+                                 const std::string& check, Deadline deadline, CheckOutcome& out) {
+  if (config_toml.size() > kMaxConfigBytes) {
+    return {CallResult::Kind::failed, "its config table is " + std::to_string(config_toml.size()) +
+                                          " bytes, over the limit of " +
+                                          std::to_string(kMaxConfigBytes) + " bytes by " +
+                                          std::to_string(config_toml.size() - kMaxConfigBytes)};
+  }
+  budget_ = OutputBudget{};  // the worker starts each validation afresh too
+  auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+  json request{{"op", "validate"},
+               {"config", config_toml},
+               {"drill", drill},
+               {"check", check},
+               {"timeout_ms", std::max<long long>(1, timeout.count())}};
+  return exchange(request, deadline, nullptr, out);
+}
+
 CallResult CheckWorker::call(const CallArgs& args, Deadline deadline,
                              const std::atomic<bool>* cancel, CheckOutcome& out) {
   auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());

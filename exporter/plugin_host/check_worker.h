@@ -80,6 +80,11 @@ class CheckWorker {
   // create() with the check's TOML. Events (fail messages) go to `out`.
   CallResult create(const std::string& config_toml, const std::string& drill,
                     const std::string& check, Deadline deadline, CheckOutcome& out);
+  // Creates and destroys a check with this config, leaving the worker ready
+  // for the next one: many configs of one plugin checked by one process.
+  // Only before create().
+  CallResult validate(const std::string& config_toml, const std::string& drill,
+                      const std::string& check, Deadline deadline, CheckOutcome& out);
   // One phase call; records lines, smoke, rows and messages into `out`,
   // within the output limits of output_limits.h (counted over every call of
   // this worker: they are per check). A check that goes over them keeps

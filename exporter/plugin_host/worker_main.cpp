@@ -272,7 +272,17 @@ int worker_main(int argc, char** argv) {
                                    : Clock::time_point::max();
     host.failed = false;
     int status = BD_ERROR;
-    if (op == "create" && !created) {
+    if (op == "validate" && !created) {
+      // --check-config and start-up: one worker per plugin creates and
+      // destroys each of that plugin's check configs in turn, so the cost is
+      // one process per plugin, not one per check. Each validation starts
+      // with a fresh output budget, as a worker of its own would.
+      host.budget = OutputBudget{};
+      std::string config = frame->value("config", "");
+      void* probe = nullptr;
+      status = d->create(config.c_str(), &host.api, &probe);
+      if (status == BD_OK && probe != nullptr) d->destroy(probe);
+    } else if (op == "create" && !created) {
       std::string config = frame->value("config", "");
       status = d->create(config.c_str(), &host.api, &instance);
       created = status == BD_OK;

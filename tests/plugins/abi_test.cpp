@@ -256,3 +256,33 @@ TEST(PluginAbi, BundledReadmesShowTheirSampleConfig) {
     EXPECT_EQ(info.sample_config, sample) << name;
   }
 }
+
+// --check-config and start-up validate every check in one worker per plugin:
+// many checks of one plugin are each created and destroyed in turn, and a
+// rejection deep in the list still names its drill, check and key.
+TEST(PluginAbi, ValidationOfManyDrillsNamesTheCheckThatRejectsItsConfig) {
+  std::vector<bd::DrillConfig> drills;
+  for (int i = 0; i < 30; ++i) {
+    auto d = drill_of({check("good", "g"), check("good", "h")});
+    d.name = "drill-" + std::to_string(i);
+    drills.push_back(d);
+  }
+  EXPECT_NO_THROW(bd::validate_check_configs(kFixtures, drills));
+  drills[27].checks.push_back(check("reject", "picky"));
+  std::string e;
+  try {
+    bd::validate_check_configs(kFixtures, drills);
+  } catch (const bd::ConfigError& err) {
+    e = err.what();
+  }
+  EXPECT_NE(e.find("drill \"drill-27\" check \"picky\""), std::string::npos) << e;
+  EXPECT_NE(e.find("rejected its config: key \"mode\""), std::string::npos) << e;
+  drills[27].checks.back() = check("no_such_check", "x");
+  e.clear();
+  try {
+    bd::validate_check_configs(kFixtures, drills);
+  } catch (const bd::ConfigError& err) {
+    e = err.what();
+  }
+  EXPECT_NE(e.find("no_such_check.so"), std::string::npos) << e;
+}
