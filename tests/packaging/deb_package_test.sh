@@ -84,12 +84,12 @@ dpkg-deb --fsys-tarfile "$deb" | tar -xO ./usr/share/doc/backupdrill/changelog.D
 # The man page is --help's: every option, the runbook variables, the exit codes.
 dpkg-deb --fsys-tarfile "$deb" | tar -xO ./usr/share/man/man1/backupdrill_exporter.1.gz |
   gzip -dc >"$WORK/backupdrill_exporter.1"
-for needle in 'config.file' 'web.listen-address' 'check-config' SOURCE_DB_URL 'EXIT STATUS' \
+MANWIDTH=200 man -l "$WORK/backupdrill_exporter.1" >"$WORK/man.txt" 2>"$WORK/man.err" &&
+  [[ ! -s $WORK/man.err ]] || { cat "$WORK/man.err"; fail "man cannot render the man page cleanly"; }
+for needle in --config.file --web.listen-address --check-config SOURCE_DB_URL 'EXIT STATUS' \
   /etc/backupdrill/backupdrill.toml; do
-  grep -qF -- "$needle" "$WORK/backupdrill_exporter.1" || fail "the man page lacks $needle"
+  grep -qF -- "$needle" "$WORK/man.txt" || fail "the rendered man page lacks $needle ($WORK/man.txt)"
 done
-man -l "$WORK/backupdrill_exporter.1" >/dev/null 2>"$WORK/man.err" && [[ ! -s $WORK/man.err ]] ||
-  { cat "$WORK/man.err"; fail "man cannot render the man page cleanly"; }
 
 step "dpkg -i"
 if ! dpkg -i "$deb" >"$WORK/dpkg.log" 2>&1; then
