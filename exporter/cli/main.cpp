@@ -9,13 +9,13 @@
 
 #include "artifacts/run_history.h"
 #include "cli/build_info.h"
+#include "cli/pg_clients_report.h"
 #include "cli/serve.h"
 #include "config/config.h"
 #include "drill/run_journal.h"
 #include "drill/runner.h"
 #include "log/log.h"
 #include "pg/passfile.h"
-#include "pg/tools.h"
 #include "plugin_host/plugin_dir.h"
 #include "plugin_host/worker_main.h"
 #include "process/orphan_reaper.h"
@@ -42,30 +42,6 @@ struct Options {
   std::string log_format = "logfmt";
   bool version = false;
 };
-
-// --version: the build facts, then the pg_dump and pg_restore this host offers
-// the drills (PG_BIN_DIR when set, as runbook mode looks; else every
-// /usr/lib/postgresql/<N>/bin and PATH), as other exporters name what they drive.
-std::string pg_clients_text() {
-  const char* bin_dir = std::getenv("PG_BIN_DIR");
-  std::string dir = bin_dir ? bin_dir : "";
-  std::string text;
-  for (std::string name : {"pg_dump", "pg_restore"}) {
-    std::string line = "  " + name + ":";
-    line.resize(17, ' ');
-    auto tools = bd::pg::installed_tools(name, dir);
-    if (tools.empty()) {
-      line += "not found " + (dir.empty() ? std::string("in /usr/lib/postgresql/<N>/bin or on PATH")
-                                          : "in PG_BIN_DIR " + dir);
-    }
-    for (size_t i = 0; i < tools.size(); ++i) {
-      line += (i ? ", " : "") + (tools[i].version.empty() ? "unknown version" : tools[i].version) +
-              " (" + tools[i].path.string() + ")";
-    }
-    text += line + "\n";
-  }
-  return text;
-}
 
 // The plugin folder for --list-checks and --sample-config: the config's
 // [exporter] plugin_dir when a --config.file is given, else the default.
@@ -204,7 +180,7 @@ int main(int argc, char** argv) {
   }
 
   if (opt.version) {
-    std::cout << bd::version_text() << pg_clients_text();
+    std::cout << bd::version_text() << bd::pg_clients_report(opt.config_file);
     return kExitPassed;
   }
   if (opt.list_checks || !opt.sample_config.empty()) {

@@ -89,7 +89,7 @@ TEST(Cli, VersionLooksOnlyInPgBinDirWhenItIsSet) {
   ASSERT_EQ(run.exit_code, 0) << run.output;
   auto expected = pg::probe_tool(bin / "pg_restore");
   EXPECT_NE(run.output.find("  pg_restore:    " + expected.version + " (" +
-                            (bin / "pg_restore").string() + ")\n"),
+                            (bin / "pg_restore").string() + ") [PG_BIN_DIR]\n"),
             std::string::npos)
       << run.output;
   EXPECT_EQ(run.output.find("/usr/bin/pg_dump"), std::string::npos) << run.output;
@@ -97,8 +97,42 @@ TEST(Cli, VersionLooksOnlyInPgBinDirWhenItIsSet) {
   auto empty = fresh_dir("cli_version_no_clients");
   run = run_exporter({"--version"}, {{"PG_BIN_DIR", empty.string()}}, 30);
   ASSERT_EQ(run.exit_code, 0) << run.output;
-  EXPECT_NE(run.output.find("  pg_dump:       not found in PG_BIN_DIR " + empty.string()),
+  EXPECT_NE(run.output.find("  pg_dump:       not found in " + empty.string() + " [PG_BIN_DIR]"),
             std::string::npos)
+      << run.output;
+}
+
+TEST(Cli, VersionNamesTheClientsOfEachDrillsPgBinDir) {
+  auto bin = a_postgresql_bin_dir();
+  ASSERT_FALSE(bin.empty()) << "no /usr/lib/postgresql/<N>/bin with pg_dump and pg_restore";
+  auto dir = fresh_dir("cli_version_config");
+  auto config = dir / "drills.toml";
+  auto drill = [](const std::string& name, const std::string& extra) {
+    return "[[drill]]\nname = \"" + name +
+           "\"\nsource_url = \"${SRC}\"\ntarget_url = \"postgresql://u@127.0.0.1:1/" + name +
+           "\"\n" + extra;
+  };
+  write_file(config, "[exporter]\nartifact_dir = \"" + (dir / "artifacts").string() + "\"\n" +
+                         drill("pinned", "pg_bin_dir = \"" + bin.string() + "\"\n") +
+                         drill("missing", "pg_bin_dir = \"" + (dir / "none").string() + "\"\n") +
+                         drill("plain", ""));
+  auto run = run_exporter({"--version", "--config.file=" + config.string()},
+                          {{"SRC", "postgresql://u@127.0.0.1:1/src"}}, 30);
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  auto expected = pg::probe_tool(bin / "pg_dump");
+  for (std::string needle : {"  pg_dump:       " + expected.version + " (" +
+                                 (bin / "pg_dump").string() + ") [pg_bin_dir of drills pinned]\n",
+                             "  pg_restore:    not found in " + (dir / "none").string() +
+                                 " [pg_bin_dir of drills missing]\n",
+                             std::string(") [drills plain]\n")}) {
+    EXPECT_NE(run.output.find(needle), std::string::npos) << needle << "\n" << run.output;
+  }
+
+  // A config it cannot read (a variable is not set) still gives the version, and says why.
+  run =
+      run_exporter({"--version", "--config.file=" + config.string()}, {{"SRC", std::nullopt}}, 30);
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_NE(run.output.find("(pg_bin_dir of " + config.string() + " not read: "), std::string::npos)
       << run.output;
 }
 
