@@ -55,8 +55,9 @@ std::string pg_clients_report(const std::string& config_file) {
   if (drills_by_dir.empty()) return client_lines("", "") + note;
   std::string text;
   for (const auto& [dir, names] : drills_by_dir) {
-    text += client_lines(
-        dir, dir.empty() ? " [drills " + names + "]" : " [pg_bin_dir of drills " + names + "]");
+    std::string drills = (names.find(',') == std::string::npos ? "drill " : "drills ") + names;
+    text +=
+        client_lines(dir, dir.empty() ? " [" + drills + "]" : " [pg_bin_dir of " + drills + "]");
   }
   return text;
 }

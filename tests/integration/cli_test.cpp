@@ -114,17 +114,19 @@ TEST(Cli, VersionNamesTheClientsOfEachDrillsPgBinDir) {
   };
   write_file(config, "[exporter]\nartifact_dir = \"" + (dir / "artifacts").string() + "\"\n" +
                          drill("pinned", "pg_bin_dir = \"" + bin.string() + "\"\n") +
+                         drill("pinned_too", "pg_bin_dir = \"" + bin.string() + "\"\n") +
                          drill("missing", "pg_bin_dir = \"" + (dir / "none").string() + "\"\n") +
                          drill("plain", ""));
   auto run = run_exporter({"--version", "--config.file=" + config.string()},
                           {{"SRC", "postgresql://u@127.0.0.1:1/src"}}, 30);
   ASSERT_EQ(run.exit_code, 0) << run.output;
   auto expected = pg::probe_tool(bin / "pg_dump");
-  for (std::string needle : {"  pg_dump:       " + expected.version + " (" +
-                                 (bin / "pg_dump").string() + ") [pg_bin_dir of drills pinned]\n",
-                             "  pg_restore:    not found in " + (dir / "none").string() +
-                                 " [pg_bin_dir of drills missing]\n",
-                             std::string(") [drills plain]\n")}) {
+  for (std::string needle :
+       {"  pg_dump:       " + expected.version + " (" + (bin / "pg_dump").string() +
+            ") [pg_bin_dir of drills pinned, pinned_too]\n",
+        "  pg_restore:    not found in " + (dir / "none").string() +
+            " [pg_bin_dir of drill missing]\n",
+        std::string(") [drill plain]\n")}) {
     EXPECT_NE(run.output.find(needle), std::string::npos) << needle << "\n" << run.output;
   }
 
