@@ -1,20 +1,13 @@
 #!/usr/bin/env python3
-"""Generates backupdrill-overview.json, the Grafana dashboard for backupdrill.
+"""Builds backupdrill-overview.json, the Grafana dashboard for backupdrill.
 
-    generate_overview.py            # rewrite backupdrill-overview.json
-    generate_overview.py --check    # exit 1 if the committed JSON is out of date
-    generate_overview.py --stdout   # print it
-
-The JSON is the artifact users import; this script is how it is maintained
-(edit here, regenerate, commit both). Target: Grafana 10+, schemaVersion 39.
-Python 3 standard library only.
+A module of the mixin: dashboards/mixin.py holds the parameters (thresholds,
+runbook URL base), calls render() and writes the file. The JSON is the
+artifact users import; edit here, run dashboards/mixin.py, commit both.
+Target: Grafana 10+, schemaVersion 39. Python 3 standard library only.
 """
+import itertools
 import json
-import os
-import sys
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-OUT = os.path.join(HERE, "backupdrill-overview.json")
 
 SCHEMA_VERSION = 39
 DS = {"type": "prometheus", "uid": "${datasource}"}
@@ -24,7 +17,7 @@ SEL = INST + ',drill=~"$drill"'
 ON = "on (job, instance, drill)"
 RAN = f"backupdrill_last_run_timestamp_seconds{{{SEL}}} > 0"
 
-_ids = iter(range(1, 1000))
+_ids = itertools.count(1)
 
 
 def target(expr, ref="A", legend="", instant=False, fmt="time_series"):
@@ -74,9 +67,11 @@ def panel(kind, title, description, grid, targets, unit, *, defaults=None, optio
 
 
 def stat(title, description, grid, targets, unit, *, steps, mappings=None, no_value=None,
-         color_mode="background", text_mode="auto", decimals=None):
+         color_mode="background", text_mode="auto", decimals=None, links=None):
     defaults = {"color": {"mode": "thresholds"}, "thresholds": thresholds(*steps),
                 "mappings": mappings or []}
+    if links:
+        defaults["links"] = links
     if no_value is not None:
         defaults["noValue"] = no_value
     if decimals is not None:
@@ -158,13 +153,41 @@ def query_var(name, label, query, description):
         "sort": 1,
         "multi": True,
         "includeAll": True,
+        "allValue": ".+",
         "current": {"selected": True, "text": ["All"], "value": ["$__all"]},
         "options": [],
         "hide": 0,
     }
 
 
-def build():
+def runbook_link(base):
+    """A panel data link to the runbook: with the default base, the runbook the
+    exporter behind the series serves; else the given base."""
+    url = base.replace("{{ $labels.instance }}", "${__field.labels.instance}")
+    return [{"title": "Runbook: what each backupdrill alert means and what to do", "url": url,
+             "targetBlank": True}]
+
+
+def dashboard_links(base):
+    """A link in the dashboard's header, only for a fixed runbook URL (the
+    exporter's own /runbook differs per instance: a data link on the exporter panels)."""
+    if "$labels" in base:
+        return []
+    return [{
+        "title": "Runbook",
+        "type": "link",
+        "icon": "doc",
+        "url": base,
+        "targetBlank": True,
+        "tooltip": "What each backupdrill alert means and what to do",
+        "asDropdown": False, "includeVars": False, "keepTime": False, "tags": [],
+    }]
+
+
+def build(p):
+    """p: the mixin's parameters (not_recent_grace_min/_ratio, runbook_url_base)."""
+    global _ids
+    _ids = itertools.count(1)
     panels = []
 
     # ---------------------------------------------------------------- overview
@@ -173,17 +196,17 @@ def build():
     panels.append(stat(
         "Exporter up",
         "Whether Prometheus can scrape each selected backupdrill exporter (the up series). "
-        "DOWN for 5 minutes raises BackupDrillExporterDown.",
+        f"DOWN for {p.down_for} raises BackupDrillExporterDown. Click a value for that exporter's runbook.",
         (0, y, 4, 4),
         [target(f"up{{{INST}}}", legend="{{instance}}", instant=True)],
         "none",
         steps=[("red", None), ("green", 1)],
         mappings=value_map((0, "DOWN", "red"), (1, "UP", "green")),
-        no_value="no target"))
+        no_value="no target", links=runbook_link(p.runbook_url_base)))
     panels.append(stat(
         "Drills whose last run failed",
         "Number of selected drills whose last finished run failed (drills that never ran are not "
-        "counted). Each raises BackupDrillFailed after 5 minutes.",
+        f"counted). Each raises BackupDrillFailed after {p.failed_for}.",
         (4, y, 5, 4),
         [target(f"count(backupdrill_last_run_success{{{SEL}}} == 0 and {ON} {RAN}) or vector(0)",
                 legend="failed", instant=True)],
@@ -198,21 +221,25 @@ def build():
         steps=[("text", None), ("blue", 1)]))
     panels.append(stat(
         "Firing backupdrill alerts",
-        "BackupDrill* alerts firing in Prometheus for the selected jobs (needs the rules of "
-        "dashboards/prometheus/backupdrill.rules.yml loaded in this Prometheus).",
+        "BackupDrill* alerts firing in Prometheus for the selected jobs and instances (needs the "
+        "rules of dashboards/prometheus/backupdrill.rules.yml loaded in this Prometheus). "
+        "BackupDrillExporterDown for a job without any target has no instance and is not counted "
+        "here: 'Exporter up' shows 'no target' then.",
         (14, y, 5, 4),
-        [target('count(ALERTS{alertname=~"BackupDrill.*",alertstate="firing",job=~"$job"}) or vector(0)',
+        [target('count(ALERTS{alertname=~"BackupDrill.*",alertstate="firing",job=~"$job",instance=~"$instance"}) or vector(0)',
                 legend="firing", instant=True)],
         "none",
         steps=[("green", None), ("red", 1)]))
     panels.append(stat(
         "Exporter version",
-        "Version and revision of each selected exporter (backupdrill_exporter_build_info).",
+        "Version and revision of each selected exporter (backupdrill_exporter_build_info). "
+        "Click a value for that exporter's runbook.",
         (19, y, 5, 4),
         [target(f"backupdrill_exporter_build_info{{{INST}}}", legend="{{version}} ({{revision}})",
                 instant=True)],
         "none",
-        steps=[("text", None)], color_mode="none", text_mode="name"))
+        steps=[("text", None)], color_mode="none", text_mode="name",
+        links=runbook_link(p.runbook_url_base)))
 
     # --------------------------------------------------------- one row per drill
     y = 5
@@ -250,11 +277,13 @@ def build():
            f" or {ON} time() - ((backupdrill_last_success_timestamp_seconds{{{SEL}}} == 0)"
            f" + on (job, instance) group_left backupdrill_exporter_start_time_seconds{{{INST}}}))")
     limit = (f"((backupdrill_schedule_interval_seconds{{{SEL}}} > 0)"
-             f" + clamp_min(backupdrill_schedule_interval_seconds{{{SEL}}} * 0.25, 3600))")
+             f" + clamp_min(backupdrill_schedule_interval_seconds{{{SEL}}} * {p.not_recent_grace_ratio:g},"
+             f" {int(p.not_recent_grace_min)}))")
     panels.append(stat(
         "Time without success vs alert threshold",
         "Time without a successful run (since the exporter started if the drill never passed) as a "
-        "share of the BackupDrillNotRecent threshold: schedule interval + max(1h, 25% of the interval). "
+        "share of the BackupDrillNotRecent threshold: schedule interval + "
+        f"max({int(p.not_recent_grace_min)}s, {p.not_recent_grace_ratio * 100:g}% of the interval). "
         "At 100% the alert goes pending. Empty for drills without a schedule.",
         (11, y, 4, 4),
         [target(f"{age} / {ON} {limit}", legend="{{instance}}", instant=True)],
@@ -385,7 +414,7 @@ def build():
         "tags": ["backupdrill", "postgresql", "backup"],
         "schemaVersion": SCHEMA_VERSION,
         "version": 1,
-        "editable": True,
+        "editable": False,
         "graphTooltip": 1,
         "liveNow": False,
         "refresh": "1m",
@@ -394,15 +423,7 @@ def build():
         "timezone": "",
         "fiscalYearStartMonth": 0,
         "weekStart": "",
-        "links": [{
-            "title": "Runbook",
-            "type": "link",
-            "icon": "doc",
-            "url": "https://github.com/backupdrill/backupdrill/blob/main/dashboards/RUNBOOK.md",
-            "targetBlank": True,
-            "tooltip": "What each backupdrill alert means and what to do",
-            "asDropdown": False, "includeVars": False, "keepTime": False, "tags": [],
-        }],
+        "links": dashboard_links(p.runbook_url_base),
         "annotations": {"list": [{
             "builtIn": 1,
             "datasource": {"type": "grafana", "uid": "-- Grafana --"},
@@ -437,33 +458,5 @@ def build():
     }
 
 
-def render():
-    return json.dumps(build(), indent=2, ensure_ascii=False) + "\n"
-
-
-def main(argv):
-    text = render()
-    if "--stdout" in argv:
-        sys.stdout.write(text)
-        return 0
-    if "--check" in argv:
-        try:
-            with open(OUT, encoding="utf-8") as f:
-                current = f.read()
-        except OSError as e:
-            print(f"generate_overview: cannot read {OUT}: {e}", file=sys.stderr)
-            return 1
-        if current != text:
-            print(f"generate_overview: {OUT} is out of date; run {sys.argv[0]} and commit the result",
-                  file=sys.stderr)
-            return 1
-        print("generate_overview: backupdrill-overview.json is up to date")
-        return 0
-    with open(OUT, "w", encoding="utf-8") as f:
-        f.write(text)
-    print(f"wrote {OUT}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+def render(p):
+    return json.dumps(build(p), indent=2, ensure_ascii=False) + "\n"

@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "artifacts/run_history.h"
+#include "cli/pg_clients_report.h"
 #include "cli/serve.h"
 #include "config/config.h"
 #include "drill/run_journal.h"
@@ -179,7 +180,7 @@ int main(int argc, char** argv) {
   }
 
   if (opt.version) {
-    std::cout << bd::version_text();
+    std::cout << bd::version_text() << bd::pg_clients_report(opt.config_file);
     return kExitPassed;
   }
   if (opt.list_checks || !opt.sample_config.empty()) {

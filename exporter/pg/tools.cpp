@@ -41,6 +41,44 @@ Tool probe_tool(const std::filesystem::path& path) {
   return tool;
 }
 
+std::vector<Tool> installed_tools(const std::string& name, const std::string& pg_bin_dir) {
+  std::vector<std::filesystem::path> candidates;
+  if (!pg_bin_dir.empty()) {
+    candidates.push_back(std::filesystem::path(pg_bin_dir) / name);
+  } else {
+    std::vector<int> installed;
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator("/usr/lib/postgresql", ec)) {
+      try {
+        installed.push_back(std::stoi(entry.path().filename().string()));
+      } catch (...) {
+      }
+    }
+    std::sort(installed.rbegin(), installed.rend());
+    for (int v : installed) {
+      candidates.push_back(std::filesystem::path("/usr/lib/postgresql") / std::to_string(v) /
+                           "bin" / name);
+    }
+    if (auto on_path = find_in_path(name)) candidates.push_back(*on_path);
+  }
+  std::vector<Tool> found;
+  std::vector<std::filesystem::path> seen;  // /usr/bin/pg_dump is often a link to one of the above
+  for (const auto& path : candidates) {
+    if (::access(path.c_str(), X_OK) != 0) continue;
+    std::error_code ec;
+    auto real = std::filesystem::canonical(path, ec);
+    if (ec) real = path;
+    if (std::find(seen.begin(), seen.end(), real) != seen.end()) continue;
+    seen.push_back(real);
+    try {
+      found.push_back(probe_tool(path));
+    } catch (const ToolError&) {
+      found.push_back(Tool{path, 0, ""});
+    }
+  }
+  return found;
+}
+
 Tool find_tool(const std::string& name, const std::string& pg_bin_dir, int server_major) {
   std::vector<std::filesystem::path> candidates;
   if (!pg_bin_dir.empty()) {

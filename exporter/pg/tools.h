@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace backupdrill::pg {
 
@@ -25,5 +26,11 @@ Tool probe_tool(const std::filesystem::path& path);
 // /usr/lib/postgresql/<N>/bin for N = server_major, then newer N, then PATH.
 // Throws ToolError naming the versions when no client is new enough.
 Tool find_tool(const std::string& name, const std::string& pg_bin_dir, int server_major);
+
+// Every executable <name> this host offers, for --version: pg_bin_dir when set
+// (and only there, as find_tool looks), else each /usr/lib/postgresql/<N>/bin,
+// newest first, then PATH. One entry per real file; a client that does not
+// report a version is listed with an empty version.
+std::vector<Tool> installed_tools(const std::string& name, const std::string& pg_bin_dir);
 
 }  // namespace backupdrill::pg

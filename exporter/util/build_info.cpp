@@ -4,11 +4,19 @@ namespace backupdrill {
 
 const char* const kVersion = BACKUPDRILL_VERSION;
 const char* const kRevision = BACKUPDRILL_REVISION;
+const char* const kBuildDate = BACKUPDRILL_BUILD_DATE;
+#if defined(__clang__)
+const char* const kCompiler = "clang " __clang_version__;
+#elif defined(__GNUC__)
+const char* const kCompiler = "GCC " __VERSION__;
+#else
+const char* const kCompiler = "unknown compiler";
+#endif
 
 std::string version_text() {
   return std::string("backupdrill_exporter, version ") + kVersion + " (revision: " + kRevision +
-         ")\n  compiler: GCC " + __VERSION__ + "\n  standard: C++" +
-         std::to_string(__cplusplus / 100 % 100) + "\n";
+         ")\n  build date:    " + kBuildDate + "\n  compiler:      " + kCompiler + " (C++" +
+         std::to_string(__cplusplus / 100 % 100) + ")\n";
 }
 
 }  // namespace backupdrill

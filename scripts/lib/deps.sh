@@ -20,6 +20,8 @@ BACKUPDRILL_DEB_PACKAGES=(
   prometheus prometheus-alertmanager
   # scripts and tests
   python3 jq openssl curl apache2-utils
+  # packaging: the man page, generated from --help
+  help2man
 )
 
 # The repository root (this file is scripts/lib/deps.sh).

@@ -1,8 +1,14 @@
 // The command line as a person meets it (issue 15): --help says how to run
 // and what the exit codes mean, no arguments says how to start, a bad
-// --web.listen-address is a usage error. The real binary; no database.
+// --web.listen-address is a usage error, --version names the build and the
+// PostgreSQL clients it would drive. The real binary; no database.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <filesystem>
+
+#include "pg/tools.h"
+#include "process/child_process.h"
 #include "support.h"
 
 namespace backupdrill::testing {
@@ -42,6 +48,94 @@ TEST(Cli, MalformedListenAddressIsAUsageError) {
     EXPECT_EQ(run.exit_code, 2) << address << "\n" << run.output;
     EXPECT_NE(run.output.find("invalid --web.listen-address"), std::string::npos) << run.output;
   }
+}
+
+// The first /usr/lib/postgresql/<N>/bin holding an executable pg_dump and
+// pg_restore (Debian's layout; the test machine has one: postgresql-client).
+std::filesystem::path a_postgresql_bin_dir() {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/usr/lib/postgresql", ec)) {
+    auto bin = entry.path() / "bin";
+    if (::access((bin / "pg_dump").c_str(), X_OK) == 0 &&
+        ::access((bin / "pg_restore").c_str(), X_OK) == 0)
+      return bin;
+  }
+  return {};
+}
+
+TEST(Cli, VersionPrintsTheBuildAndThePostgresClientsOnThePath) {
+  auto run = run_exporter({"--version"}, {{"PG_BIN_DIR", std::nullopt}}, 30);
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  for (const char* needle : {"backupdrill_exporter, version 0.", "(revision: ",
+                             "\n  build date:    20", "\n  compiler:      ", "(C++20)"}) {
+    EXPECT_NE(run.output.find(needle), std::string::npos) << needle << "\n" << run.output;
+  }
+  // What a person gets from running the clients on PATH themselves.
+  for (const char* name : {"pg_dump", "pg_restore"}) {
+    auto on_path = find_in_path(name);
+    ASSERT_TRUE(on_path) << name << " is not on PATH (install postgresql-client)";
+    auto expected = pg::probe_tool(*on_path);
+    EXPECT_NE(run.output.find("\n  " + std::string(name) + ":"), std::string::npos) << run.output;
+    EXPECT_NE(run.output.find(expected.version + " (" + on_path->string() + ")"), std::string::npos)
+        << name << " " << expected.version << "\n"
+        << run.output;
+  }
+}
+
+TEST(Cli, VersionLooksOnlyInPgBinDirWhenItIsSet) {
+  auto bin = a_postgresql_bin_dir();
+  ASSERT_FALSE(bin.empty()) << "no /usr/lib/postgresql/<N>/bin with pg_dump and pg_restore";
+  auto run = run_exporter({"--version"}, {{"PG_BIN_DIR", bin.string()}}, 30);
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  auto expected = pg::probe_tool(bin / "pg_restore");
+  EXPECT_NE(run.output.find("  pg_restore:    " + expected.version + " (" +
+                            (bin / "pg_restore").string() + ") [PG_BIN_DIR]\n"),
+            std::string::npos)
+      << run.output;
+  EXPECT_EQ(run.output.find("/usr/bin/pg_dump"), std::string::npos) << run.output;
+
+  auto empty = fresh_dir("cli_version_no_clients");
+  run = run_exporter({"--version"}, {{"PG_BIN_DIR", empty.string()}}, 30);
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_NE(run.output.find("  pg_dump:       not found in " + empty.string() + " [PG_BIN_DIR]"),
+            std::string::npos)
+      << run.output;
+}
+
+TEST(Cli, VersionNamesTheClientsOfEachDrillsPgBinDir) {
+  auto bin = a_postgresql_bin_dir();
+  ASSERT_FALSE(bin.empty()) << "no /usr/lib/postgresql/<N>/bin with pg_dump and pg_restore";
+  auto dir = fresh_dir("cli_version_config");
+  auto config = dir / "drills.toml";
+  auto drill = [](const std::string& name, const std::string& extra) {
+    return "[[drill]]\nname = \"" + name +
+           "\"\nsource_url = \"${SRC}\"\ntarget_url = \"postgresql://u@127.0.0.1:1/" + name +
+           "\"\n" + extra;
+  };
+  write_file(config, "[exporter]\nartifact_dir = \"" + (dir / "artifacts").string() + "\"\n" +
+                         drill("pinned", "pg_bin_dir = \"" + bin.string() + "\"\n") +
+                         drill("pinned_too", "pg_bin_dir = \"" + bin.string() + "\"\n") +
+                         drill("missing", "pg_bin_dir = \"" + (dir / "none").string() + "\"\n") +
+                         drill("plain", ""));
+  auto run = run_exporter({"--version", "--config.file=" + config.string()},
+                          {{"SRC", "postgresql://u@127.0.0.1:1/src"}}, 30);
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  auto expected = pg::probe_tool(bin / "pg_dump");
+  for (std::string needle :
+       {"  pg_dump:       " + expected.version + " (" + (bin / "pg_dump").string() +
+            ") [pg_bin_dir of drills pinned, pinned_too]\n",
+        "  pg_restore:    not found in " + (dir / "none").string() +
+            " [pg_bin_dir of drill missing]\n",
+        std::string(") [drill plain]\n")}) {
+    EXPECT_NE(run.output.find(needle), std::string::npos) << needle << "\n" << run.output;
+  }
+
+  // A config it cannot read (a variable is not set) still gives the version, and says why.
+  run =
+      run_exporter({"--version", "--config.file=" + config.string()}, {{"SRC", std::nullopt}}, 30);
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_NE(run.output.find("(pg_bin_dir of " + config.string() + " not read: "), std::string::npos)
+      << run.output;
 }
 
 }  // namespace

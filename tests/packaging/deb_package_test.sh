@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # deb_package_test.sh BUILD_DIR WORK_DIR
 #
-# The Debian package end to end, on this machine: cpack -G DEB, dpkg -i (then
+# The Debian package end to end, on this machine: cpack -G DEB, its contents
+# (dpkg-deb -c: the man page, copyright, changelog), dpkg -i (then
 # apt-get -f install if dependencies are missing), the installed exporter's
 # --version, --list-checks (bundled plugins found with no config),
 # --check-config of the installed config (as root and as the service user),
@@ -69,6 +70,27 @@ conffiles=$(dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./conffiles)
 grep -qx /etc/backupdrill/backupdrill.toml <<<"$conffiles" || fail "backupdrill.toml is not a conffile"
 grep -qx /etc/default/backupdrill <<<"$conffiles" || fail "/etc/default/backupdrill is not a conffile"
 
+step "dpkg-deb -c: man page, copyright, changelog"
+dpkg-deb -c "$deb" >"$WORK/contents.txt"
+for f in ./usr/share/man/man1/backupdrill_exporter.1.gz ./usr/share/doc/backupdrill/copyright \
+  ./usr/share/doc/backupdrill/changelog.Debian.gz; do
+  grep -q " $f\$" "$WORK/contents.txt" || fail "the package lacks $f (dpkg-deb -c: $WORK/contents.txt)"
+done
+dpkg-deb --fsys-tarfile "$deb" | tar -xO ./usr/share/doc/backupdrill/copyright >"$WORK/copyright"
+grep -qx 'License: Apache-2.0' "$WORK/copyright" || fail "copyright does not name Apache-2.0"
+dpkg-deb --fsys-tarfile "$deb" | tar -xO ./usr/share/doc/backupdrill/changelog.Debian.gz |
+  gzip -dc | head -1 | grep -q "^backupdrill ($(dpkg-deb -f "$deb" Version)) " ||
+  fail "changelog.Debian.gz does not start with the package's version $(dpkg-deb -f "$deb" Version)"
+# The man page is --help's: every option, the runbook variables, the exit codes.
+dpkg-deb --fsys-tarfile "$deb" | tar -xO ./usr/share/man/man1/backupdrill_exporter.1.gz |
+  gzip -dc >"$WORK/backupdrill_exporter.1"
+MANWIDTH=200 man -l "$WORK/backupdrill_exporter.1" >"$WORK/man.txt" 2>"$WORK/man.err" &&
+  [[ ! -s $WORK/man.err ]] || { cat "$WORK/man.err"; fail "man cannot render the man page cleanly"; }
+for needle in --config.file --web.listen-address --check-config SOURCE_DB_URL 'EXIT STATUS' \
+  /etc/backupdrill/backupdrill.toml; do
+  grep -qF -- "$needle" "$WORK/man.txt" || fail "the rendered man page lacks $needle ($WORK/man.txt)"
+done
+
 step "dpkg -i"
 if ! dpkg -i "$deb" >"$WORK/dpkg.log" 2>&1; then
   cat "$WORK/dpkg.log"
@@ -82,6 +104,9 @@ exe=/usr/bin/backupdrill_exporter
 step "$exe --version"
 "$exe" --version | tee "$WORK/version.txt"
 grep -q "0\.1\." "$WORK/version.txt" || fail "--version does not print the version"
+grep -q "^  pg_dump: .*(/usr/lib/postgresql/" "$WORK/version.txt" ||
+  fail "--version does not name the pg_dump of the installed postgresql-client"
+[[ -f /usr/share/man/man1/backupdrill_exporter.1.gz ]] || fail "man page not installed"
 
 step "--list-checks (no config, no BACKUPDRILL_PLUGIN_DIR)"
 env -u BACKUPDRILL_PLUGIN_DIR "$exe" --list-checks | tee "$WORK/checks.txt"
