@@ -6,6 +6,7 @@
 
 #include "crypto/sha256.h"
 #include "service/landing_page.h"
+#include "service/runbook_page.h"
 
 namespace backupdrill {
 namespace {
@@ -116,6 +117,12 @@ void add_exporter_routes(http::Router& router, DrillService& service, DrillMetri
     http::Response r;
     r.content_type = DrillMetrics::kContentType;
     r.body = metrics.render();
+    return r;
+  });
+  router.add("GET", "/runbook", [](const http::Request&) {
+    http::Response r;
+    r.content_type = "text/html; charset=utf-8";
+    r.body = render_markdown_page("backupdrill alerts runbook", runbook_markdown());
     return r;
   });
   router.add("GET", "/-/healthy", [](const http::Request&) {

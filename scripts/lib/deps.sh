@@ -14,6 +14,7 @@ BACKUPDRILL_DEB_PACKAGES=(
   libpqxx-dev libpq-dev libboost-dev libtomlplusplus-dev libssl-dev
   libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libcli11-dev
   nlohmann-json3-dev prometheus-cpp-dev libyaml-cpp-dev libcrypt-dev
+  libcmark-gfm-dev libcmark-gfm-extensions-dev
   # PostgreSQL: pg_dump/pg_restore and a real server for the tests
   postgresql postgresql-client postgresql-contrib postgresql-15-cron
   # observability tests: promtool, amtool
