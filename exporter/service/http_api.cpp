@@ -6,6 +6,7 @@
 
 #include "crypto/sha256.h"
 #include "service/landing_page.h"
+#include "service/run_page.h"
 
 namespace backupdrill {
 namespace {
@@ -109,9 +110,21 @@ void add_exporter_routes(http::Router& router, DrillService& service, DrillMetri
   router.add("GET", "/", [&service](const http::Request&) {
     http::Response r;
     r.content_type = "text/html; charset=utf-8";
-    r.body = render_landing_page(service.states());
+    r.body = render_landing_page(collect_landing_page(service));
+    add_page_headers(r);
     return r;
   });
+  router.add("GET", "/drills/{name}/runs/{run_id}", [&service](const http::Request& req) {
+    const std::string& name = req.params.at("name");
+    if (!could_be_drill_name(name)) return not_a_drill_name();
+    return run_page_response(service, name, req.params.at("run_id"));
+  });
+  router.add(
+      "GET", "/drills/{name}/runs/{run_id}/files/{file}", [&service](const http::Request& req) {
+        const std::string& name = req.params.at("name");
+        if (!could_be_drill_name(name)) return not_a_drill_name();
+        return run_file_response(service, name, req.params.at("run_id"), req.params.at("file"));
+      });
   router.add("GET", "/metrics", [&metrics](const http::Request&) {
     http::Response r;
     r.content_type = DrillMetrics::kContentType;
