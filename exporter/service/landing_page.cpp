@@ -98,10 +98,10 @@ std::string render_landing_page(const LandingPage& page) {
     h << " · <a href=\"" << html_escape(page.grafana_url) << "\">Grafana dashboard</a>";
   }
   h << "</p>\n";
-  h << "<table id=\"drills\"><colgroup><col style=\"width:9%\"><col style=\"width:8%\">"
-       "<col style=\"width:9%\"><col style=\"width:22%\"><col style=\"width:9%\">"
-       "<col style=\"width:8%\"><col style=\"width:8%\"><col style=\"width:21%\">"
-       "<col style=\"width:6%\"></colgroup>"
+  h << "<table id=\"drills\"><colgroup><col style=\"width:10%\"><col style=\"width:9%\">"
+       "<col style=\"width:9%\"><col style=\"width:23%\"><col style=\"width:9%\">"
+       "<col style=\"width:8%\"><col style=\"width:8%\"><col style=\"width:17%\">"
+       "<col style=\"width:7%\"></colgroup>"
        "<thead><tr><th>drill</th><th>schedule (UTC)</th><th>next run</th>"
        "<th>last result</th><th>finished</th><th>RTO / target</th><th>RPO / target</th>"
        "<th>last "

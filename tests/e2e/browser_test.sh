@@ -59,6 +59,8 @@ cleanup() {
     echo "--- exporter log (last 40 lines)"; tail -n 40 "$WORK/exporter.log" 2>/dev/null || true
   fi
   cp "$WORK/exporter.log" "$OUT/" 2>/dev/null || true
+  # The runs' text files next to the screenshots (not the dumps).
+  (cd "$WORK" && find artifacts -type f ! -name '*.dump' -exec cp --parents {} "$OUT/" \;) 2>/dev/null || true
   rm -rf "$WORK"
   exit $rc
 }
@@ -77,7 +79,7 @@ PG_BIN=$(cluster_var a PG_BIN_DIR)
 ln -s "$PG_BIN/pg_restore" "$WORK/bin/pg_restore"
 cat >"$WORK/bin/pg_dump" <<SH
 #!/bin/sh
-if [ -e "$WORK/slow" ]; then sleep 40; fi
+if [ "\$1" != --version ] && [ -e "$WORK/slow" ]; then sleep 40; fi
 exec "$PG_BIN/pg_dump" "\$@"
 SH
 chmod 0755 "$WORK/bin/pg_dump"
