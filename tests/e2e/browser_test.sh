@@ -181,6 +181,26 @@ FAIL_RUN=$(run_of web-fail)
 LONG_RUN=$(run_of web-long)
 PASS_RUN=$(run_of web-pass)
 
+# Files: only what the run's summary lists, never the dump, nothing outside
+# its folder, whatever the encoding of the name.
+echo "not an artifact" >"$WORK/artifacts/web-fail/secret.txt"
+FILES="$BASE/drills/web-fail/runs/$FAIL_RUN/files"
+[[ $(code "$FILES/restore_$FAIL_RUN.log") == 200 ]] || fail "the restore log is not served"
+ctype=$(curl -s -o /dev/null -w '%{content_type}' "$FILES/restore_$FAIL_RUN.log")
+[[ $ctype == text/plain* ]] || fail "the restore log is served as $ctype, not text/plain"
+for name in "backup_$FAIL_RUN.dump" secret.txt ..%2F..%2F..%2F..%2Fetc%2Fpasswd %2Fetc%2Fpasswd \
+  ..%2Fweb-pass%2Fdrill_summary_$PASS_RUN.json "drill_summary_$FAIL_RUN.md%00" \
+  "drill_summary_$FAIL_RUN.md%00.txt" %2E%2E "restore_$FAIL_RUN.log%2F" .. .; do
+  c=$(code --path-as-is "$FILES/$name")
+  [[ $c == 404 || $c == 400 ]] || fail "files/$name answered $c, not 404"
+done
+for url in "$BASE/drills/web-fail/runs/..%2F..%2Fweb-pass" "$BASE/drills/web-fail/runs/20990101T000000Z" \
+  "$BASE/drills/nope/runs/$FAIL_RUN" "$BASE/drills/..%2Fetc/runs/$FAIL_RUN"; do
+  c=$(code --path-as-is "$url")
+  [[ $c == 404 ]] || fail "$url answered $c, not 404"
+done
+echo "ok: only the run's listed text files are served"
+
 # web-pass again, slowly: it is running while the browser looks.
 touch "$WORK/slow"
 trigger web-pass
