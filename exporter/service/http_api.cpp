@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "crypto/sha256.h"
+#include "service/html_page.h"
 #include "service/landing_page.h"
 #include "service/run_page.h"
 
@@ -63,6 +64,7 @@ nlohmann::ordered_json run_brief(const RunRecord& r) {
   j["rpo"] = objective_json(r.rpo_seconds, r.rpo_target_seconds, r.rpo_compliant);
   j["restore_errors"] = r.restore_errors;
   j["backup_size_bytes"] = r.backup_size;
+  j["page"] = run_page_path(r.drill, r.run_id);  // the run for people (run_page.h)
   auto& artifacts = j["artifacts"] = nlohmann::ordered_json::array();
   for (const auto& a : r.artifacts) artifacts.push_back(a.name);
   if (!r.in_progress) artifacts.push_back("drill_summary_" + r.run_id + ".md");
