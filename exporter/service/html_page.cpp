@@ -53,7 +53,7 @@ std::string page_start(std::string_view title) {
          "font-weight:600}.run{color:#9a6700;font-weight:600}.muted{color:#666}"
          "code{font-size:.9em}"
          "pre{background:#f6f8fa;padding:.6em;white-space:pre-wrap;overflow-wrap:anywhere;"
-         "font-size:.85em;max-width:100%}"
+         "font-size:.85em;max-width:100%}#failure pre{font-size:1em}"
          ".marks{display:flex;flex-wrap:wrap;gap:3px}"
          ".mark{display:inline-block;padding:1px 4px;border-radius:3px;font-size:.8em;"
          "text-decoration:none;color:#fff;white-space:nowrap}"
