@@ -70,6 +70,24 @@ std::vector<RunRecord> load_runs(const std::filesystem::path& folder, size_t lim
   return runs;
 }
 
+bool is_run_stamp(std::string_view text) {
+  constexpr std::string_view kShape = "########T######Z";  // #: a digit
+  if (text.size() != kShape.size()) return false;
+  for (size_t i = 0; i < kShape.size(); ++i) {
+    bool digit = text[i] >= '0' && text[i] <= '9';
+    if (kShape[i] == '#' ? !digit : text[i] != kShape[i]) return false;
+  }
+  return true;
+}
+
+std::optional<RunRecord> load_run(const std::filesystem::path& folder, const std::string& stamp) {
+  if (!is_run_stamp(stamp)) return std::nullopt;
+  auto file = folder / ("drill_summary_" + stamp + ".json");
+  std::error_code ec;
+  if (!std::filesystem::exists(file, ec)) return std::nullopt;
+  return load_summary(file);
+}
+
 std::optional<RunRecord> load_newest_run(const std::filesystem::path& folder) {
   auto runs = load_runs(folder, 1);
   if (runs.empty()) return std::nullopt;

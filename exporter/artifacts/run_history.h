@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "model/run_record.h"
@@ -18,6 +19,14 @@ std::vector<std::string> run_stamps(const std::filesystem::path& folder);
 std::vector<RunRecord> load_runs(const std::filesystem::path& folder, size_t limit);
 
 std::optional<RunRecord> load_newest_run(const std::filesystem::path& folder);
+
+// The summary of one run (its drill_summary_<stamp>.json; running or
+// finished), or nullopt when there is none or it does not parse. `stamp`
+// must be a run stamp (is_run_stamp): it becomes part of a file name.
+std::optional<RunRecord> load_run(const std::filesystem::path& folder, const std::string& stamp);
+
+// YYYYMMDDTHHMMSSZ, checked character by character (it comes from URLs).
+bool is_run_stamp(std::string_view text);
 
 // Deletes the artifact sets beyond the newest `keep`, never the newest
 // successful run's. Returns the stamps deleted.

@@ -5,7 +5,9 @@
 #include <nlohmann/json.hpp>
 
 #include "crypto/sha256.h"
+#include "service/html_page.h"
 #include "service/landing_page.h"
+#include "service/run_page.h"
 #include "service/runbook_page.h"
 
 namespace backupdrill {
@@ -63,6 +65,7 @@ nlohmann::ordered_json run_brief(const RunRecord& r) {
   j["rpo"] = objective_json(r.rpo_seconds, r.rpo_target_seconds, r.rpo_compliant);
   j["restore_errors"] = r.restore_errors;
   j["backup_size_bytes"] = r.backup_size;
+  j["page"] = run_page_path(r.drill, r.run_id);  // the run for people (run_page.h)
   auto& artifacts = j["artifacts"] = nlohmann::ordered_json::array();
   for (const auto& a : r.artifacts) artifacts.push_back(a.name);
   if (!r.in_progress) artifacts.push_back("drill_summary_" + r.run_id + ".md");
@@ -110,9 +113,21 @@ void add_exporter_routes(http::Router& router, DrillService& service, DrillMetri
   router.add("GET", "/", [&service](const http::Request&) {
     http::Response r;
     r.content_type = "text/html; charset=utf-8";
-    r.body = render_landing_page(service.states());
+    r.body = render_landing_page(collect_landing_page(service));
+    add_page_headers(r);
     return r;
   });
+  router.add("GET", "/drills/{name}/runs/{run_id}", [&service](const http::Request& req) {
+    const std::string& name = req.params.at("name");
+    if (!could_be_drill_name(name)) return not_a_drill_name();
+    return run_page_response(service, name, req.params.at("run_id"));
+  });
+  router.add(
+      "GET", "/drills/{name}/runs/{run_id}/files/{file}", [&service](const http::Request& req) {
+        const std::string& name = req.params.at("name");
+        if (!could_be_drill_name(name)) return not_a_drill_name();
+        return run_file_response(service, name, req.params.at("run_id"), req.params.at("file"));
+      });
   router.add("GET", "/metrics", [&metrics](const http::Request&) {
     http::Response r;
     r.content_type = DrillMetrics::kContentType;

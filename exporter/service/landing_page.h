@@ -1,15 +1,37 @@
 #pragma once
+// GET /: each drill, its schedule and next run, its last result (a link to
+// that run's page; a failure's phase and the first line of its error), a
+// running drill's phase, elapsed time and bytes so far next to the previous
+// result, the last runs as pass/fail marks, RTO/RPO against target, links.
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "model/run_record.h"
 #include "service/drill_service.h"
+#include "service/html_page.h"
 
 namespace backupdrill {
 
-// The HTML of GET /: each drill, its schedule and next run, its last result,
-// RTO/RPO against target, and links to /metrics and the API.
-std::string render_landing_page(const std::vector<DrillService::DrillState>& drills);
+struct DrillView {
+  DrillService::DrillState state;
+  std::vector<RunRecord> history;                  // newest first, at most kHistoryRuns
+  std::optional<RunRecord> current;                // the in-progress summary of a running drill
+  std::optional<unsigned long long> bytes_so_far;  // backup phase: the dump's size on disk
+};
 
-std::string html_escape(const std::string& text);
+struct LandingPage {
+  std::vector<DrillView> drills;
+  std::string grafana_url;  // [exporter] grafana_url; a link when http(s)
+  SystemTime now{};
+};
+
+inline constexpr size_t kHistoryRuns = 20;
+
+// Reads each drill's last runs and, for a running drill, its in-progress
+// summary from the artifact folder.
+LandingPage collect_landing_page(const DrillService& service);
+
+std::string render_landing_page(const LandingPage& page);
 
 }  // namespace backupdrill

@@ -6,31 +6,10 @@
 #include <cctype>
 #include <memory>
 
+#include "service/html_page.h"
+
 namespace backupdrill {
 namespace {
-
-std::string escape_html(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
 
 // GitHub's anchor for a heading: its text without tags, lower case, letters,
 // digits and '-' kept, spaces as '-'.
@@ -97,7 +76,7 @@ std::string render_markdown_page(const std::string& title, const std::string& ma
                                  cmark_parser_get_syntax_extensions(parser.get()));
   std::string html(body ? body : "");
   free(body);
-  return "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>" + escape_html(title) +
+  return "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>" + html_escape(title) +
          "</title><style>body{font-family:sans-serif;max-width:60em;margin:1em auto;padding:0 "
          "1em;line-height:1.45}code,pre{background:#f4f4f4}pre{padding:.6em;overflow-x:auto}"
          "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2em .5em}</style>"

@@ -87,3 +87,6 @@ BACKUPDRILL_DEB_PACKAGES+=(dpkg-dev fakeroot systemd adduser nodejs python3-yaml
 # npm only when none is on PATH: NodeSource's nodejs bundles npm and conflicts
 # with Debian's npm package.
 command -v npm >/dev/null 2>&1 || BACKUPDRILL_DEB_PACKAGES+=(npm)
+# The browser test of the web pages (tests/e2e/browser_test.sh): headless
+# Chromium, driven by playwright-core from npm.
+BACKUPDRILL_DEB_PACKAGES+=(chromium)
