@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "model/run_record.h"
 #include "http/router.h"
+#include "model/run_record.h"
 #include "service/drill_service.h"
 #include "service/restore_log_excerpt.h"
 
