@@ -58,7 +58,7 @@ std::string normalize_host(std::string host) {
 // the Supabase platform.
 void resolve_target_kind(const DrillConfig& drill, GuardReport& report, bool has_platform) {
   const bool recreate = drill.restore.mode == RestoreConfig::Mode::recreate;
-  if (drill.target_kind == "supabase" && !has_platform) {
+  if (drill.target_kind == DrillConfig::TargetKind::supabase && !has_platform) {
     throw GuardRefusal(
         recreate ? std::string("target_kind = \"supabase\" needs [drill.restore] mode = "
                                "\"clean\": recreate makes a new database without the platform's "
@@ -68,13 +68,13 @@ void resolve_target_kind(const DrillConfig& drill, GuardReport& report, bool has
                                "authenticated); set target_kind = \"postgres\" or \"auto\", "
                                "or point target_url at a Supabase project"));
   }
-  if (drill.target_kind == "postgres") {
+  if (drill.target_kind == DrillConfig::TargetKind::postgres) {
     report.target_kind = "postgres";
     report.target_kind_reason = "target_kind = \"postgres\" (configured)";
   } else if (has_platform) {
     report.target_kind = "supabase";
     report.target_kind_reason =
-        drill.target_kind == "supabase"
+        drill.target_kind == DrillConfig::TargetKind::supabase
             ? "target_kind = \"supabase\" (configured; the target has the platform)"
             : "target kind supabase (detected: the target has auth.users and the platform roles)";
   } else {
@@ -101,7 +101,7 @@ GuardReport run_guard(const DrillConfig& drill, const pg::ConnInfo& source,
                        " names no database; name the drill's own database, e.g. "
                        "postgresql://user@host:5432/drill_target");
   }
-  const bool supabase_profile = drill.profile == "supabase";
+  const bool supabase_profile = drill.profile == DrillConfig::Profile::supabase;
   const bool recreate = drill.restore.mode == RestoreConfig::Mode::recreate;
   // A Supabase project has one database, "postgres": a drill into a
   // temporary project restores into it, in clean mode (recreate would drop it).

@@ -130,7 +130,7 @@ void run_restore(const PgSession& s, const DrillConfig& drill, const GuardReport
   }
   bool tools_ok = true;
   std::string tool_status;
-  if (drill.profile == "supabase") {
+  if (drill.profile == DrillConfig::Profile::supabase) {
     // Roles first, then the archive through the profile's restore plan; the
     // artifact names follow the run's stamp (backup_<ts>.roles, ...).
     const auto folder = log.parent_path();

@@ -168,7 +168,7 @@ DrillRun run_drill(const Config& config, const DrillConfig& drill, const RunOpti
             "pg_restore", drill.pg_bin_dir,
             std::max({guard->source.major(), guard->target_server.major(), session.pg_dump.major}));
         compression_args(drill.backup.compression, session.pg_dump.major);
-        if (drill.profile == "supabase") {
+        if (drill.profile == DrillConfig::Profile::supabase) {
           pg_dumpall = pg::find_tool("pg_dumpall", drill.pg_bin_dir, guard->source.major());
         }
       } catch (const std::exception& e) {

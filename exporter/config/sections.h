@@ -1,0 +1,19 @@
+#pragma once
+// Internal to config/: reading the sections of the file through the schema
+// (schema.cpp), and the rules between keys that one key's table cannot say
+// (drill_rules.cpp).
+#include "config/config.h"
+#include "config/table_reader.h"
+
+namespace backupdrill::config {
+
+ExporterConfig read_exporter(TableReader& reader);
+// index: the drill's place among the [[drill]] tables, for errors before
+// its name is known.
+DrillConfig read_drill(TableReader& reader, size_t index);
+
+// Rules across keys of one drill: what each backup source needs, and what
+// the URLs must be. `reader` reads the [[drill]] table.
+void validate_drill(TableReader& reader, const DrillConfig& drill);
+
+}  // namespace backupdrill::config
