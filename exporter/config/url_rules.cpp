@@ -82,14 +82,15 @@ std::optional<DatabaseAddress> database_address(const std::string& text, const E
   }
   address.port = value("port", "PGPORT");
   if (address.port.empty()) address.port = "5432";
+  address.user = value("user", "PGUSER");
   address.dbname = value("dbname", "PGDATABASE");
-  if (address.dbname.empty()) address.dbname = value("user", "PGUSER");
+  if (address.dbname.empty()) address.dbname = address.user;
   return address;
 }
 
 std::string DatabaseAddress::describe() const {
   return "host " + host + ", port " + port + ", database " +
-         (dbname.empty() ? "(default)" : dbname);
+         (dbname.empty() ? "(default)" : dbname) + ", user " + (user.empty() ? "(default)" : user);
 }
 
 }  // namespace backupdrill::config

@@ -19,13 +19,16 @@ std::string connection_string_problem(const std::string& text);
 
 // Where a connection string points, normalized: host (lower case; none,
 // localhost, 127.0.0.1 and ::1 are one "local" host, as the guard counts them),
-// port (default 5432) and database (default: the user's name, as libpq's),
-// with libpq's PGHOST, PGPORT, PGDATABASE and PGUSER from env where the
-// string leaves them out. Empty for a string that does not parse.
+// port (default 5432), database (default: the user's name, as libpq's) and
+// user, with libpq's PGHOST, PGPORT, PGDATABASE and PGUSER from env where the
+// string leaves them out. The user counts: behind a pooler such as Supabase's
+// Supavisor, one host, port and database name reach another project by the
+// user ("postgres.<project>"); the guard compares the servers at run time.
+// nullopt for a string that does not parse or names a service.
 struct DatabaseAddress {
-  std::string host, port, dbname;
+  std::string host, port, dbname, user;
   bool operator==(const DatabaseAddress&) const = default;
-  std::string describe() const;  // "host h, port p, database d": no user, no password
+  std::string describe() const;  // "host h, port p, database d, user u": no password
 };
 std::optional<DatabaseAddress> database_address(const std::string& text, const EnvLookup& env);
 

@@ -44,7 +44,7 @@ TEST(Cli, CheckConfigRefusesForeignUrlsAndATargetThatIsTheSource) {
 
   run = run_exporter({"--check-config"},
                      {{"SOURCE_DB_URL", "postgresql://u@localhost:5432/app"},
-                      {"TARGET_DB_URL", "host=127.0.0.1 dbname=app user=other"}},
+                      {"TARGET_DB_URL", "host=127.0.0.1 dbname=app user=u"}},
                      30);
   EXPECT_EQ(run.exit_code, 2) << run.output;
   EXPECT_NE(run.output.find("TARGET_DB_URL names the same database as source_url"),
@@ -55,13 +55,13 @@ TEST(Cli, CheckConfigRefusesForeignUrlsAndATargetThatIsTheSource) {
   auto config = dir / "same.toml";
   write_file(config,
              "[[drill]]\nname = \"main\"\nsource_url = \"postgresql://u@db.invalid/app\"\n"
-             "target_url = \"postgres://v@DB.invalid:5432/app\"\n");
+             "target_url = \"postgres://u@DB.invalid:5432/app\"\n");
   run = run_exporter({"--config.file=" + config.string(), "--check-config"}, {}, 30);
   EXPECT_EQ(run.exit_code, 2) << run.output;
   // The log line escapes the quotes around the drill and the key.
   for (const char* needle : {"same.toml:4: [[drill]] \\\"main\\\" key \\\"target_url\\\"",
                              "names the same database as source_url (host db.invalid, port "
-                             "5432, database app)"}) {
+                             "5432, database app, user u)"}) {
     EXPECT_NE(run.output.find(needle), std::string::npos) << needle << "\n" << run.output;
   }
 }

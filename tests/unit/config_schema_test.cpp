@@ -382,8 +382,12 @@ TEST(ConfigUrls, TargetThatIsTheSourceIsRefusedHoweverItIsSpelled) {
   for (const auto& c : std::vector<Case>{
            {"postgresql://u:pw-9999@db.example:5432/app",
             "postgresql://u:pw-9999@db.example:5432/app", true},
-           {"postgresql://u@DB.example/app", "host=db.example port=5432 dbname=app user=v", true},
-           {"postgresql://u@localhost/app", "host=127.0.0.1 dbname=app", true},
+           {"postgresql://u@DB.example/app", "host=db.example port=5432 dbname=app user=u", true},
+           {"postgresql://u:a-pw@localhost/app", "host=127.0.0.1 dbname=app user=u", true},
+           {"postgres://u@[::1]:5432", "postgresql://u@127.0.0.1/u?sslmode=disable", true},
+           // Supavisor: one host, port and database; the user names the project.
+           {"postgresql://postgres.src:pw@pooler.example:5432/postgres",
+            "postgresql://postgres.tgt:pw@pooler.example:5432/postgres", false},
            {"postgresql://u@db.example/app", "postgresql://u@db.example/app_drill", false},
            {"postgresql://u@db.example/app", "postgresql://u@db.example:5433/app", false},
            {"postgresql://u@db.example/app", "postgresql://u@other.example/app", false},
