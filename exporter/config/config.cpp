@@ -88,7 +88,7 @@ Config read_config(const toml::table& root, const std::string& file, const EnvLo
   for (size_t i = 0; i < arr->size(); ++i) {
     config::TableReader d_reader(*arr->get(i)->as_table(), file,
                                  "[[drill]] #" + std::to_string(i + 1), env);
-    DrillConfig d = config::read_drill(d_reader, i);
+    DrillConfig d = config::read_drill(d_reader);
     if (!names.insert(d.name).second) {
       throw ConfigError(d.origin + ": a second [[drill]] is named \"" + d.name +
                         "\"; drill names must be unique");

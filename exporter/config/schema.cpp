@@ -458,8 +458,7 @@ ExporterConfig read_exporter(TableReader& reader) {
   return cfg;
 }
 
-DrillConfig read_drill(TableReader& reader, size_t index) {
-  (void)index;
+DrillConfig read_drill(TableReader& reader) {
   DrillConfig drill;
   drill.origin = reader.file() + ":" + std::to_string(reader.table().source().begin.line);
   read_section(reader, drill, drill_fields());

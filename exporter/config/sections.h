@@ -8,9 +8,8 @@
 namespace backupdrill::config {
 
 ExporterConfig read_exporter(TableReader& reader);
-// index: the drill's place among the [[drill]] tables, for errors before
-// its name is known.
-DrillConfig read_drill(TableReader& reader, size_t index);
+// reader's context names the drill by its place until its name is read.
+DrillConfig read_drill(TableReader& reader);
 
 // Rules across keys of one drill: what each backup source needs, and what
 // the URLs must be. `reader` reads the [[drill]] table.

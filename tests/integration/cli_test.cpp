@@ -11,9 +11,9 @@ namespace {
 TEST(Cli, HelpListsTheRunbookVariablesAndTheExitCodes) {
   auto run = run_exporter({"--help"}, {}, 30);
   EXPECT_EQ(run.exit_code, 0) << run.output;
-  for (const char* needle :
-       {"SOURCE_DB_URL", "TARGET_DB_URL", "BACKUP_DIR", "TARGET_API_URL", "API_BEARER_TOKEN",
-        "RPO_TARGET", "RTO_TARGET", "Exit codes: 0", "1 a drill failed", "2 usage"}) {
+  for (const char* needle : {"SOURCE_DB_URL", "TARGET_DB_URL", "BACKUP_DIR", "TARGET_API_URL",
+                             "API_BEARER_TOKEN", "RPO_TARGET", "RTO_TARGET", "DRILL_PROFILE",
+                             "CRITICAL_TABLES", "Exit codes: 0", "1 a drill failed", "2 usage"}) {
     EXPECT_NE(run.output.find(needle), std::string::npos) << needle << "\n" << run.output;
   }
 }
