@@ -163,6 +163,9 @@ int main(int argc, char** argv) {
       "  RPO_TARGET        default 24h\n"
       "  RTO_TARGET        default 2h\n"
       "  PG_BIN_DIR        where pg_dump/pg_restore are (optional)\n"
+      "  DRILL_PROFILE     postgres (default) or supabase\n"
+      "  CRITICAL_TABLES   tables whose row counts must match the source, comma-separated\n"
+      "                    (default the runbook's six: public.profiles, public.tasks, ...)\n"
       "\n"
       "Exit codes: 0 every drill passed; 1 a drill failed (its summary says in which phase\n"
       "and why); 2 usage, config, plugin or safety refusal (nothing was touched).");

@@ -10,6 +10,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "util/env_expand.h"
@@ -55,11 +56,17 @@ struct BackupConfig {
   std::string secret_access_key;  // from the value or secret_access_key_file
 };
 
+// For logs, summaries and errors: the names the config file uses.
+std::string_view to_string(BackupConfig::Source source);
+std::string_view to_string(BackupConfig::Checksum checksum);
+
 struct RestoreConfig {
   enum class Mode { recreate, clean };
   Mode mode = Mode::recreate;
   int jobs = 2;
 };
+
+std::string_view to_string(RestoreConfig::Mode mode);
 
 struct DrillConfig {
   std::string name;
@@ -69,8 +76,13 @@ struct DrillConfig {
   std::chrono::milliseconds rpo_target{std::chrono::hours(24)};
   std::chrono::milliseconds rto_target{std::chrono::hours(2)};
   std::chrono::milliseconds timeout{std::chrono::hours(3)};
-  std::string profile = "postgres";  // postgres | supabase
-  std::string target_kind = "auto";  // auto | postgres | supabase
+  // What platform the source is: plain PostgreSQL, or a Supabase project
+  // (platform roles and schemas handled).
+  enum class Profile { postgres, supabase };
+  Profile profile = Profile::postgres;
+  // What the target server is, for profile supabase: detected, or as configured.
+  enum class TargetKind { automatic, postgres, supabase };
+  TargetKind target_kind = TargetKind::automatic;
   bool adopt_target = false;
   std::string pg_bin_dir;
   BackupConfig backup;
@@ -78,6 +90,9 @@ struct DrillConfig {
   std::vector<CheckConfig> checks;
   std::string origin;
 };
+
+std::string_view to_string(DrillConfig::Profile profile);
+std::string_view to_string(DrillConfig::TargetKind kind);
 
 struct ExporterConfig {
   std::filesystem::path artifact_dir = "/var/lib/backupdrill";
@@ -106,7 +121,10 @@ Config load_config_text(const std::string& text, const std::string& origin,
                         const EnvLookup& env = process_env);
 
 // Runbook mode: one drill "default" from SOURCE_DB_URL, TARGET_DB_URL,
-// BACKUP_DIR, TARGET_API_URL, API_BEARER_TOKEN, RPO_TARGET, RTO_TARGET.
+// BACKUP_DIR, TARGET_API_URL, API_BEARER_TOKEN, RPO_TARGET, RTO_TARGET,
+// PG_BIN_DIR, DRILL_PROFILE and CRITICAL_TABLES: the embedded TOML document
+// of runbook.cpp, read by the same parser as a file. Throws ConfigError
+// naming the variable at fault.
 Config runbook_config(const EnvLookup& env = process_env);
 
 // The runbook's critical tables, in its order.

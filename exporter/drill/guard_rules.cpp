@@ -42,9 +42,13 @@ void refuse_by_name(const DrillConfig& drill, const Profile& profile, const pg::
   if (normalize_host(source.get("host").value_or("")) ==
           normalize_host(target.get("host").value_or("")) &&
       source.get("port").value_or("5432") == target.get("port").value_or("5432") &&
-      source.dbname() == target_db) {
-    throw GuardRefusal("target " + target.redacted() + " is the source " + source.redacted() +
-                       " (same host, port and database); a drill never restores into its source");
+      source.dbname() == target_db &&
+      // A pooler (Supabase's Supavisor) tells projects apart by the user; the
+      // same database reached as another user is caught once connected.
+      source.get("user").value_or("") == target.get("user").value_or("")) {
+    throw GuardRefusal(
+        "target " + target.redacted() + " is the source " + source.redacted() +
+        " (same host, port, database and user); a drill never restores into its source");
   }
 }
 

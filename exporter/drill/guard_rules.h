@@ -10,7 +10,7 @@ namespace backupdrill {
 
 // Refuses (GuardRefusal) a target that names no database, a system database
 // (unless the profile allows a project's "postgres"), or the source's host,
-// port and database as written.
+// port, database and user as written.
 void refuse_by_name(const DrillConfig& drill, const Profile& profile, const pg::ConnInfo& source,
                     const pg::ConnInfo& target);
 

@@ -4,7 +4,7 @@
 namespace backupdrill {
 
 std::unique_ptr<Profile> make_profile(const DrillConfig& drill) {
-  if (drill.profile == "supabase") return std::make_unique<SupabaseProfile>();
+  if (drill.profile == DrillConfig::Profile::supabase) return std::make_unique<SupabaseProfile>();
   return std::make_unique<PlainProfile>();
 }
 

@@ -12,7 +12,7 @@ namespace backupdrill {
 // into (after recreate: a new, empty one) has the Supabase platform.
 void resolve_target_kind(const DrillConfig& drill, GuardReport& report, bool has_platform) {
   const bool recreate = drill.restore.mode == RestoreConfig::Mode::recreate;
-  if (drill.target_kind == "supabase" && !has_platform) {
+  if (drill.target_kind == DrillConfig::TargetKind::supabase && !has_platform) {
     throw GuardRefusal(
         recreate ? std::string("target_kind = \"supabase\" needs [drill.restore] mode = "
                                "\"clean\": recreate makes a new database without the platform's "
@@ -22,13 +22,13 @@ void resolve_target_kind(const DrillConfig& drill, GuardReport& report, bool has
                                "authenticated); set target_kind = \"postgres\" or \"auto\", "
                                "or point target_url at a Supabase project"));
   }
-  if (drill.target_kind == "postgres") {
+  if (drill.target_kind == DrillConfig::TargetKind::postgres) {
     report.target_kind = "postgres";
     report.target_kind_reason = "target_kind = \"postgres\" (configured)";
   } else if (has_platform) {
     report.target_kind = "supabase";
     report.target_kind_reason =
-        drill.target_kind == "supabase"
+        drill.target_kind == DrillConfig::TargetKind::supabase
             ? "target_kind = \"supabase\" (configured; the target has the platform)"
             : "target kind supabase (detected: the target has auth.users and the platform roles)";
   } else {

@@ -3,39 +3,13 @@
 #include <chrono>
 
 #include "artifacts/run_history.h"
+#include "config/schema.h"
 #include "drill/run_journal.h"
 #include "log/log.h"
 #include "pg/conninfo.h"
 #include "util/secrets.h"
 
 namespace backupdrill {
-namespace {
-
-// For the reload log only ("changed" vs "unchanged"); where a drill sits in
-// the file (origin) does not count.
-bool same_drill(const DrillConfig& a, const DrillConfig& b) {
-  auto checks_equal = [&] {
-    if (a.checks.size() != b.checks.size()) return false;
-    for (size_t i = 0; i < a.checks.size(); ++i) {
-      const auto &x = a.checks[i], &y = b.checks[i];
-      if (x.plugin != y.plugin || x.name != y.name || x.timeout != y.timeout ||
-          !(x.settings == y.settings)) {
-        return false;
-      }
-    }
-    return true;
-  };
-  return a.schedule == b.schedule && a.source_url == b.source_url && a.target_url == b.target_url &&
-         a.rpo_target == b.rpo_target && a.rto_target == b.rto_target && a.timeout == b.timeout &&
-         a.profile == b.profile && a.target_kind == b.target_kind &&
-         a.adopt_target == b.adopt_target && a.pg_bin_dir == b.pg_bin_dir &&
-         a.backup.jobs == b.backup.jobs && a.backup.compression == b.backup.compression &&
-         a.backup.schemas == b.backup.schemas &&
-         a.backup.exclude_schemas == b.backup.exclude_schemas && a.restore.mode == b.restore.mode &&
-         a.restore.jobs == b.restore.jobs && checks_equal();
-}
-
-}  // namespace
 
 DrillService::DrillService(Config config, DrillMetrics& metrics)
     : config_(std::make_shared<const Config>(std::move(config))), metrics_(metrics) {
@@ -178,7 +152,7 @@ DrillService::ReloadSummary DrillService::reload(Config next_config) {
       if (!old) {
         summary.added.push_back(d.name);
         added.push_back(&d);
-      } else if (same_drill(*old, d)) {
+      } else if (config::same_drill(*old, d)) {
         summary.unchanged.push_back(d.name);
       } else {
         summary.changed.push_back(d.name);

@@ -9,7 +9,7 @@
 namespace backupdrill {
 namespace {
 
-DrillConfig drill_with(const std::string& profile, RestoreConfig::Mode mode) {
+DrillConfig drill_with(DrillConfig::Profile profile, RestoreConfig::Mode mode) {
   DrillConfig d;
   d.name = "t";
   d.profile = profile;
@@ -29,7 +29,7 @@ std::string refusal(const DrillConfig& drill, const std::string& source,
 }
 
 TEST(GuardRules, SystemDatabasesAreNeverTargets) {
-  auto plain = drill_with("postgres", RestoreConfig::Mode::recreate);
+  auto plain = drill_with(DrillConfig::Profile::postgres, RestoreConfig::Mode::recreate);
   for (const char* db : {"postgres", "template0", "template1"}) {
     EXPECT_NE(refusal(plain, "postgresql://u@a/src", std::string("postgresql://u@b/") + db)
                   .find("is a system database"),
@@ -40,8 +40,8 @@ TEST(GuardRules, SystemDatabasesAreNeverTargets) {
 }
 
 TEST(GuardRules, OnlyASupabaseProjectInCleanModeMayUseItsPostgresDatabase) {
-  auto clean = drill_with("supabase", RestoreConfig::Mode::clean);
-  auto recreate = drill_with("supabase", RestoreConfig::Mode::recreate);
+  auto clean = drill_with(DrillConfig::Profile::supabase, RestoreConfig::Mode::clean);
+  auto recreate = drill_with(DrillConfig::Profile::supabase, RestoreConfig::Mode::recreate);
   EXPECT_EQ(refusal(clean, "postgresql://u@a/postgres", "postgresql://u@b/postgres"), "");
   EXPECT_NE(refusal(recreate, "postgresql://u@a/postgres", "postgresql://u@b/postgres")
                 .find("allowed with profile = \"supabase\" and [drill.restore] mode = \"clean\""),
@@ -51,17 +51,26 @@ TEST(GuardRules, OnlyASupabaseProjectInCleanModeMayUseItsPostgresDatabase) {
 }
 
 TEST(GuardRules, TargetWithoutDatabaseNameIsRefused) {
-  auto plain = drill_with("postgres", RestoreConfig::Mode::recreate);
+  auto plain = drill_with(DrillConfig::Profile::postgres, RestoreConfig::Mode::recreate);
   EXPECT_NE(refusal(plain, "postgresql://u@a/src", "host=b user=u").find("names no database"),
             std::string::npos);
 }
 
 TEST(GuardRules, SameHostPortAndDatabaseIsTheSourceWhateverTheSpelling) {
-  auto plain = drill_with("postgres", RestoreConfig::Mode::recreate);
-  EXPECT_NE(refusal(plain, "postgresql://u@localhost:5432/app", "postgresql://v@127.0.0.1/app")
+  auto plain = drill_with(DrillConfig::Profile::postgres, RestoreConfig::Mode::recreate);
+  EXPECT_NE(refusal(plain, "postgresql://u@localhost:5432/app", "postgresql://u@127.0.0.1/app")
                 .find("is the source"),
             std::string::npos);
-  EXPECT_NE(refusal(plain, "host=::1 dbname=app", "postgresql://u@localhost/app"), "");
+  EXPECT_NE(refusal(plain, "host=::1 dbname=app user=u", "postgresql://u@localhost/app"), "");
+  // Two projects behind one pooler differ only by the user (Supavisor's
+  // postgres.<project>): not the source by name; the connected guard
+  // compares the clusters themselves.
+  EXPECT_EQ(refusal(plain, "postgresql://postgres.src@pooler:6543/postgres",
+                    "postgresql://postgres.tgt@pooler:6543/drill"),
+            "");
+  EXPECT_EQ(refusal(plain, "postgresql://postgres.src@pooler:6543/app",
+                    "postgresql://postgres.tgt@pooler:6543/app"),
+            "");
   // Another port or another database is another database.
   EXPECT_EQ(
       refusal(plain, "postgresql://u@localhost:5432/app", "postgresql://u@localhost:5433/app"), "");
@@ -87,7 +96,7 @@ TEST(GuardRules, SameDatabaseBySystemIdentifierOrPostmasterStart) {
 }
 
 TEST(SupabaseTargetKind, AutoDetectsThePlatformAndSaysWhy) {
-  auto d = drill_with("supabase", RestoreConfig::Mode::clean);
+  auto d = drill_with(DrillConfig::Profile::supabase, RestoreConfig::Mode::clean);
   GuardReport r;
   r.target_exists = true;
   resolve_target_kind(d, r, true);
@@ -100,11 +109,11 @@ TEST(SupabaseTargetKind, AutoDetectsThePlatformAndSaysWhy) {
 }
 
 TEST(SupabaseTargetKind, ConfiguredSupabaseWithoutPlatformIsRefused) {
-  auto d = drill_with("supabase", RestoreConfig::Mode::recreate);
-  d.target_kind = "supabase";
+  auto d = drill_with(DrillConfig::Profile::supabase, RestoreConfig::Mode::recreate);
+  d.target_kind = DrillConfig::TargetKind::supabase;
   GuardReport r;
   EXPECT_THROW(resolve_target_kind(d, r, false), GuardRefusal);
-  d.target_kind = "postgres";
+  d.target_kind = DrillConfig::TargetKind::postgres;
   resolve_target_kind(d, r, true);
   EXPECT_EQ(r.target_kind, "postgres");  // configured wins over detection
 }

@@ -10,9 +10,9 @@ namespace {
 
 TEST(Profiles, TheConfigNamesTheProfile) {
   DrillConfig d;
-  d.profile = "postgres";
+  d.profile = DrillConfig::Profile::postgres;
   EXPECT_STREQ(make_profile(d)->name(), "postgres");
-  d.profile = "supabase";
+  d.profile = DrillConfig::Profile::supabase;
   EXPECT_STREQ(make_profile(d)->name(), "supabase");
 }
 
@@ -20,10 +20,10 @@ TEST(Profiles, OnlySupabaseAddsArtifactsAndAllowsTheProjectDatabase) {
   RunArtifactNames names{"20261129T000000Z"};
   DrillConfig d;
   d.restore.mode = RestoreConfig::Mode::clean;
-  d.profile = "postgres";
+  d.profile = DrillConfig::Profile::postgres;
   EXPECT_TRUE(make_profile(d)->artifact_names(names).empty());
   EXPECT_FALSE(make_profile(d)->allows_project_database(d));
-  d.profile = "supabase";
+  d.profile = DrillConfig::Profile::supabase;
   auto supabase = make_profile(d);
   EXPECT_TRUE(supabase->allows_project_database(d));
   auto extra = supabase->artifact_names(names);

@@ -150,10 +150,11 @@ TEST(DrillOnce, TargetThatIsTheSourceIsRefused) {
   ScratchDb source(A(), "e2e_same_src", true);
   auto before = fingerprint(source.name());
   auto dir = fresh_dir("same");
-  // Literally the same URL.
+  // Literally the same URL: refused by the configuration, before any run.
   auto run = run_exporter({"--once"}, runbook_env(source.name(), source.name(), dir));
   EXPECT_EQ(run.exit_code, 2) << run.output;
   EXPECT_NE(run.output.find("never restores into its source"), std::string::npos) << run.output;
+  EXPECT_FALSE(std::filesystem::exists(dir / "default")) << "a config refusal starts no run";
   // The same database reached another way (unix socket vs TCP): found by the
   // cluster's identity, not the spelling of the URL.
   auto env = runbook_env(source.name(), source.name(), dir);
@@ -162,14 +163,14 @@ TEST(DrillOnce, TargetThatIsTheSourceIsRefused) {
   EXPECT_EQ(run.exit_code, 2) << run.output;
   EXPECT_NE(run.output.find("same cluster and database"), std::string::npos) << run.output;
   EXPECT_EQ(fingerprint(source.name()), before);
-  // The refusals are recorded (their summaries say why); nothing else is written.
+  // The guard's refusal is recorded (its summary says why); nothing else is written.
   size_t summaries = 0;
   for (const auto& e : std::filesystem::directory_iterator(dir / "default")) {
     const std::string name = e.path().filename().string();
     EXPECT_TRUE(name.starts_with("drill_summary_")) << name << " may not be written";
     ++summaries;
   }
-  EXPECT_EQ(summaries, 4u) << "two refused runs, each with its .json and .md";
+  EXPECT_EQ(summaries, 2u) << "one refused run, with its .json and .md";
 }
 
 TEST(DrillOnce, UnmarkedNonEmptyTargetIsRefusedUnlessAdopted) {

@@ -70,7 +70,7 @@ TEST(Config, ParsesEveryContractKey) {
   EXPECT_EQ(d.rto_target, std::chrono::minutes(90));
   EXPECT_EQ(d.rpo_target, std::chrono::hours(24));
   EXPECT_EQ(d.timeout, std::chrono::hours(3));
-  EXPECT_EQ(d.profile, "supabase");
+  EXPECT_EQ(d.profile, DrillConfig::Profile::supabase);
   EXPECT_TRUE(d.adopt_target);
   EXPECT_EQ(d.backup.jobs, 4);
   EXPECT_EQ(d.backup.compression, "gzip:3");
@@ -91,8 +91,8 @@ TEST(Config, DefaultsAreTheDocumentedOnes) {
   const auto& d = cfg.drills[0];
   EXPECT_EQ(d.rpo_target, std::chrono::hours(24));
   EXPECT_EQ(d.rto_target, std::chrono::hours(2));
-  EXPECT_EQ(d.profile, "postgres");
-  EXPECT_EQ(d.target_kind, "auto");
+  EXPECT_EQ(d.profile, DrillConfig::Profile::postgres);
+  EXPECT_EQ(d.target_kind, DrillConfig::TargetKind::automatic);
   EXPECT_FALSE(d.adopt_target);
   EXPECT_EQ(d.backup.jobs, 1);
   EXPECT_EQ(d.backup.compression, "gzip:1");
