@@ -4,6 +4,7 @@
 
 #include <atomic>
 
+#include "cli/build_info.h"
 #include "config/config.h"
 #include "drill/runner.h"
 #include "http/listen_address.h"
@@ -116,8 +117,10 @@ int serve(const Config& config, const ServeFlags& flags) {
     }
   }
 
-  DrillMetrics metrics(config, loaded_plugins(config));
-  DrillService service(config, metrics);
+  DrillService service(config);
+  // /metrics renders the service's state at each scrape.
+  DrillMetrics metrics([&service] { return service.metrics_state(); },
+                       {kVersion, kRevision, loaded_plugins(config)});
   service.restore_state();
   std::atomic<bool> ready{false};
   http::Router router(http_log);
