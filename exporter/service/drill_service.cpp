@@ -102,7 +102,8 @@ void DrillService::restore_drill(const Config& config, const DrillConfig& d) {
   std::lock_guard lock(mutex_);
   Slot& slot = slots_[d.name];
   // Keep the last success time even when the newest run failed.
-  if (!newest->success && newest_success) slot.history.record_run(*newest_success, true);
+  if (!newest->success && newest_success)
+    slot.history.record_run(*newest_success, /*restored=*/true);
   slot.history.record_run(*newest, /*restored=*/true);
   slot.last_stamp = newest->run_id;
   log::info("restored the last run from its summary",
