@@ -14,10 +14,13 @@
 #include "drill/run_journal.h"
 #include "drill/runner.h"
 #include "log/log.h"
+#include "metrics/drill_state.h"
+#include "metrics/push_gateway.h"
 #include "pg/passfile.h"
 #include "plugin_host/plugin_dir.h"
 #include "plugin_host/worker_main.h"
 #include "process/orphan_reaper.h"
+#include "schedule/cron.h"
 #include "util/build_info.h"
 #include "util/secrets.h"
 
@@ -40,7 +43,15 @@ struct Options {
   std::string web_config_file;
   std::string log_level = "info";
   std::string log_format = "logfmt";
+  std::string push_gateway;
+  std::string push_job = "backupdrill";
   bool version = false;
+};
+
+// --push.gateway, checked before any drill runs.
+struct PushTarget {
+  bd::PushGatewayAddress gateway;
+  std::string job;
 };
 
 // The plugin folder for --list-checks and --sample-config: the config's
@@ -83,7 +94,48 @@ int print_sample_config(const std::filesystem::path& dir, const std::string& nam
   return kExitPassed;
 }
 
-int run_once(const bd::Config& config, const std::vector<std::string>& only) {
+// What a --once run of `drill` leaves for the metrics, as serve mode would
+// show it after that one run (DrillService::run_worker records the same).
+bd::DrillMetricsState once_state(const bd::DrillConfig& drill, const bd::DrillRun& run) {
+  auto state = bd::DrillMetricsState::configured(drill);
+  if (!drill.schedule.empty()) {
+    state.schedule_interval_seconds = static_cast<double>(
+        bd::schedule::CronExpression::parse(drill.schedule).longest_interval().count());
+  }
+  if (run.status == bd::DrillStatus::skipped) {
+    state.history.record_skip(bd::kSkipLocked);
+    return state;
+  }
+  bd::RunRecord record = run.record;
+  if (run.status == bd::DrillStatus::refused) {
+    record.drill = drill.name;
+    record.failed_phase = bd::kPhaseGuard;
+    if (record.finished == bd::SystemTime{}) record.finished = std::chrono::system_clock::now();
+    if (record.started == bd::SystemTime{}) record.started = record.finished;
+  }
+  state.history.record_run(record);
+  return state;
+}
+
+// Pushes each drill's series; a failed push is logged and returns false.
+bool push_drills(const PushTarget& target, const std::vector<bd::DrillMetricsState>& drills) {
+  bool ok = true;
+  for (const auto& state : drills) {
+    auto result = bd::push_drill_metrics(target.gateway, target.job, state);
+    if (result.ok) {
+      bd::log::info("pushed the drill's series",
+                    {{"drill", state.drill}, {"gateway", target.gateway.url}, {"job", target.job}});
+    } else {
+      bd::log::error("cannot push the drill's series; its run and result are unaffected",
+                     {{"drill", state.drill}, {"error", result.error}});
+      ok = false;
+    }
+  }
+  return ok;
+}
+
+int run_once(const bd::Config& config, const std::vector<std::string>& only,
+             const std::optional<PushTarget>& push) {
   std::vector<const bd::DrillConfig*> selected;
   if (only.empty()) {
     for (const auto& d : config.drills) selected.push_back(&d);
@@ -101,6 +153,7 @@ int run_once(const bd::Config& config, const std::vector<std::string>& only) {
     }
   }
   int exit_code = kExitPassed;
+  std::vector<bd::DrillMetricsState> pushed;
   for (const auto* drill : selected) {
     // A run a killed exporter left unfinished is recorded before the next.
     bd::finalize_interrupted_runs(config.exporter.artifact_dir / drill->name);
@@ -119,7 +172,11 @@ int run_once(const bd::Config& config, const std::vector<std::string>& only) {
     } else if (run.status == bd::DrillStatus::passed) {
       bd::apply_retention(config.exporter.artifact_dir / drill->name, config.exporter.keep_runs);
     }
+    if (push) pushed.push_back(once_state(*drill, run));
   }
+  // A failed push makes a passing run exit 1; a failed or refused drill keeps
+  // its own exit code.
+  if (push && !push_drills(*push, pushed) && exit_code == kExitPassed) exit_code = kExitFailed;
   return exit_code;
 }
 
@@ -152,6 +209,10 @@ int main(int argc, char** argv) {
                  "TLS and basic auth, in exporter-toolkit's web-config format");
   app.add_option("--log.level", opt.log_level, "debug, info, warn or error");
   app.add_option("--log.format", opt.log_format, "logfmt or json");
+  app.add_option("--push.gateway", opt.push_gateway,
+                 "with --once: push each drill's series to this Prometheus Pushgateway "
+                 "(http://HOST:PORT), grouped by drill; a failed push makes the exit code 1");
+  app.add_option("--push.job", opt.push_job, "with --push.gateway: the job label of the series");
   app.add_flag("--version", opt.version, "print version and build information");
   app.footer(
       "Runbook mode (no --config.file): one drill named default from the environment:\n"
@@ -199,6 +260,20 @@ int main(int argc, char** argv) {
     bd::log::error("--drill is only valid with --once");
     return kExitUsage;
   }
+  std::optional<PushTarget> push;
+  if (!opt.push_gateway.empty()) {
+    if (!opt.once) {
+      bd::log::error("--push.gateway is only valid with --once (serve mode is scraped)");
+      return kExitUsage;
+    }
+    try {
+      push = PushTarget{bd::parse_push_gateway_url(opt.push_gateway), opt.push_job};
+      bd::check_push_job(opt.push_job);
+    } catch (const std::invalid_argument& e) {
+      bd::log::error("invalid push flag", {{"error", e.what()}});
+      return kExitUsage;
+    }
+  }
 
   // Before any thread exists: the reaper that kills our children's process
   // groups (pg_restore --jobs workers...) if this process dies.
@@ -236,6 +311,6 @@ int main(int argc, char** argv) {
               << (config.drills.size() == 1 ? "" : "s") << "\n";
     return kExitPassed;
   }
-  if (opt.once) return run_once(config, opt.drills);
+  if (opt.once) return run_once(config, opt.drills, push);
   return bd::serve(config, {opt.listen_address, opt.web_config_file});
 }

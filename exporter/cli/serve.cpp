@@ -14,6 +14,7 @@
 #include "plugin_host/plugin_dir.h"
 #include "service/drill_service.h"
 #include "service/http_api.h"
+#include "util/build_info.h"
 #include "util/secrets.h"
 
 namespace backupdrill {
@@ -116,8 +117,10 @@ int serve(const Config& config, const ServeFlags& flags) {
     }
   }
 
-  DrillMetrics metrics(config, loaded_plugins(config));
-  DrillService service(config, metrics);
+  DrillService service(config);
+  // /metrics renders the service's state at each scrape.
+  DrillMetrics metrics([&service] { return service.metrics_state(); },
+                       {kVersion, kRevision, loaded_plugins(config)});
   service.restore_state();
   std::atomic<bool> ready{false};
   http::Router router(http_log);

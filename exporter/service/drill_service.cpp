@@ -11,26 +11,22 @@
 
 namespace backupdrill {
 
-DrillService::DrillService(Config config, DrillMetrics& metrics)
-    : config_(std::make_shared<const Config>(std::move(config))), metrics_(metrics) {
+DrillService::DrillService(Config config)
+    : config_(std::make_shared<const Config>(std::move(config))) {
   std::lock_guard lock(mutex_);
   for (const auto& d : config_->drills) set_cron(d.name, d.schedule);
 }
 
-// Sets a drill's cron and its schedule metrics; arming is the scheduler's.
+// Sets a drill's cron and its next run; arming is the scheduler's.
 void DrillService::set_cron(const std::string& name, const std::string& expression) {
   Slot& slot = slots_[name];
   slot.cron.reset();
   slot.next_run.reset();
   if (!expression.empty()) slot.cron = schedule::CronExpression::parse(expression);
-  DrillSchedule sched;
   if (slot.cron) {
-    sched.interval_seconds = static_cast<double>(slot.cron->longest_interval().count());
     auto now = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
     if (auto next = slot.cron->next_after(now)) slot.next_run = *next;
-    sched.next_run = slot.next_run;
   }
-  if (metrics_.has_drill(name)) metrics_.set_schedule(name, sched);  // a removed drill has none
 }
 
 const Config& DrillService::config() const {
@@ -77,12 +73,13 @@ void DrillService::restore_drill(const Config& config, const DrillConfig& d) {
     }
   }
   if (!newest) return;
-  // Keep the last success time even when the newest run failed.
-  if (!newest->success && newest_success) metrics_.record_run(*newest_success, /*restored=*/true);
-  metrics_.record_run(*newest, /*restored=*/true);
   std::lock_guard lock(mutex_);
-  slots_[d.name].last = *newest;
-  slots_[d.name].last_stamp = newest->run_id;
+  Slot& slot = slots_[d.name];
+  // Keep the last success time even when the newest run failed.
+  if (!newest->success && newest_success)
+    slot.history.record_run(*newest_success, /*restored=*/true);
+  slot.history.record_run(*newest, /*restored=*/true);
+  slot.last_stamp = newest->run_id;
   log::info("restored the last run from its summary",
             {{"drill", d.name},
              {"run", newest->run_id},
@@ -118,8 +115,6 @@ void DrillService::arm(const std::string& name) {
   if (!slot.cron) return;  // unscheduled or removed by a reload
   auto now = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
   slot.next_run = slot.cron->next_after(now);
-  metrics_.set_schedule(
-      name, {static_cast<double>(slot.cron->longest_interval().count()), slot.next_run});
   if (!slot.next_run) return;
   if (!slot.timer) slot.timer = std::make_unique<boost::asio::system_timer>(io_);
   const uint64_t armed = ++slot.armed;
@@ -161,8 +156,8 @@ DrillService::ReloadSummary DrillService::reload(Config next_config) {
     for (const auto& d : config_->drills) {
       if (!next->find_drill(d.name)) summary.removed.push_back(d.name);
     }
-    // Series first, so every configured drill has them before it can run.
-    metrics_.apply_config(*next);
+    // An added drill starts as at start-up: no counts of an earlier life.
+    for (const auto* d : added) slots_[d->name].history = {};
     for (const auto& name : summary.removed) set_cron(name, "");
     for (const auto& d : next->drills) set_cron(d.name, d.schedule);
     retired_.push_back(config_);
@@ -187,14 +182,14 @@ DrillService::TriggerResult DrillService::trigger(const std::string& name, const
   Slot& slot = slots_[name];
   if (slot.running || slot.queued) {
     // A drill never waits behind itself.
-    metrics_.record_skip(name, "busy");
+    slot.history.record_skip(kSkipBusy);
     return {TriggerStatus::busy, slot.current_run,
             "drill \"" + name + "\" is already " + (slot.running ? "running" : "queued") +
                 " (run " + slot.current_run + ")"};
   }
   std::string key = target_key(*drill);
   if (auto it = busy_targets_.find(key); it != busy_targets_.end()) {
-    metrics_.record_skip(name, "busy");
+    slot.history.record_skip(kSkipBusy);
     return {TriggerStatus::busy, "",
             "its target is being restored by drill \"" + it->second + "\""};
   }
@@ -219,7 +214,6 @@ DrillService::TriggerResult DrillService::trigger(const std::string& name, const
     if (how == "schedule" && slot.cron) q.start_before = slot.cron->next_after(now);
     queue_.push_back(std::move(q));
     slot.queued = true;
-    metrics_.set_queued(name, true);
     log::info("drill queued",
               {{"drill", name},
                {"run", stamp},
@@ -238,7 +232,6 @@ void DrillService::start_run(const std::string& name, const std::string& stamp,
   Slot& slot = slots_[name];
   slot.running = true;
   ++running_count_;
-  metrics_.set_running(name, true);
   reap_finished_workers();
   auto done = std::make_shared<std::atomic<bool>>(false);
   workers_.push_back({std::thread([this, config, drill, stamp, how, done] {
@@ -261,9 +254,8 @@ void DrillService::start_queued() {
       std::erase_if(busy_targets_, [&](const auto& kv) { return kv.second == q.drill; });
       continue;
     }
-    metrics_.set_queued(q.drill, false);
     if (q.start_before && std::chrono::system_clock::now() >= *q.start_before) {
-      metrics_.record_skip(q.drill, "queue");
+      slot.history.record_skip(kSkipQueue);
       log::warn("queued run skipped: its drill's next scheduled run is due",
                 {{"drill", q.drill}, {"run", q.run_id}, {"reason", "queue"}});
       slot.current_run.clear();
@@ -306,21 +298,17 @@ void DrillService::run_worker(std::shared_ptr<const Config> config, const DrillC
     }
   }
   std::lock_guard lock(mutex_);
-  // A reload during the run may have removed the drill: its series are gone
-  // and stay gone; the artifacts and logs of the run are still written.
-  if (config_->find_drill(drill.name)) {
-    if (run.status == DrillStatus::skipped) {
-      metrics_.record_skip(drill.name, "locked");
-    } else {
-      metrics_.record_run(run.record);
-    }
-    metrics_.set_running(drill.name, false);
-  }
+  // A reload during the run may have removed the drill: its slot still
+  // records the run, but only configured drills are listed and exported.
   Slot& slot = slots_[drill.name];
+  if (run.status == DrillStatus::skipped) {
+    slot.history.record_skip(kSkipLocked);
+  } else {
+    slot.history.record_run(run.record);
+  }
   slot.running = false;
   --running_count_;
   slot.current_run.clear();
-  if (run.status != DrillStatus::skipped) slot.last = run.record;
   busy_targets_.erase(target_key(drill));
   start_queued();
   idle_.notify_all();
@@ -356,7 +344,6 @@ void DrillService::stop() {
     for (const auto& q : queue_) {
       slots_[q.drill].queued = false;
       slots_[q.drill].current_run.clear();
-      if (metrics_.has_drill(q.drill)) metrics_.set_queued(q.drill, false);
     }
     queue_.clear();
   }
@@ -384,7 +371,8 @@ std::vector<DrillService::DrillState> DrillService::states() const {
   std::lock_guard lock(mutex_);
   for (const auto& d : config_->drills) {
     const Slot& slot = slots_.at(d.name);
-    out.push_back({&d, slot.next_run, slot.running, slot.queued, slot.current_run, slot.last});
+    out.push_back(
+        {&d, slot.next_run, slot.running, slot.queued, slot.current_run, slot.history.last});
   }
   return out;
 }
@@ -394,6 +382,24 @@ std::optional<DrillService::DrillState> DrillService::state(const std::string& d
     if (s.config->name == drill) return s;
   }
   return std::nullopt;
+}
+
+std::vector<DrillMetricsState> DrillService::metrics_state() const {
+  std::vector<DrillMetricsState> out;
+  std::lock_guard lock(mutex_);
+  for (const auto& d : config_->drills) {
+    const Slot& slot = slots_.at(d.name);
+    DrillMetricsState s = DrillMetricsState::configured(d);
+    if (slot.cron) {
+      s.schedule_interval_seconds = static_cast<double>(slot.cron->longest_interval().count());
+    }
+    s.next_run = slot.next_run;
+    s.running = slot.running;
+    s.queued = slot.queued;
+    s.history = slot.history;
+    out.push_back(std::move(s));
+  }
+  return out;
 }
 
 std::vector<RunRecord> DrillService::runs(const std::string& drill, size_t limit) const {

@@ -24,7 +24,7 @@
 
 #include "config/config.h"
 #include "drill/runner.h"
-#include "metrics/drill_metrics.h"
+#include "metrics/drill_state.h"
 #include "model/run_record.h"
 #include "schedule/cron.h"
 
@@ -32,12 +32,12 @@ namespace backupdrill {
 
 class DrillService {
  public:
-  DrillService(Config config, DrillMetrics& metrics);
+  explicit DrillService(Config config);
   ~DrillService();
   DrillService(const DrillService&) = delete;
   DrillService& operator=(const DrillService&) = delete;
 
-  // Reloads each drill's newest drill_summary_<ts>.json into the metrics, so
+  // Reloads each drill's newest drill_summary_<ts>.json as its last run, so
   // a restart does not look like a week without a successful drill.
   void restore_state();
   void start_scheduler();
@@ -64,6 +64,8 @@ class DrillService {
   std::vector<DrillState> states() const;
   std::optional<DrillState> state(const std::string& drill) const;
   std::vector<RunRecord> runs(const std::string& drill, size_t limit) const;
+  // What /metrics shows: every configured drill, now (DrillMetrics' source).
+  std::vector<DrillMetricsState> metrics_state() const;
 
   // The configuration in effect. A reload never frees a configuration: the
   // reference (and DrillState::config) stays valid for the process's life
@@ -73,8 +75,8 @@ class DrillService {
 
   // SIGHUP: makes `next` (already loaded and validated) the configuration of
   // new runs. Running drills finish with the configuration they started
-  // with; added drills get their series and their last run reloaded from
-  // their summaries; removed drills stop being scheduled, listed and
+  // with; added drills start with fresh counters and their last run reloaded
+  // from their summaries; removed drills stop being scheduled, listed and
   // exported; every schedule is re-armed. Nothing else restarts.
   struct ReloadSummary {
     std::vector<std::string> added, removed, changed, unchanged;
@@ -94,7 +96,7 @@ class DrillService {
     bool queued = false;
     std::string current_run;
     std::string last_stamp;
-    std::optional<RunRecord> last;
+    DrillHistory history;  // the last run, the last success, the counters
   };
   struct Worker {
     std::thread thread;
@@ -114,7 +116,6 @@ class DrillService {
 
   std::shared_ptr<const Config> config_;                // guarded by mutex_
   std::vector<std::shared_ptr<const Config>> retired_;  // see config()
-  DrillMetrics& metrics_;
   mutable std::mutex mutex_;
   std::condition_variable idle_;
   std::map<std::string, Slot> slots_;

@@ -2,9 +2,11 @@
 
 #include <openssl/crypto.h>
 
+#include <charconv>
 #include <nlohmann/json.hpp>
 
 #include "crypto/sha256.h"
+#include "http/url.h"
 #include "service/html_page.h"
 #include "service/landing_page.h"
 #include "service/run_page.h"
@@ -45,6 +47,20 @@ bool could_be_drill_name(const std::string& name) {
 
 http::Response not_a_drill_name() {
   return error_response(404, "no such drill: drill names are letters, digits, _ . and -");
+}
+
+// ?limit= of the runs list: absent means 20; anything but a whole number
+// from 1 to 1000 is refused (nullopt), never clamped or half-read.
+std::optional<size_t> runs_limit(const std::string& query) {
+  const auto params = http::parse_query(query);
+  auto it = params.find("limit");
+  if (it == params.end()) return 20;
+  const std::string& text = it->second;
+  size_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  if (value < 1 || value > 1000) return std::nullopt;
+  return value;
 }
 
 nlohmann::ordered_json optional_time(const std::optional<SystemTime>& t) {
@@ -166,16 +182,10 @@ void add_exporter_routes(http::Router& router, DrillService& service, DrillMetri
     if (!service.config().find_drill(name)) {
       return error_response(404, "no drill named \"" + name + "\"");
     }
-    size_t limit = 20;
-    if (auto pos = req.query.find("limit="); pos != std::string::npos) {
-      try {
-        limit = std::clamp<size_t>(std::stoul(req.query.substr(pos + 6)), 1, 1000);
-      } catch (const std::exception&) {
-        return error_response(400, "limit must be a whole number from 1 to 1000");
-      }
-    }
+    auto limit = runs_limit(req.query);
+    if (!limit) return error_response(400, "limit must be a whole number from 1 to 1000");
     nlohmann::ordered_json runs = nlohmann::ordered_json::array();
-    for (const auto& r : service.runs(name, limit)) runs.push_back(run_brief(r));
+    for (const auto& r : service.runs(name, *limit)) runs.push_back(run_brief(r));
     auto state = service.state(name);
     return json_response(
         200, {{"status", "success"},

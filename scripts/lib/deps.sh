@@ -18,7 +18,7 @@ BACKUPDRILL_DEB_PACKAGES=(
   # PostgreSQL: pg_dump/pg_restore and a real server for the tests
   postgresql postgresql-client postgresql-contrib postgresql-15-cron
   # observability tests: promtool, amtool
-  prometheus prometheus-alertmanager
+  prometheus prometheus-alertmanager prometheus-pushgateway
   # scripts and tests
   python3 jq openssl curl apache2-utils
   # packaging: the man page, generated from --help
