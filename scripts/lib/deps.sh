@@ -14,12 +14,17 @@ BACKUPDRILL_DEB_PACKAGES=(
   libpqxx-dev libpq-dev libboost-dev libtomlplusplus-dev libssl-dev
   libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libcli11-dev
   nlohmann-json3-dev prometheus-cpp-dev libyaml-cpp-dev libcrypt-dev
+  # backup sources (issue 13): S3 over libcurl (SigV4), its XML answers
+  libcurl4-openssl-dev libexpat1-dev
   # PostgreSQL: pg_dump/pg_restore and a real server for the tests
   postgresql postgresql-client postgresql-contrib postgresql-15-cron
   # observability tests: promtool, amtool
   prometheus prometheus-alertmanager
   # scripts and tests
   python3 jq openssl curl apache2-utils
+  # the S3 source's tests run s3rver (npm; npm comes with nodejs from
+  # NodeSource, or is Debian's package npm)
+  nodejs
 )
 
 # The repository root (this file is scripts/lib/deps.sh).
