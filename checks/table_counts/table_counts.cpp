@@ -4,6 +4,7 @@
 // order-independent content hash of every row must match too.
 #include <backupdrill/check.hpp>
 #include <map>
+#include <optional>
 #include <pqxx/pqxx>
 
 #include "common/settings.h"
@@ -29,6 +30,44 @@ TableName split_table(const std::string& text) {
   return {text.substr(0, dot), text.substr(dot + 1)};
 }
 
+// How far the target's count may be from the source's: "2%" of the
+// source's count, or "100 rows". For existing backups the source moved on
+// after the archive was made, so exact parity cannot be measured.
+struct Tolerance {
+  bool percent = false;
+  double amount = 0;
+  std::string text;
+
+  long long allowed(long long source_rows) const {
+    if (!percent) return static_cast<long long>(amount);
+    return static_cast<long long>(static_cast<double>(source_rows) * amount / 100.0);
+  }
+};
+
+std::optional<Tolerance> parse_tolerance(const std::string& text) {
+  Tolerance t;
+  t.text = text;
+  size_t used = 0;
+  double value = 0;
+  try {
+    value = std::stod(text, &used);
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+  std::string rest = text.substr(used);
+  if (used == 0 || value < 0 || text[0] == ' ') return std::nullopt;
+  if (rest == "%") {
+    if (value > 100) return std::nullopt;
+    t.percent = true;
+  } else if (rest == " rows" || rest == " row") {
+    if (value != static_cast<double>(static_cast<long long>(value))) return std::nullopt;
+  } else {
+    return std::nullopt;
+  }
+  t.amount = value;
+  return t;
+}
+
 struct Measure {
   long long rows = 0;
   std::string fingerprint;
@@ -47,7 +86,20 @@ class TableCounts : public backupdrill::sdk::Check {
     schemas_ = s.strings("schemas").value_or(std::vector<std::string>{});
     compare_source_ = s.boolean("compare_source").value_or(false);
     fingerprint_ = s.boolean("fingerprint").value_or(false);
+    if (auto text = s.string("tolerance")) {
+      tolerance_ = parse_tolerance(*text);
+      if (!tolerance_) {
+        s.fail("tolerance", "\"" + *text + "\" is not a tolerance; write \"2%\" or \"100 rows\"");
+      }
+    }
     s.finish();
+    if (tolerance_ && !compare_source_) {
+      s.fail("tolerance", "only means something with compare_source = true");
+    }
+    if (tolerance_ && fingerprint_) {
+      s.fail("tolerance",
+             "cannot go with fingerprint = true: contents are compared exactly or not at all");
+    }
     if (tables_.empty() && schemas_.empty()) {
       s.fail("tables",
              "list at least one table (tables = [\"public.profiles\"]) or schema "
@@ -73,6 +125,17 @@ class TableCounts : public backupdrill::sdk::Check {
   }
 
   void run(const RunContext& ctx, Host& host) override {
+    bool existing_backup = !ctx.backup_source.empty() && ctx.backup_source != "pg_dump";
+    if (compare_source_ && existing_backup && !tolerance_) {
+      host.fail("compare_source = true with a " + ctx.backup_source +
+                " backup needs a tolerance (\"2%\" or \"100 rows\"): the source moved on after "
+                "the archive was made, so exact parity with it cannot be measured");
+      return;
+    }
+    if (compare_source_ && !source_done_ && tolerance_ && !ctx.source.empty()) {
+      // No snapshot of the backup to count in: count the source as it is now.
+      count_source_now(ctx, host);
+    }
     pqxx::connection conn(ctx.target);
     pqxx::work tx(conn);
     tx.exec("set transaction read only");
@@ -110,6 +173,17 @@ class TableCounts : public backupdrill::sdk::Check {
       }
       if (it == source_.end()) {
         problems.push_back(t.display() + ": not found on the source");
+      } else if (tolerance_) {
+        long long diff = m.rows - it->second.rows;
+        long long off = diff < 0 ? -diff : diff;
+        std::string both = t.display() + ": source has " + std::to_string(it->second.rows) +
+                           " rows, target has " + std::to_string(m.rows);
+        if (off > tolerance_->allowed(it->second.rows)) {
+          problems.push_back(both + ", " + std::to_string(off) + " apart, over the tolerance of " +
+                             tolerance_->text);
+        } else if (off != 0) {
+          within_.push_back(both);
+        }
       } else if (it->second.rows != m.rows) {
         problems.push_back(t.display() + ": source has " + std::to_string(it->second.rows) +
                            " rows, target has " + std::to_string(m.rows));
@@ -125,12 +199,38 @@ class TableCounts : public backupdrill::sdk::Check {
       host.fail(message);
       return;
     }
+    if (tolerance_) {
+      std::string differing;
+      for (const auto& w : within_) differing += "; " + w;
+      host.summary(std::to_string(tables.size()) + " tables counted, within " + tolerance_->text +
+                   " of the source " +
+                   (source_now_ ? "as it is now (not at the backup's snapshot)"
+                                : "at the backup's snapshot") +
+                   differing);
+      return;
+    }
     host.summary(std::to_string(tables.size()) + " tables counted" +
                  (compare_source_ ? ", equal to the source at the backup's snapshot" : "") +
                  (fingerprint_ ? ", content fingerprints equal" : ""));
   }
 
  private:
+  void count_source_now(const RunContext& ctx, Host& host) {
+    pqxx::connection conn(ctx.source);
+    pqxx::work tx(conn);
+    tx.exec("set transaction isolation level repeatable read, read only");
+    tx.exec(kStableOutputSettings);
+    source_tables_ = resolve(tx);
+    for (const auto& t : source_tables_) {
+      if (host.cancelled()) throw std::runtime_error("cancelled");
+      Measure m = measure(tx, t);
+      source_[t.display()] = m;
+      emit(host, t, "source", m);
+    }
+    source_done_ = true;
+    source_now_ = true;
+  }
+
   void emit(Host& host, const TableName& t, const char* side, const Measure& m) const {
     std::vector<std::pair<std::string, std::string>> labels{{"table", t.display()}, {"side", side}};
     if (fingerprint_) labels.emplace_back("fingerprint", m.fingerprint);
@@ -175,6 +275,9 @@ class TableCounts : public backupdrill::sdk::Check {
   bool compare_source_ = false;
   bool fingerprint_ = false;
   bool source_done_ = false;
+  bool source_now_ = false;
+  std::optional<Tolerance> tolerance_;
+  std::vector<std::string> within_;
   std::vector<TableName> source_tables_;
   std::map<std::string, Measure> source_;
 };

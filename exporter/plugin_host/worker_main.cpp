@@ -298,6 +298,10 @@ int worker_main(int argc, char** argv) {
       ctx.source_conninfo = source.c_str();
       ctx.target_conninfo = target.c_str();
       ctx.snapshot_id = snapshot.empty() ? nullptr : snapshot.c_str();
+      // Backup sources (issue 13): what the drill knows of the restored data.
+      std::string backup_source = frame->value("backup_source", "");
+      ctx.recovery_point_ms = frame->value("recovery_point_ms", int64_t{0});
+      ctx.backup_source = backup_source.empty() ? nullptr : backup_source.c_str();
       if (ctx.phase == BD_PHASE_SOURCE) {
         status = d->source_phase ? d->source_phase(instance, &ctx, &host.api) : BD_OK;
       } else {

@@ -15,6 +15,8 @@ BACKUPDRILL_DEB_PACKAGES=(
   libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libcli11-dev
   nlohmann-json3-dev prometheus-cpp-dev libyaml-cpp-dev libcrypt-dev
   libcmark-gfm-dev libcmark-gfm-extensions-dev
+  # backup sources (issue 13): S3 over libcurl (SigV4), its XML answers
+  libcurl4-openssl-dev libexpat1-dev
   # PostgreSQL: pg_dump/pg_restore and a real server for the tests
   postgresql postgresql-client postgresql-contrib postgresql-15-cron
   # observability tests: promtool, amtool
@@ -23,6 +25,9 @@ BACKUPDRILL_DEB_PACKAGES=(
   python3 jq openssl curl apache2-utils
   # packaging: the man page, generated from --help
   help2man
+  # the S3 source's tests run s3rver (npm; npm comes with nodejs from
+  # NodeSource, or is Debian's package npm)
+  nodejs
 )
 
 # The repository root (this file is scripts/lib/deps.sh).

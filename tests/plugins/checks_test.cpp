@@ -295,3 +295,107 @@ TEST(Runbook, DefaultPluginDirAndTheRunbooksChecks) {
   EXPECT_EQ(run.exit_code, 1) << run.output;
   EXPECT_TRUE(contains(find_validation(), "invalid_progress|1\n"));
 }
+
+// freshness (issue 13): a fresh source passes with its lag reported; a
+// source whose newest row is three days old at backup time fails with the
+// lag in the message.
+TEST(Freshness, FreshDataPassesWithItsLag) {
+  Scratch s("fresh");
+  sql_exec(s.source(), "update public.tasks set created_at = now() - interval '2 hours'");
+  auto cfg = s.config(s.plugin_dir({"freshness"}),
+                      "[[drill.check]]\nplugin = \"freshness\"\nname = \"tasks_fresh\"\n"
+                      "table = \"public.tasks\"\ncolumn = \"created_at\"\nmax_lag = \"26h\"\n");
+  auto run = run_exporter({"--config.file=" + cfg.string(), "--once"});
+  EXPECT_EQ(run.exit_code, 0) << run.output;
+  auto check = check_of(summary(s), "tasks_fresh");
+  EXPECT_EQ(check["result"], "passed") << check;
+  EXPECT_TRUE(contains(check["message"], "within max_lag 26h")) << check;
+  auto validation = s.artifact("validation_");
+  auto pos = validation.find("tasks_fresh|");
+  ASSERT_NE(pos, std::string::npos) << validation;
+  long lag = std::stol(validation.substr(pos + 12));
+  EXPECT_GE(lag, 7200);
+  EXPECT_LT(lag, 7200 + 300);
+}
+
+TEST(Freshness, StaleDataFailsWithTheLag) {
+  Scratch s("stale");
+  sql_exec(s.source(), "update public.tasks set created_at = now() - interval '3 days'");
+  auto cfg = s.config(s.plugin_dir({"freshness"}),
+                      "[[drill.check]]\nplugin = \"freshness\"\nname = \"tasks_fresh\"\n"
+                      "table = \"tasks\"\ncolumn = \"created_at\"\nmax_lag = \"26h\"\n");
+  auto run = run_exporter({"--config.file=" + cfg.string(), "--once"});
+  EXPECT_EQ(run.exit_code, 1) << run.output;
+  auto check = check_of(summary(s), "tasks_fresh");
+  EXPECT_EQ(check["result"], "failed") << check;
+  std::string message = check["message"];
+  EXPECT_TRUE(contains(message, "newest tasks.created_at is ")) << message;
+  EXPECT_TRUE(contains(message, "72h0")) << message;
+  EXPECT_TRUE(contains(message, "over max_lag 26h: the backup holds stale data")) << message;
+}
+
+TEST(Freshness, ConfigErrorsNameTheKey) {
+  Scratch s("fresh_config");
+  auto cfg = s.config(s.plugin_dir({"freshness"}),
+                      "[[drill.check]]\nplugin = \"freshness\"\nname = \"f\"\n"
+                      "table = \"tasks\"\ncolumn = \"created_at\"\nmax_lag = \"a day\"\n");
+  auto run = run_exporter({"--config.file=" + cfg.string(), "--check-config"});
+  EXPECT_EQ(run.exit_code, 2) << run.output;
+  EXPECT_TRUE(contains(run.output, "max_lag")) << run.output;
+  EXPECT_TRUE(contains(run.output, "is not a duration; write e.g. max_lag")) << run.output;
+}
+
+// table_counts tolerance (issue 13): both counts reported, a difference
+// within the tolerance passes, one over it fails.
+TEST(TableCounts, ToleranceReportsBothCountsAndPassesWithinIt) {
+  Scratch s("tolerance");
+  auto cfg =
+      s.config(s.plugin_dir({"table_counts"}, {"tamper"}),
+               "[[drill.check]]\nplugin = \"tamper\"\nname = \"tamper\"\n"
+               "sql = \"delete from public.profiles where id in (select id from public.profiles "
+               "limit 10)\"\n"
+               "[[drill.check]]\nplugin = \"table_counts\"\nname = \"percent\"\n"
+               "tables = [\"public.profiles\", \"public.tasks\"]\ncompare_source = true\n"
+               "tolerance = \"1%\"\n"
+               "[[drill.check]]\nplugin = \"table_counts\"\nname = \"rows\"\n"
+               "tables = [\"public.profiles\"]\ncompare_source = true\ntolerance = \"9 rows\"\n");
+  auto run = run_exporter({"--config.file=" + cfg.string(), "--once"});
+  EXPECT_EQ(run.exit_code, 1) << run.output;
+  auto sum = summary(s);
+  auto percent = check_of(sum, "percent");
+  EXPECT_EQ(percent["result"], "passed") << percent;
+  EXPECT_TRUE(contains(percent["message"], "within 1% of the source at the backup's snapshot"))
+      << percent;
+  EXPECT_TRUE(contains(percent["message"], "profiles: source has 2000 rows, target has 1990"))
+      << percent;
+  auto rows = check_of(sum, "rows");
+  EXPECT_EQ(rows["result"], "failed") << rows;
+  EXPECT_TRUE(contains(rows["message"],
+                       "profiles: source has 2000 rows, target has 1990, 10 apart, over the "
+                       "tolerance of 9 rows"))
+      << rows;
+}
+
+TEST(TableCounts, ToleranceIsCheckedAtStart) {
+  Scratch s("tolerance_config");
+  auto plugins = s.plugin_dir({"table_counts"});
+  for (const char* bad : {"tolerance = \"2 %\"", "tolerance = \"lots\"", "tolerance = \"1.5 rows\"",
+                          "tolerance = \"101%\""}) {
+    auto cfg = s.config(plugins,
+                        "[[drill.check]]\nplugin = \"table_counts\"\nname = \"c\"\n"
+                        "tables = [\"profiles\"]\ncompare_source = true\n" +
+                            std::string(bad) + "\n");
+    auto run = run_exporter({"--config.file=" + cfg.string(), "--check-config"});
+    EXPECT_EQ(run.exit_code, 2) << bad << run.output;
+    EXPECT_TRUE(contains(run.output, "write \\\"2%\\\" or \\\"100 rows\\\"") ||
+                contains(run.output, "write \"2%\" or \"100 rows\""))
+        << run.output;
+  }
+  auto cfg = s.config(plugins,
+                      "[[drill.check]]\nplugin = \"table_counts\"\nname = \"c\"\n"
+                      "tables = [\"profiles\"]\ntolerance = \"2%\"\n");
+  auto run = run_exporter({"--config.file=" + cfg.string(), "--check-config"});
+  EXPECT_EQ(run.exit_code, 2) << run.output;
+  EXPECT_TRUE(contains(run.output, "only means something with compare_source = true"))
+      << run.output;
+}

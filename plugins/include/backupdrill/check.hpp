@@ -12,6 +12,7 @@
 // past them cancelled() turns true and the check fails naming the limit.
 #pragma once
 
+#include <cstddef>
 #include <exception>
 #include <stdexcept>
 #include <string>
@@ -102,6 +103,9 @@ struct RunContext {
   std::string source;    // libpq connection string
   std::string target;    // libpq connection string
   std::string snapshot;  // source phase only
+  // 0 / "" when the host is older or does not know (see bd_run_context).
+  long long recovery_point_ms = 0;
+  std::string backup_source;
 
   static RunContext from(const bd_run_context* c) {
     RunContext r;
@@ -112,6 +116,10 @@ struct RunContext {
     r.source = s(c->source_conninfo);
     r.target = s(c->target_conninfo);
     r.snapshot = s(c->snapshot_id);
+    if (c->struct_size >= offsetof(bd_run_context, backup_source) + sizeof(c->backup_source)) {
+      r.recovery_point_ms = c->recovery_point_ms;
+      r.backup_source = s(c->backup_source);
+    }
     return r;
   }
 };

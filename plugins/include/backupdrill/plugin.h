@@ -128,6 +128,12 @@ typedef struct bd_run_context {
   const char* source_conninfo; /* libpq connection string of the source */
   const char* target_conninfo; /* libpq connection string of the target */
   const char* snapshot_id;     /* source phase: pg_export_snapshot() id, else NULL */
+  /* Appended for backup sources (issue 13); read them only when struct_size
+   * covers them (an older host passes a smaller struct). */
+  int64_t recovery_point_ms; /* the moment the restored data represents, ms since the
+                              * epoch (fresh dump: its snapshot; existing archive: its
+                              * creation time); 0 when the host does not know it */
+  const char* backup_source; /* "pg_dump" | "file" | "s3" | ...; NULL when not passed */
 } bd_run_context;
 
 typedef struct bd_check_descriptor {

@@ -1,0 +1,55 @@
+#include "backup/checksum_sidecar.h"
+
+#include "backup/source_error.h"
+#include "util/bounded_text.h"
+
+namespace backupdrill::backup {
+namespace {
+
+bool is_hex(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+}  // namespace
+
+std::vector<SidecarLine> parse_sidecar(std::string_view text, const std::string& origin) {
+  if (text.size() > kMaxSidecarBytes) {
+    throw BackupVerifyError(origin + ": larger than " + std::to_string(kMaxSidecarBytes >> 20) +
+                            " MiB, not a checksum file");
+  }
+  std::vector<SidecarLine> lines;
+  size_t start = 0;
+  int number = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(start, end - start);
+    start = end + 1;
+    ++number;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.empty()) continue;
+    // Checked by hand, not with a regex: a regex recurses per character.
+    bool ok = line.size() >= 67 && line[64] == ' ' && (line[65] == ' ' || line[65] == '*');
+    for (size_t i = 0; ok && i < 64; ++i) ok = is_hex(line[i]);
+    if (!ok) {
+      throw BackupVerifyError(origin + ":" + std::to_string(number) +
+                              ": not a sha256sum line (\"<64 hex digits>  <file name>\"): \"" +
+                              utf8_or_replaced(bounded_text(line, 120)) + "\"");
+    }
+    SidecarLine entry{std::string(line.substr(0, 64)), std::string(line.substr(66))};
+    for (char& c : entry.digest) {
+      if (c >= 'A' && c <= 'F') c = static_cast<char>(c - 'A' + 'a');
+    }
+    lines.push_back(std::move(entry));
+  }
+  if (lines.empty()) throw BackupVerifyError(origin + ": lists no file");
+  return lines;
+}
+
+std::string last_component(std::string_view name) {
+  while (!name.empty() && name.back() == '/') name.remove_suffix(1);
+  auto slash = name.rfind('/');
+  return std::string(slash == std::string_view::npos ? name : name.substr(slash + 1));
+}
+
+}  // namespace backupdrill::backup

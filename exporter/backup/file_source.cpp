@@ -1,0 +1,314 @@
+#include "backup/file_source.h"
+
+#include <glob.h>
+
+#include <algorithm>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "backup/checksum_sidecar.h"
+#include "backup/source_error.h"
+#include "crypto/sha256.h"
+
+namespace backupdrill::backup {
+namespace fs = std::filesystem;
+namespace {
+
+bool has_glob_chars(const std::string& path) {
+  return path.find_first_of("*?[") != std::string::npos;
+}
+
+std::string describe(const ArchiveHeader& h) {
+  return h.created_local + " (" + iso8601_utc(h.created_at) + "), " + h.format_name() +
+         " format, database " + h.database;
+}
+
+std::vector<fs::path> expand(const std::string& pattern) {
+  glob_t g{};
+  int rc = ::glob(pattern.c_str(), GLOB_NOSORT, nullptr, &g);
+  std::vector<fs::path> out;
+  if (rc == 0) {
+    if (g.gl_pathc > kMaxFileCandidates) {
+      size_t n = g.gl_pathc;
+      ::globfree(&g);
+      throw BackupSourceError("path \"" + pattern + "\" matches " + std::to_string(n) +
+                              " entries, more than " + std::to_string(kMaxFileCandidates) +
+                              "; narrow the glob (e.g. \"/srv/backups/app/*.dump\")");
+    }
+    for (size_t i = 0; i < g.gl_pathc; ++i) out.emplace_back(g.gl_pathv[i]);
+  }
+  ::globfree(&g);
+  if (rc != 0 && rc != GLOB_NOMATCH) {
+    throw BackupSourceError("path \"" + pattern + "\": cannot read the folders it names");
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+FileCandidate examine(const fs::path& path) {
+  FileCandidate c{path, std::nullopt, ""};
+  try {
+    c.header = read_archive_header(path);
+  } catch (const ArchiveHeaderError& e) {
+    c.problem = e.what();
+  }
+  return c;
+}
+
+std::string read_bounded(const fs::path& file) {
+  std::error_code ec;
+  auto size = fs::file_size(file, ec);
+  if (ec) throw BackupVerifyError(file.string() + ": " + ec.message());
+  if (size > kMaxSidecarBytes) {
+    throw BackupVerifyError(file.string() + ": larger than " +
+                            std::to_string(kMaxSidecarBytes >> 20) + " MiB, not a checksum file");
+  }
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw BackupVerifyError(file.string() + ": cannot read");
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// The archive's path without a trailing slash (a directory named "x/").
+fs::path plain(const fs::path& p) {
+  std::string s = p.string();
+  while (s.size() > 1 && s.back() == '/') s.pop_back();
+  return s;
+}
+
+struct Sidecar {
+  fs::path file;
+  std::vector<SidecarLine> lines;
+};
+
+bool names_archive_file(const SidecarLine& line, const std::string& name) {
+  return last_component(line.name) == name;
+}
+
+// `<archive>.sha256`, else `<stem>.sha256` when it has a line for the archive.
+std::optional<Sidecar> find_sidecar(const fs::path& archive, bool directory) {
+  fs::path p = plain(archive);
+  std::string name = p.filename().string();
+  fs::path first = p.parent_path() / (name + ".sha256");
+  std::error_code ec;
+  if (fs::exists(first, ec)) {
+    return Sidecar{first, parse_sidecar(read_bounded(first), first.string())};
+  }
+  if (!p.has_extension()) return std::nullopt;
+  fs::path second = p.parent_path() / (p.stem().string() + ".sha256");
+  if (!fs::exists(second, ec)) return std::nullopt;
+  auto lines = parse_sidecar(read_bounded(second), second.string());
+  bool mentions = std::any_of(lines.begin(), lines.end(), [&](const SidecarLine& l) {
+    if (!directory) return names_archive_file(l, name);
+    auto parent = fs::path(l.name).parent_path();
+    return !parent.empty() && last_component(parent.string()) == name;
+  });
+  if (!mentions) return std::nullopt;
+  return Sidecar{second, std::move(lines)};
+}
+
+void hash_file_archive(ChosenFileArchive& chosen, const std::optional<Sidecar>& sidecar) {
+  std::error_code ec;
+  chosen.size_bytes = fs::file_size(chosen.path, ec);
+  if (ec) throw BackupSourceError(chosen.path.string() + ": " + ec.message());
+  chosen.sha256 = sha256_file(chosen.path);
+  chosen.files_hashed = 1;
+  if (!sidecar) return;
+  std::string name = chosen.path.filename().string();
+  const SidecarLine* line = nullptr;
+  for (const auto& l : sidecar->lines) {
+    if (names_archive_file(l, name)) line = &l;
+  }
+  if (line == nullptr) {
+    throw BackupVerifyError(sidecar->file.string() + " has no line for " + name +
+                            ", so the archive cannot be verified; regenerate it with "
+                            "\"sha256sum " +
+                            name + " > " + sidecar->file.filename().string() + "\"");
+  }
+  if (line->digest != chosen.sha256) {
+    throw BackupVerifyError(chosen.path.string() +
+                            ": SHA-256 mismatch: " + sidecar->file.filename().string() +
+                            " records " + line->digest + ", the file has " + chosen.sha256 +
+                            "; the archive changed after its checksum was taken, so it is "
+                            "not restored");
+  }
+}
+
+void hash_directory_archive(ChosenFileArchive& chosen, const std::optional<Sidecar>& sidecar) {
+  fs::path dir = plain(chosen.path);
+  std::string dir_name = dir.filename().string();
+  std::vector<fs::path> files;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    if (entry.is_regular_file()) files.push_back(entry.path());
+  }
+  std::sort(files.begin(), files.end());
+  std::map<std::string, std::string> listed;  // file name in the dump -> digest
+  if (sidecar) {
+    for (const auto& l : sidecar->lines) {
+      std::string n = l.name;
+      while (n.rfind("./", 0) == 0) n.erase(0, 2);
+      fs::path p(n);
+      if (p.has_parent_path() && last_component(p.parent_path().string()) != dir_name) continue;
+      std::string file = p.filename().string();
+      auto [it, inserted] = listed.emplace(file, l.digest);
+      if (!inserted && it->second != l.digest) {
+        throw BackupVerifyError(sidecar->file.string() + " lists " + dir_name + "/" + file +
+                                " twice with different digests");
+      }
+    }
+    if (listed.empty()) {
+      throw BackupVerifyError(sidecar->file.string() + " has no line for a file of " + dir_name +
+                              "/; regenerate it with \"sha256sum " + dir_name + "/* > " +
+                              sidecar->file.filename().string() + "\" in " +
+                              dir.parent_path().string());
+    }
+  }
+  chosen.size_bytes = 0;
+  chosen.files_hashed = 0;
+  for (const auto& file : files) {
+    std::string digest = sha256_file(file);
+    ++chosen.files_hashed;
+    chosen.size_bytes += fs::file_size(file);
+    std::string name = file.filename().string();
+    if (name == "toc.dat") chosen.sha256 = digest;
+    if (!sidecar) continue;
+    auto it = listed.find(name);
+    if (it == listed.end()) {
+      throw BackupVerifyError(dir_name + "/" + name + " is not listed in " +
+                              sidecar->file.string() +
+                              "; the dump changed after its checksum was taken, so it is not "
+                              "restored");
+    }
+    if (it->second != digest) {
+      throw BackupVerifyError(dir_name + "/" + name +
+                              ": SHA-256 mismatch: " + sidecar->file.filename().string() +
+                              " records " + it->second + ", the file has " + digest +
+                              "; the dump changed after its checksum was taken, so it is not "
+                              "restored");
+    }
+    listed.erase(it);
+  }
+  if (sidecar && !listed.empty()) {
+    throw BackupVerifyError(dir_name + "/" + listed.begin()->first + " is listed in " +
+                            sidecar->file.string() +
+                            " but missing from the dump, so it is not restored");
+  }
+}
+
+}  // namespace
+
+std::string to_string(ChecksumOutcome outcome) {
+  switch (outcome) {
+    case ChecksumOutcome::verified:
+      return "verified";
+    case ChecksumOutcome::absent:
+      return "absent";
+    case ChecksumOutcome::not_checked:
+      return "not checked";
+  }
+  return "not checked";
+}
+
+ChosenFileArchive find_newest_file_archive(const std::string& path) {
+  if (path.empty()) {
+    throw BackupSourceError(
+        "source = \"file\" needs path (a dump file, a directory dump or a glob)");
+  }
+  std::vector<FileCandidate> candidates;
+  if (!has_glob_chars(path)) {
+    std::error_code ec;
+    if (!fs::exists(path, ec)) {
+      throw BackupSourceError("no backup found: " + path + " does not exist");
+    }
+    if (fs::is_directory(path, ec) && !fs::exists(fs::path(path) / "toc.dat", ec)) {
+      throw BackupSourceError(path +
+                              " is a folder but not a directory-format dump (no toc.dat); to "
+                              "drill the newest archive in it, give a glob such as \"" +
+                              plain(path).string() + "/*.dump\"");
+    }
+    candidates.push_back(examine(path));
+  } else {
+    for (const auto& match : expand(path)) {
+      if (match.extension() == ".sha256") continue;  // sidecars are not candidates
+      candidates.push_back(examine(match));
+    }
+  }
+  const FileCandidate* best = nullptr;
+  const FileCandidate* runner_up = nullptr;
+  size_t usable = 0;
+  for (const auto& c : candidates) {
+    if (!c.header) continue;
+    ++usable;
+    // Ties (same second) go to the later name, so the choice is repeatable.
+    if (best == nullptr || c.header->created_at >= best->header->created_at) {
+      runner_up = best;
+      best = &c;
+    } else if (runner_up == nullptr || c.header->created_at >= runner_up->header->created_at) {
+      runner_up = &c;
+    }
+  }
+  std::string passed_over;
+  for (const auto& c : candidates) {
+    if (c.header) continue;
+    passed_over += (passed_over.empty() ? "" : "; ") + c.problem;
+  }
+  if (best == nullptr) {
+    std::string why = candidates.empty()
+                          ? "path \"" + path + "\" matches nothing"
+                          : "of the " + std::to_string(candidates.size()) + " matches of \"" +
+                                path + "\" none is a readable pg_dump archive: " + passed_over;
+    throw BackupSourceError("no backup found: " + why);
+  }
+  ChosenFileArchive chosen;
+  chosen.path = best->path;
+  chosen.header = *best->header;
+  if (usable == 1) {
+    chosen.reason =
+        "the only archive matching \"" + path + "\"; created " + describe(chosen.header);
+  } else {
+    chosen.reason = "the newest of " + std::to_string(usable) + " archives matching \"" + path +
+                    "\" by the creation time in its header: " + describe(chosen.header) +
+                    "; next newest " + runner_up->path.filename().string() + ", created " +
+                    runner_up->header->created_local;
+  }
+  if (!passed_over.empty()) chosen.reason += "; passed over: " + passed_over;
+  chosen.candidates = std::move(candidates);
+  return chosen;
+}
+
+void verify_file_archive(ChosenFileArchive& chosen, BackupConfig::Checksum checksum) {
+  bool directory = chosen.header.format == ArchiveHeader::Format::directory;
+  std::optional<Sidecar> sidecar;
+  if (checksum != BackupConfig::Checksum::none) sidecar = find_sidecar(chosen.path, directory);
+  if (checksum == BackupConfig::Checksum::required && !sidecar) {
+    throw BackupVerifyError(
+        "checksum = \"required\" but " + chosen.path.filename().string() +
+        " has no sidecar: expected " + (plain(chosen.path).string() + ".sha256") +
+        " in sha256sum format (write it with \"sha256sum " +
+        (directory ? plain(chosen.path).filename().string() + "/*"
+                   : chosen.path.filename().string()) +
+        " > " + plain(chosen.path).filename().string() + ".sha256\" next to the archive)");
+  }
+  if (directory) {
+    hash_directory_archive(chosen, sidecar);
+  } else {
+    hash_file_archive(chosen, sidecar);
+  }
+  if (sidecar) {
+    chosen.checksum = ChecksumOutcome::verified;
+    chosen.sidecar = sidecar->file;
+  } else {
+    chosen.checksum = checksum == BackupConfig::Checksum::none ? ChecksumOutcome::not_checked
+                                                               : ChecksumOutcome::absent;
+  }
+}
+
+ChosenFileArchive select_file_archive(const BackupConfig& config) {
+  ChosenFileArchive chosen = find_newest_file_archive(config.path);
+  verify_file_archive(chosen, config.checksum);
+  return chosen;
+}
+
+}  // namespace backupdrill::backup

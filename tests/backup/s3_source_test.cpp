@@ -1,0 +1,235 @@
+// source = "s3" against a real S3-compatible server on loopback (s3rver, the
+// s3rver ctest fixture): pagination, the newest by header time, the streamed
+// download and its sidecar, a wrong access key and an empty prefix; no
+// credential in any error.
+#include "backup/s3_source.h"
+
+#include <curl/curl.h>
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <map>
+
+#include "archive_support.h"
+#include "backup/source_error.h"
+#include "crypto/sha256.h"
+#include "support.h"
+
+namespace backupdrill::backup {
+namespace {
+namespace fs = std::filesystem;
+using backupdrill::testing::fresh_dir;
+using backupdrill::testing::make_archive;
+using backupdrill::testing::read_file;
+using backupdrill::testing::set_archive_time;
+
+std::map<std::string, std::string> s3rver_env() {
+  std::ifstream in(fs::path(BD_S3RVER_DIR) / "env");
+  if (!in) throw std::runtime_error("no s3rver env: is the s3rver fixture up?");
+  std::map<std::string, std::string> kv;
+  std::string line;
+  while (std::getline(in, line)) {
+    auto eq = line.find('=');
+    if (eq != std::string::npos) kv[line.substr(0, eq)] = line.substr(eq + 1);
+  }
+  return kv;
+}
+
+size_t read_body(char* data, size_t size, size_t n, void* out) {
+  static_cast<std::string*>(out)->append(data, size * n);
+  return size * n;
+}
+
+// Uploads an object the way a backup job would (s3rver does not check
+// signatures of uploads either, so this is the test's side, not the code's).
+void put_object(const std::string& key, const std::string& bytes) {
+  auto env = s3rver_env();
+  CURL* curl = curl_easy_init();
+  std::string url = env["S3_ENDPOINT"] + "/" + env["S3_BUCKET"] + "/" + key;
+  curl_slist* headers = curl_slist_append(nullptr, "x-amz-content-sha256: UNSIGNED-PAYLOAD");
+  std::string answer;
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, "PUT");
+  curl_easy_setopt(curl, CURLOPT_POSTFIELDS, bytes.data());
+  curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(bytes.size()));
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(curl, CURLOPT_AWS_SIGV4, "aws:amz:us-east-1:s3");
+  curl_easy_setopt(curl, CURLOPT_USERNAME, env["S3_ACCESS_KEY_ID"].c_str());
+  curl_easy_setopt(curl, CURLOPT_PASSWORD, env["S3_SECRET_ACCESS_KEY"].c_str());
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &read_body);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &answer);
+  CURLcode rc = curl_easy_perform(curl);
+  long status = 0;
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+  curl_slist_free_all(headers);
+  curl_easy_cleanup(curl);
+  if (rc != CURLE_OK || status != 200) {
+    throw std::runtime_error("PUT " + url + " failed: " + std::to_string(status) + " " + answer);
+  }
+}
+
+BackupConfig s3_config(const std::string& prefix, const std::string& pattern = "*.dump") {
+  auto env = s3rver_env();
+  BackupConfig c;
+  c.source = BackupConfig::Source::s3;
+  c.url = "s3://" + env["S3_BUCKET"] + "/" + prefix;
+  c.pattern = pattern;
+  c.endpoint = env["S3_ENDPOINT"];
+  c.region = "us-east-1";
+  c.access_key_id = env["S3_ACCESS_KEY_ID"];
+  c.secret_access_key = env["S3_SECRET_ACCESS_KEY"];
+  return c;
+}
+
+class S3SourceTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    ::setenv("TZ", "UTC", 1);
+    ::tzset();
+  }
+  // One real archive, its bytes with the header time rewritten.
+  static std::string archive_at(const std::string& utc) {
+    static fs::path dir = fresh_dir("s3_archives");
+    fs::path file = dir / ("a_" + std::to_string(counter_++) + ".dump");
+    make_archive("demo_template", "custom", file);
+    set_archive_time(file, utc);
+    return read_file(file);
+  }
+  static inline int counter_ = 0;
+};
+
+// The newest by header was uploaded first (the oldest LastModified) and sits
+// on the last list page; the listing takes several pages of two keys.
+TEST_F(S3SourceTest, NewestByHeaderAcrossListPages) {
+  std::string newest = archive_at("2026-11-22 03:00:00");
+  put_object("paged/zz_newest.dump", newest);
+  put_object("paged/a.dump", archive_at("2026-11-20 03:00:00"));
+  put_object("paged/b.dump", archive_at("2026-11-21 03:00:00"));
+  put_object("paged/c.dump", archive_at("2026-11-19 03:00:00"));
+  put_object("paged/notes.txt", "not a dump");
+  put_object("paged/sub/d.dump", archive_at("2026-11-29 03:00:00"));  // not under "*.dump"
+
+  S3Options options;
+  options.page_size = 2;
+  auto chosen = find_newest_s3_archive(s3_config("paged/"), options);
+  EXPECT_EQ(chosen.key, "paged/zz_newest.dump");
+  EXPECT_EQ(chosen.url, "s3://backups/paged/zz_newest.dump");
+  EXPECT_EQ(chosen.objects_listed, 6);
+  EXPECT_EQ(chosen.candidates, 4);
+  EXPECT_EQ(chosen.headers_read, 4);
+  EXPECT_EQ(iso8601_utc(chosen.header.created_at), "2026-11-22T03:00:00.000Z");
+  EXPECT_EQ(chosen.size_bytes, newest.size());
+  EXPECT_FALSE(chosen.etag.empty());
+  EXPECT_NE(chosen.reason.find("of 4 objects under s3://backups/paged/"), std::string::npos)
+      << chosen.reason;
+
+  // The same with one page of everything.
+  EXPECT_EQ(find_newest_s3_archive(s3_config("paged")).key, "paged/zz_newest.dump");
+}
+
+TEST_F(S3SourceTest, DownloadStreamsThroughSha256AndVerifiesTheSidecar) {
+  std::string bytes = archive_at("2026-11-25 03:00:00");
+  std::string digest = [&] {
+    Sha256 sha;
+    sha.update(bytes.data(), bytes.size());
+    return sha.hex_digest();
+  }();
+  put_object("verified/app.dump", bytes);
+  put_object("verified/app.dump.sha256", digest + "  app.dump\n");
+  auto config = s3_config("verified/");
+  config.checksum = BackupConfig::Checksum::required;
+  auto chosen = find_newest_s3_archive(config);
+  fs::path dest = fresh_dir("s3_download");
+  unsigned long long reported = 0;
+  download_s3_archive(chosen, config, dest, {},
+                      [&](unsigned long long done, unsigned long long) { reported = done; });
+  EXPECT_EQ(chosen.local_path, dest / "app.dump");
+  EXPECT_EQ(chosen.sha256, digest);
+  EXPECT_EQ(sha256_file(dest / "app.dump"), digest);
+  EXPECT_EQ(chosen.size_bytes, bytes.size());
+  EXPECT_EQ(reported, bytes.size());
+  EXPECT_EQ(chosen.checksum, ChecksumOutcome::verified);
+  EXPECT_EQ(chosen.sidecar_key, "verified/app.dump.sha256");
+}
+
+TEST_F(S3SourceTest, ASidecarMismatchFailsVerifyAndLeavesNoDownload) {
+  put_object("tampered/app.dump", archive_at("2026-11-25 03:00:00"));
+  put_object("tampered/app.dump.sha256", std::string(64, '0') + "  app.dump\n");
+  auto config = s3_config("tampered/");
+  auto chosen = find_newest_s3_archive(config);
+  fs::path dest = fresh_dir("s3_tampered");
+  try {
+    download_s3_archive(chosen, config, dest);
+    FAIL() << "a mismatching download was accepted";
+  } catch (const BackupVerifyError& e) {
+    EXPECT_NE(std::string(e.what()).find("SHA-256 mismatch"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(fs::exists(dest / "app.dump"));
+
+  // checksum = required without a sidecar: refused before downloading.
+  put_object("nosidecar/app.dump", archive_at("2026-11-25 03:00:00"));
+  config = s3_config("nosidecar/");
+  config.checksum = BackupConfig::Checksum::required;
+  chosen = find_newest_s3_archive(config);
+  EXPECT_THROW(download_s3_archive(chosen, config, dest), BackupVerifyError);
+  EXPECT_FALSE(fs::exists(dest / "app.dump"));
+  config.checksum = BackupConfig::Checksum::automatic;
+  download_s3_archive(chosen, config, dest);
+  EXPECT_EQ(chosen.checksum, ChecksumOutcome::absent);
+}
+
+TEST_F(S3SourceTest, AnEmptyPrefixIsNoBackupFound) {
+  try {
+    find_newest_s3_archive(s3_config("nothing-here/"));
+    FAIL() << "an empty prefix found a backup";
+  } catch (const BackupSourceError& e) {
+    std::string m = e.what();
+    EXPECT_EQ(m.rfind("no backup found: no object under s3://backups/nothing-here/", 0), 0u) << m;
+    EXPECT_NE(m.find(s3rver_env()["S3_ENDPOINT"]), std::string::npos) << m;
+  }
+}
+
+TEST_F(S3SourceTest, AWrongAccessKeyNamesEndpointAndBucketButNoSecret) {
+  put_object("auth/app.dump", archive_at("2026-11-25 03:00:00"));
+  auto config = s3_config("auth/");
+  config.access_key_id = "AKIAWRONGKEY12345";
+  config.secret_access_key = "wJalrXUtnFEMI-very-secret-value";
+  try {
+    find_newest_s3_archive(config);
+    FAIL() << "a wrong access key listed the bucket";
+  } catch (const BackupSourceError& e) {
+    std::string m = e.what();
+    EXPECT_NE(m.find("bucket \"backups\" at endpoint " + config.endpoint), std::string::npos) << m;
+    EXPECT_NE(m.find("HTTP 403 InvalidAccessKeyId"), std::string::npos) << m;
+    EXPECT_NE(m.find("check access_key_id, secret_access_key"), std::string::npos) << m;
+    EXPECT_EQ(m.find(config.secret_access_key), std::string::npos) << m;
+    EXPECT_EQ(m.find(config.access_key_id), std::string::npos) << m;
+  }
+}
+
+TEST_F(S3SourceTest, AnUnreachableEndpointIsNamed) {
+  auto config = s3_config("x/");
+  config.endpoint = "http://127.0.0.1:1";
+  try {
+    find_newest_s3_archive(config);
+    FAIL();
+  } catch (const BackupSourceError& e) {
+    EXPECT_NE(std::string(e.what()).find("bucket \"backups\" at endpoint http://127.0.0.1:1"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(S3Url, ParsesBucketAndPrefix) {
+  EXPECT_EQ(parse_s3_url("s3://b-1/app/").prefix, "app/");
+  EXPECT_EQ(parse_s3_url("s3://b-1/app").prefix, "app/");
+  EXPECT_EQ(parse_s3_url("s3://b-1").prefix, "");
+  EXPECT_EQ(parse_s3_url("s3://b-1/").bucket, "b-1");
+  EXPECT_THROW(parse_s3_url("https://b/x"), BackupSourceError);
+  EXPECT_THROW(parse_s3_url("s3://B/x"), BackupSourceError);
+  EXPECT_THROW(parse_s3_url("s3:///x"), BackupSourceError);
+}
+
+}  // namespace
+}  // namespace backupdrill::backup
