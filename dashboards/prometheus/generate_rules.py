@@ -11,7 +11,7 @@ import re
 # The alerts, in file order, with the anchor of their section in RUNBOOK.md
 # (and in the runbook page the exporter serves at /runbook).
 ALERTS = ("BackupDrillFailed", "BackupDrillNotRecent", "BackupDrillRTOBreached",
-          "BackupDrillRPOBreached", "BackupDrillExporterDown")
+          "BackupDrillRPOBreached", "BackupDrillRecoveryPointTooOld", "BackupDrillExporterDown")
 
 
 def anchor(alert):
@@ -249,6 +249,33 @@ TEMPLATE = r'''groups:
             target {{ . | first | value | humanizeDuration }}
             {{- end }}.
           runbook_url: @RUNBOOK_backupdrillrpobreached@
+
+      - alert: BackupDrillRecoveryPointTooOld
+        # Drills of existing backups ([drill.backup] source = "file" or "s3"): the
+        # newest backup the last run found was already older than the RPO target
+        # (its creation time is the recovery point). The backups themselves have
+        # stopped or fallen behind, whatever the drill's own result.
+        expr: |
+          (
+              backupdrill_last_run_timestamp_seconds{@SEL@}
+            - on (job, instance, drill)
+              backupdrill_recovery_point_timestamp_seconds{@SEL@}
+          ) > on (job, instance, drill) backupdrill_rpo_target_seconds{@SEL@}
+          and on (job, instance, drill)
+          backupdrill_recovery_point_timestamp_seconds{@SEL@} > 0
+        for: @RPO_FOR@
+        labels:
+          severity: critical
+          priority: sev2
+        annotations:
+          summary: The newest backup is older than the drill's RPO target.
+          description: >-
+            The newest backup drill {{ $labels.drill }} on {{ $labels.instance }} found was
+            {{ $value | humanizeDuration }} old when the drill ran
+            {{- with printf "backupdrill_rpo_target_seconds{job=%q,instance=%q,drill=%q}" $labels.job $labels.instance $labels.drill | query }},
+            over the RPO target of {{ . | first | value | humanizeDuration }}
+            {{- end }}. No newer backup reached the backup location.
+          runbook_url: @RUNBOOK_backupdrillrecoverypointtooold@
 
       - alert: BackupDrillExporterDown
         # Prometheus cannot scrape the exporter, or no target of the job exists.

@@ -1,20 +1,18 @@
-#include <stdexcept>
-
+#include "backup/existing_archive_sources.h"
 #include "backup/pg_dump_source.h"
 
 namespace backupdrill {
 
 std::unique_ptr<BackupSource> make_backup_source(const DrillConfig& drill) {
   switch (drill.backup.source) {
-    case BackupConfig::Source::pg_dump:
-      return std::make_unique<PgDumpSource>(drill.backup);
     case BackupConfig::Source::file:
+      return std::make_unique<FileArchiveSource>(drill.backup);
     case BackupConfig::Source::s3:
+      return std::make_unique<S3ArchiveSource>(drill.backup);
+    case BackupConfig::Source::pg_dump:
       break;
   }
-  throw std::runtime_error("drill \"" + drill.name + "\" (" + drill.origin +
-                           "): this build cannot drill [drill.backup] source = file or s3; "
-                           "use source = \"pg_dump\"");
+  return std::make_unique<PgDumpSource>(drill.backup);
 }
 
 }  // namespace backupdrill

@@ -109,7 +109,49 @@ void check_custom_file(const PgSession& s, const std::filesystem::path& path,
   }
 }
 
+// pg_restore decodes every block of the archive to /dev/null.
+void decode_whole_archive(const PgSession& s, const std::filesystem::path& dump) {
+  ChildSpec full;
+  full.program = s.pg_restore.path;
+  full.args = {"--file=/dev/null", dump.string()};
+  auto run = run_capture(full, s.deadline);
+  if (!run.status.ok()) {
+    throw std::runtime_error(dump.filename().string() +
+                             ": pg_restore cannot read the whole "
+                             "archive (" +
+                             run.status.describe() + "): " + trimmed(run.out));
+  }
+}
+
+// The archive's table of contents, counted; an empty one is a failure.
+int count_toc_entries(const PgSession& s, const std::filesystem::path& dump) {
+  int entries = 0;
+  ChildSpec list;
+  list.program = s.pg_restore.path;
+  list.args = {"--list", dump.string()};
+  auto run = run_capture(list, s.deadline);
+  if (!run.status.ok()) {
+    throw std::runtime_error("pg_restore --list " + dump.filename().string() + " failed (" +
+                             run.status.describe() + "): " + trimmed(run.out));
+  }
+  std::istringstream lines(run.out);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (!line.empty() && line[0] != ';') ++entries;
+  }
+  if (entries == 0) {
+    throw std::runtime_error("pg_restore --list finds no object in " + dump.filename().string() +
+                             "; the backup is empty");
+  }
+  return entries;
+}
+
 }  // namespace
+
+int read_whole_archive(const PgSession& session, const std::filesystem::path& dump) {
+  decode_whole_archive(session, dump);
+  return count_toc_entries(session, dump);
+}
 
 VerifyResult run_verify(const PgSession& s, const std::filesystem::path& folder,
                         const std::filesystem::path& checksum_file,
@@ -141,35 +183,8 @@ VerifyResult run_verify(const PgSession& s, const std::filesystem::path& folder,
     }
     ++result.files_checked;
   }
-  if (directory) {
-    ChildSpec full;
-    full.program = s.pg_restore.path;
-    full.args = {"--file=/dev/null", dump.string()};
-    auto run = run_capture(full, s.deadline);
-    if (!run.status.ok()) {
-      throw std::runtime_error(dump.filename().string() +
-                               ": pg_restore cannot read the whole "
-                               "archive (" +
-                               run.status.describe() + "): " + trimmed(run.out));
-    }
-  }
-  ChildSpec list;
-  list.program = s.pg_restore.path;
-  list.args = {"--list", dump.string()};
-  auto run = run_capture(list, s.deadline);
-  if (!run.status.ok()) {
-    throw std::runtime_error("pg_restore --list " + dump.filename().string() + " failed (" +
-                             run.status.describe() + "): " + trimmed(run.out));
-  }
-  std::istringstream lines(run.out);
-  std::string line;
-  while (std::getline(lines, line)) {
-    if (!line.empty() && line[0] != ';') ++result.toc_entries;
-  }
-  if (result.toc_entries == 0) {
-    throw std::runtime_error("pg_restore --list finds no object in " + dump.filename().string() +
-                             "; the backup is empty");
-  }
+  if (directory) decode_whole_archive(s, dump);
+  result.toc_entries = count_toc_entries(s, dump);
   return result;
 }
 

@@ -19,4 +19,9 @@ VerifyResult run_verify(const PgSession& session, const std::filesystem::path& f
                         const std::filesystem::path& checksum_file,
                         const std::filesystem::path& dump);
 
+// An archive verified by other means (an existing file against its sidecar):
+// pg_restore decodes it whole and lists it; returns its TOC entries. Throws
+// std::runtime_error saying what it cannot read.
+int read_whole_archive(const PgSession& session, const std::filesystem::path& dump);
+
 }  // namespace backupdrill

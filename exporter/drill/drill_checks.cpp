@@ -178,6 +178,8 @@ void DrillChecks::source_phase(const pg::ConnInfo& source, const std::string& sn
       args.check = slot.config->name;
       args.source = conninfo_for_worker(source);
       args.snapshot = snapshot_id;
+      args.recovery_point_ms = recovery_point_ms_;
+      args.backup_source = backup_source_;
       auto started = Clock::now();
       auto result = slot.worker->call(args, call_deadline(*slot.config, drill_deadline), cancel_,
                                       slot.outcome);
@@ -202,6 +204,8 @@ std::vector<CheckOutcome> DrillChecks::run(const pg::ConnInfo& source, const pg:
       args.check = slot.config->name;
       args.source = conninfo_for_worker(source);
       args.target = conninfo_for_worker(target);
+      args.recovery_point_ms = recovery_point_ms_;
+      args.backup_source = backup_source_;
       auto started = Clock::now();
       // Success until the plugin says otherwise: messages and data arrive
       // as events, the verdict with "done".

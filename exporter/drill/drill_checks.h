@@ -9,6 +9,7 @@
 // otherwise a DrillChecks is used by one thread.
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "config/config.h"
@@ -42,6 +43,16 @@ class DrillChecks {
 
   size_t size() const { return slots_.size(); }
 
+  // What every later call tells the plugins about the archive: where it came
+  // from and the moment its data represents (freshness, table_counts).
+  void set_backup_facts(const std::string& source_kind, std::optional<SystemTime> recovery_point) {
+    backup_source_ = source_kind;
+    recovery_point_ms_ = recovery_point ? std::chrono::duration_cast<std::chrono::milliseconds>(
+                                              recovery_point->time_since_epoch())
+                                              .count()
+                                        : 0;
+  }
+
  private:
   struct Slot {
     const CheckConfig* config;
@@ -56,6 +67,8 @@ class DrillChecks {
   const DrillConfig& drill_;
   const std::atomic<bool>* cancel_;
   std::vector<Slot> slots_;
+  std::string backup_source_;
+  long long recovery_point_ms_ = 0;
 };
 
 // Creates (and destroys) every check of every drill, as a run would, with one

@@ -46,19 +46,24 @@ pg::ConnInfo maintenance_conninfo(const pg::ConnInfo& target, const std::string&
   return target.with_dbname(db);
 }
 
-GuardReport run_guard(const DrillConfig& drill, const Profile& profile, const pg::ConnInfo& source,
-                      const pg::ConnInfo& target) {
+GuardReport run_guard(const DrillConfig& drill, const Profile& profile,
+                      const pg::ConnInfo* source_or_null, const pg::ConnInfo& target) {
   GuardReport report;
-  refuse_by_name(drill, profile, source, target);
+  refuse_by_name(drill, profile, source_or_null, target);
   const std::string target_db = target.dbname();
 
-  std::optional<pqxx::connection> src;
-  try {
-    src.emplace(source.full());
-  } catch (const std::exception& e) {
-    throw std::runtime_error(describe_connect_error("source", source, e));
+  // An existing archive (source = file or s3) needs no source server; with
+  // one configured, it still serves the safety rules and the comparisons.
+  if (source_or_null != nullptr) {
+    const pg::ConnInfo& source = *source_or_null;
+    std::optional<pqxx::connection> src;
+    try {
+      src.emplace(source.full());
+    } catch (const std::exception& e) {
+      throw std::runtime_error(describe_connect_error("source", source, e));
+    }
+    report.source = read_facts(*src);
   }
-  report.source = read_facts(*src);
 
   std::optional<pqxx::connection> maint;
   std::string first_error;
@@ -98,9 +103,9 @@ GuardReport run_guard(const DrillConfig& drill, const Profile& profile, const pg
     throw std::runtime_error(describe_connect_error("target", target, e));
   }
   ServerFacts target_facts = read_facts(*tgt);
-  if (same_database(report.source, target_facts)) {
+  if (source_or_null != nullptr && same_database(report.source, target_facts)) {
     throw GuardRefusal("target " + target.redacted() + " is the same database as the source " +
-                       source.redacted() +
+                       source_or_null->redacted() +
                        " (same cluster and database); a drill never restores into its source");
   }
   // Empty: nothing a user created, in any catalog a user can add to.

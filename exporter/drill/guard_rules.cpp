@@ -19,8 +19,8 @@ bool same_database(const ServerFacts& a, const ServerFacts& b) {
   return a.postmaster_start == b.postmaster_start && a.db_oid == b.db_oid;
 }
 
-void refuse_by_name(const DrillConfig& drill, const Profile& profile, const pg::ConnInfo& source,
-                    const pg::ConnInfo& target) {
+void refuse_by_name(const DrillConfig& drill, const Profile& profile,
+                    const pg::ConnInfo* source_or_null, const pg::ConnInfo& target) {
   const std::string target_db = target.dbname();
   if (target_db.empty()) {
     throw GuardRefusal("target_url " + target.redacted() +
@@ -38,6 +38,8 @@ void refuse_by_name(const DrillConfig& drill, const Profile& profile, const pg::
                               "profile = \"supabase\" and [drill.restore] mode = \"clean\")"
                             : ""));
   }
+  if (source_or_null == nullptr) return;
+  const pg::ConnInfo& source = *source_or_null;
   // Same host, port and database name, as written: refuse without connecting.
   if (normalize_host(source.get("host").value_or("")) ==
           normalize_host(target.get("host").value_or("")) &&

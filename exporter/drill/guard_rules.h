@@ -11,8 +11,10 @@ namespace backupdrill {
 // Refuses (GuardRefusal) a target that names no database, a system database
 // (unless the profile allows a project's "postgres"), or the source's host,
 // port, database and user as written.
-void refuse_by_name(const DrillConfig& drill, const Profile& profile, const pg::ConnInfo& source,
-                    const pg::ConnInfo& target);
+// source_or_null: null when the drill has no source server (an existing
+// archive without source_url).
+void refuse_by_name(const DrillConfig& drill, const Profile& profile,
+                    const pg::ConnInfo* source_or_null, const pg::ConnInfo& target);
 
 // The same database of the same cluster: by system identifier when both are
 // readable, else by the postmaster's start time; and the database's OID.

@@ -40,14 +40,23 @@ void drop_if_exists(pqxx::nontransaction& tx, const PgSession& s, const GuardRep
   }
 }
 
+// template0: template1 may hold objects that would collide with the dump.
+// The source's encoding when there is a source server; for an existing
+// archive the server's default (pg_restore sets the archive's client
+// encoding).
+std::string create_database_sql(pqxx::nontransaction& tx, const std::string& db,
+                                const GuardReport& guard) {
+  std::string sql = "create database " + db + " template template0";
+  if (!guard.source.encoding.empty()) sql += " encoding " + tx.quote(guard.source.encoding);
+  return sql;
+}
+
 void recreate_database(const PgSession& s, const GuardReport& guard, const std::string& run_id) {
   auto conn = maintenance(s, guard);
   pqxx::nontransaction tx(conn);
   const std::string db = tx.quote_name(s.target.conninfo.dbname());
   drop_if_exists(tx, s, guard);
-  // template0: template1 may hold objects that would collide with the dump.
-  tx.exec("create database " + db + " template template0 encoding " +
-          tx.quote(guard.source.encoding));
+  tx.exec(create_database_sql(tx, db, guard));
   tx.exec("comment on database " + db + " is " + tx.quote(marker_comment(s.drill, run_id)));
 }
 
@@ -56,8 +65,7 @@ void mark_existing(const PgSession& s, const GuardReport& guard, const std::stri
   pqxx::nontransaction tx(conn);
   const std::string db = tx.quote_name(s.target.conninfo.dbname());
   if (!guard.target_exists) {
-    tx.exec("create database " + db + " template template0 encoding " +
-            tx.quote(guard.source.encoding));
+    tx.exec(create_database_sql(tx, db, guard));
   }
   tx.exec("comment on database " + db + " is " + tx.quote(marker_comment(s.drill, run_id)));
 }

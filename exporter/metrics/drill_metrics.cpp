@@ -34,6 +34,7 @@ enum Family : size_t {
   kRpoTarget,
   kRpoOk,
   kBackupSize,
+  kRecoveryPoint,
   kRestoreErrors,
   kCheckSuccess,
   kCheckSeconds,
@@ -80,12 +81,18 @@ constexpr std::array<FamilyInfo, kFamilyCount> kFamilies{{
     {"backupdrill_rto_target_seconds", "The drill's recovery time objective.", MetricType::Gauge},
     {"backupdrill_rto_compliant", "1 if the last run restored and validated within the RTO target.",
      MetricType::Gauge},
-    {"backupdrill_rpo_seconds", "Last run: run end minus the backup's snapshot time.",
+    {"backupdrill_rpo_seconds",
+     "Last run: the age of the restored data (fresh dump: run end minus its snapshot; existing "
+     "archive: drill start minus its creation time).",
      MetricType::Gauge},
     {"backupdrill_rpo_target_seconds", "The drill's recovery point objective.", MetricType::Gauge},
     {"backupdrill_rpo_compliant", "1 if the last run's data loss window was within the RPO target.",
      MetricType::Gauge},
     {"backupdrill_backup_size_bytes", "Size of the last run's backup.", MetricType::Gauge},
+    {"backupdrill_recovery_point_timestamp_seconds",
+     "Unix time the last run's restored data represents: a fresh dump's snapshot, an existing "
+     "archive's creation time (0: never ran).",
+     MetricType::Gauge},
     {"backupdrill_restore_errors", "Errors pg_restore reported in the last run.",
      MetricType::Gauge},
     {"backupdrill_check_success", "1 if the check passed (or was skipped) in the last run.",
@@ -202,6 +209,7 @@ void add_drill(Samples& out, const DrillMetricsState& s) {
   out.set(kRpoTarget, l, s.rpo_target_seconds);
   out.set(kRpoOk, l, flag(r && r->rpo_compliant));
   out.set(kBackupSize, l, r ? static_cast<double>(r->backup_size) : 0);
+  out.set(kRecoveryPoint, l, r && r->snapshot_time ? end_seconds(*r->snapshot_time) : 0);
   out.set(kRestoreErrors, l, r ? r->restore_errors : 0);
 
   // Configured checks: 0 until a run reports them.

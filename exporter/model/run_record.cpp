@@ -67,6 +67,7 @@ nlohmann::ordered_json to_json(const RunRecord& r) {
   j["backup"] = {{"size_bytes", r.backup_size},
                  {"sha256", r.backup_sha256},
                  {"format", r.backup_format},
+                 {"source", r.backup_source},
                  {"source_database_bytes", r.source_size}};
   j["restore"] = {{"mode", r.restore_mode}, {"errors", r.restore_errors}};
   j["source"] = r.source;
@@ -143,6 +144,7 @@ RunRecord run_record_from_json(const nlohmann::json& j) {
   r.backup_size = j.at("backup").at("size_bytes").get<unsigned long long>();
   r.backup_sha256 = j.at("backup").value("sha256", "");
   r.backup_format = j.at("backup").value("format", "");
+  r.backup_source = j.at("backup").value("source", "pg_dump");
   r.source_size = j.at("backup").value("source_database_bytes", 0ULL);
   r.restore_mode = j.at("restore").value("mode", "");
   r.restore_errors = j.at("restore").at("errors").get<int>();

@@ -80,6 +80,10 @@ struct RunRecord {
   unsigned long long source_size = 0;  // pg_database_size of the source at the guard
   std::string backup_sha256;
   std::string backup_format;  // custom | directory
+  // Where the archive came from: pg_dump (a fresh dump; snapshot_time is its
+  // snapshot) | file | s3 (an existing archive; snapshot_time is its
+  // creation time, the recovery point).
+  std::string backup_source = "pg_dump";
   int restore_errors = 0;
   std::string restore_mode;
   std::string source;  // redacted

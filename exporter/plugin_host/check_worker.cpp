@@ -316,6 +316,8 @@ CallResult CheckWorker::call(const CallArgs& args, Deadline deadline,
                {"source", args.source},
                {"target", args.target},
                {"snapshot", args.snapshot},
+               {"recovery_point_ms", args.recovery_point_ms},
+               {"backup_source", args.backup_source},
                {"timeout_ms", std::max<long long>(1, timeout.count())}};
   return exchange(request, deadline, cancel, out);
 }

@@ -63,6 +63,10 @@ struct CallArgs {
   std::string source;  // full libpq connection strings (with passwords)
   std::string target;
   std::string snapshot;
+  // What the restored data represents: ms since the epoch (0: unknown) and
+  // where the archive came from ("pg_dump", "file", "s3"; empty: not said).
+  long long recovery_point_ms = 0;
+  std::string backup_source;
 };
 
 class CheckWorker {

@@ -21,7 +21,8 @@ std::string refusal(const DrillConfig& drill, const std::string& source,
                     const std::string& target) {
   auto profile = make_profile(drill);
   try {
-    refuse_by_name(drill, *profile, pg::ConnInfo::parse(source), pg::ConnInfo::parse(target));
+    auto src = pg::ConnInfo::parse(source);
+    refuse_by_name(drill, *profile, &src, pg::ConnInfo::parse(target));
   } catch (const GuardRefusal& e) {
     return e.what();
   }

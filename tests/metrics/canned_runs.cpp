@@ -64,6 +64,7 @@ RunRecord nightly_success() {
   r.rto_target_seconds = 7200;
   r.rto_compliant = true;
   r.rpo_seconds = 1233;
+  r.snapshot_time = canned_at(1.5678);  // the recovery point: finished - rpo
   r.rpo_target_seconds = 86400;
   r.rpo_compliant = true;
   r.backup_size = 123456789;
@@ -95,6 +96,7 @@ RunRecord nightly_failure() {
               phase(kPhaseVerify, 86600, 86610), phase(kPhaseRestore, 86610, 87100.001)};
   r.rto_target_seconds = 7200;  // never measured: the restore did not finish
   r.rpo_seconds = 699;
+  r.snapshot_time = canned_at(86400 + 1.001);
   r.rpo_target_seconds = 86400;
   r.rpo_compliant = true;
   r.backup_size = 123000000;
@@ -124,6 +126,7 @@ RunRecord weekly_success() {
   r.rto_target_seconds = 1800;
   r.rto_compliant = true;
   r.rpo_seconds = 1799;
+  r.snapshot_time = canned_at(401);
   r.rpo_target_seconds = 604800;
   r.rpo_compliant = true;
   r.backup_size = 4096;
