@@ -233,3 +233,54 @@ TEST(S3Url, ParsesBucketAndPrefix) {
 
 }  // namespace
 }  // namespace backupdrill::backup
+
+namespace backupdrill::backup {
+namespace {
+
+using backupdrill::testing::cluster;
+using backupdrill::testing::Cluster;
+using backupdrill::testing::drop_database;
+using backupdrill::testing::only_file;
+using backupdrill::testing::run_exporter;
+using backupdrill::testing::write_file;
+
+// The real binary drills the newest object of a prefix: downloaded into the
+// run's folder as backup_<ts>.dump with its checksum file, verified, restored
+// and checked; the summary names the object.
+TEST(S3Drill, TheRealBinaryRestoresTheNewestObject) {
+  auto env = s3rver_env();
+  const Cluster& a = cluster("a");
+  const std::string target = "s3_drill_tgt";
+  drop_database(a, target);
+  auto dir = fresh_dir("s3_drill");
+  make_archive("demo_template", "custom", dir / "older.dump");
+  set_archive_time(dir / "older.dump", "2026-11-01 03:00:00");
+  make_archive("demo_template", "custom", dir / "newest.dump");
+  put_object("drill/newest.dump", read_file(dir / "newest.dump"));
+  put_object("drill/older.dump", read_file(dir / "older.dump"));
+  write_file(dir / "c.toml",
+             "[exporter]\nartifact_dir = \"" + (dir / "artifacts").string() +
+                 "\"\n[[drill]]\nname = \"bucket\"\ntarget_url = \"" + a.url(target) +
+                 "\"\n[drill.backup]\nsource = \"s3\"\nurl = \"s3://" + env["S3_BUCKET"] +
+                 "/drill/\"\npattern = \"*.dump\"\nendpoint = \"" + env["S3_ENDPOINT"] +
+                 "\"\naccess_key_id = \"" + env["S3_ACCESS_KEY_ID"] +
+                 "\"\nsecret_access_key = \"${BD_TEST_S3_SECRET}\"\n[[drill.check]]\nplugin = "
+                 "\"sql_assert\"\nname = \"users\"\nquery = \"select count(*) from "
+                 "auth.users\"\nexpect = 2000\n");
+  auto run = run_exporter({"--config.file=" + (dir / "c.toml").string(), "--once"},
+                          {{"BD_TEST_S3_SECRET", env["S3_SECRET_ACCESS_KEY"]}});
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_EQ(run.output.find(env["S3_SECRET_ACCESS_KEY"]), std::string::npos);
+  auto folder = dir / "artifacts" / "bucket";
+  auto dump = only_file(folder, "backup_", ".dump");
+  auto checksum = only_file(folder, "backup_", ".sha256");
+  EXPECT_EQ(read_file(dump), read_file(dir / "newest.dump"));
+  EXPECT_NE(read_file(checksum).find(dump.filename().string()), std::string::npos);
+  auto summary = read_file(only_file(folder, "drill_summary_", ".json"));
+  EXPECT_NE(summary.find("\"source\": \"s3\""), std::string::npos) << summary;
+  EXPECT_NE(summary.find("drill/newest.dump"), std::string::npos) << summary;
+  EXPECT_EQ(summary.find(env["S3_SECRET_ACCESS_KEY"]), std::string::npos);
+}
+
+}  // namespace
+}  // namespace backupdrill::backup
