@@ -105,7 +105,7 @@ void stream_custom_dump(const PgSession& s, const BackupConfig& config, const Ba
                                          {"rate", human_bytes(written / secs) + "/s"}});
         next_progress = now + kProgressEvery;
       }
-      if (now >= s.deadline || (s.cancel && s.cancel->load())) {
+      if (now >= s.deadline || (s.cancel.stop_requested())) {
         stopped = true;
         break;
       }

@@ -125,7 +125,7 @@ using Sink = std::function<bool(const char*, size_t)>;
 
 struct CurlCall {
   Sink sink;
-  const std::atomic<bool>* cancel = nullptr;
+  std::stop_token cancel = {};
 
   static size_t on_data(char* data, size_t size, size_t count, void* self) {
     auto* call = static_cast<CurlCall*>(self);
@@ -134,7 +134,7 @@ struct CurlCall {
   }
   static int on_progress(void* self, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
     auto* call = static_cast<CurlCall*>(self);
-    return call->cancel != nullptr && call->cancel->load() ? 1 : 0;
+    return call->cancel.stop_requested() ? 1 : 0;
   }
 };
 
@@ -208,7 +208,7 @@ namespace {
 // Runs one signed GET. Never throws for HTTP errors (the caller words them).
 Exchange signed_get(const std::string& url, const std::string& region, const std::string& key_id,
                     const std::string& secret, const std::vector<std::string>& headers,
-                    const Sink& sink, const std::atomic<bool>* cancel) {
+                    const Sink& sink, std::stop_token cancel) {
   Exchange ex;
   CURL* curl = curl_easy_init();
   if (curl == nullptr) {

@@ -21,6 +21,7 @@
 #include <filesystem>
 #include <functional>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <vector>
 
@@ -49,7 +50,7 @@ struct S3Object {
 struct S3Options {
   int page_size = 1000;  // max-keys of each ListObjectsV2 page (S3's own maximum)
   int attempts = 3;      // of the streamed download, on transport errors and 5xx
-  const std::atomic<bool>* cancel = nullptr;
+  std::stop_token cancel = {};
 };
 
 // Called while a download streams: bytes so far and the object's size.

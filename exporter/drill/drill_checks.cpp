@@ -119,7 +119,7 @@ std::string check_config_toml(const CheckConfig& check) {
 }
 
 DrillChecks::DrillChecks(const std::filesystem::path& plugin_dir, const DrillConfig& drill,
-                         const std::atomic<bool>* cancel, WorkerOptions options)
+                         std::stop_token cancel, WorkerOptions options)
     : drill_(drill), cancel_(cancel) {
   for (const auto& check : drill.checks) {
     Slot slot{&check, nullptr, {}, false, 0};

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <memory>
 #include <optional>
+#include <stop_token>
 #include <vector>
 
 #include "config/config.h"
@@ -28,7 +29,7 @@ class DrillChecks {
   // Starts and creates every check of `drill` from plugin_dir. Throws
   // ConfigError "<origin>: check "<name>" (plugin <file>): <why>".
   DrillChecks(const std::filesystem::path& plugin_dir, const DrillConfig& drill,
-              const std::atomic<bool>* cancel = nullptr, WorkerOptions options = {});
+              std::stop_token cancel = {}, WorkerOptions options = {});
   ~DrillChecks();
 
   // Every check's source phase at once, in the backup's exported snapshot;
@@ -65,7 +66,7 @@ class DrillChecks {
   void apply(Slot& slot, const CallResult& result, const char* phase_text);
 
   const DrillConfig& drill_;
-  const std::atomic<bool>* cancel_;
+  std::stop_token cancel_;
   std::vector<Slot> slots_;
   std::string backup_source_;
   long long recovery_point_ms_ = 0;

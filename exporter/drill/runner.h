@@ -3,6 +3,7 @@
 // -> report. A failure stops the phases that depend on it, keeps every
 // artifact written so far, and is reported with its phase.
 #include <atomic>
+#include <stop_token>
 #include <string>
 
 #include "config/config.h"
@@ -21,7 +22,7 @@ struct DrillRun {
 
 struct RunOptions {
   std::string trigger = "manual";  // manual | schedule | api
-  const std::atomic<bool>* cancel = nullptr;
+  std::stop_token cancel = {};
   // The artifact stamp to use (serve mode answers the trigger with it);
   // empty: the start time, moved on if a run of that second exists.
   std::string run_id;

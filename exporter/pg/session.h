@@ -4,6 +4,7 @@
 #include <atomic>
 #include <filesystem>
 #include <optional>
+#include <stop_token>
 #include <string>
 
 #include "pg/conninfo.h"
@@ -36,7 +37,7 @@ struct PgSession {
   pg::Tool pg_dump;
   pg::Tool pg_restore;
   Deadline deadline = Deadline::max();
-  const std::atomic<bool>* cancel = nullptr;
+  std::stop_token cancel = {};
 };
 
 }  // namespace backupdrill

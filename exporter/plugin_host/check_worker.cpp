@@ -285,7 +285,7 @@ CallResult CheckWorker::create(const std::string& config_toml, const std::string
                {"drill", drill},
                {"check", check},
                {"timeout_ms", std::max<long long>(1, timeout.count())}};
-  return exchange(request, deadline, nullptr, out);
+  return exchange(request, deadline, {}, out);
 }
 
 CallResult CheckWorker::validate(const std::string& config_toml, const std::string& drill,
@@ -303,11 +303,11 @@ CallResult CheckWorker::validate(const std::string& config_toml, const std::stri
                {"drill", drill},
                {"check", check},
                {"timeout_ms", std::max<long long>(1, timeout.count())}};
-  return exchange(request, deadline, nullptr, out);
+  return exchange(request, deadline, {}, out);
 }
 
-CallResult CheckWorker::call(const CallArgs& args, Deadline deadline,
-                             const std::atomic<bool>* cancel, CheckOutcome& out) {
+CallResult CheckWorker::call(const CallArgs& args, Deadline deadline, std::stop_token cancel,
+                             CheckOutcome& out) {
   auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
   json request{{"op", "call"},
                {"phase", args.phase},
@@ -322,8 +322,8 @@ CallResult CheckWorker::call(const CallArgs& args, Deadline deadline,
   return exchange(request, deadline, cancel, out);
 }
 
-CallResult CheckWorker::exchange(const json& request, Deadline deadline,
-                                 const std::atomic<bool>* cancel, CheckOutcome& out) {
+CallResult CheckWorker::exchange(const json& request, Deadline deadline, std::stop_token cancel,
+                                 CheckOutcome& out) {
   if (!alive_) return {CallResult::Kind::crashed, "is no longer running"};
   const auto started = Clock::now();
   try {
@@ -351,7 +351,7 @@ CallResult CheckWorker::exchange(const json& request, Deadline deadline,
   };
   while (true) {
     auto now = Clock::now();
-    if (cancel && cancel->load() && !cancel_sent) {
+    if (cancel.stop_requested() && !cancel_sent) {
       try {
         write_frame(child_->stdin_fd(), {{"op", "cancel"}});
       } catch (const ProtocolError&) {

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <stdexcept>
+#include <stop_token>
 #include <string>
 
 #include "model/run_record.h"
@@ -95,14 +96,14 @@ class CheckWorker {
   // none of its lines, smoke lines and rows.
   // Past the deadline the worker is killed; on *cancel it is asked to stop
   // and killed after a short grace.
-  CallResult call(const CallArgs& args, Deadline deadline, const std::atomic<bool>* cancel,
+  CallResult call(const CallArgs& args, Deadline deadline, std::stop_token cancel,
                   CheckOutcome& out);
   // Asks the worker to destroy the check and exit; kills it if it does not.
   void stop();
 
  private:
-  CallResult exchange(const nlohmann::json& request, Deadline deadline,
-                      const std::atomic<bool>* cancel, CheckOutcome& out);
+  CallResult exchange(const nlohmann::json& request, Deadline deadline, std::stop_token cancel,
+                      CheckOutcome& out);
   CallResult died(const std::string& context);
   CallResult over_limit(CheckOutcome& out);
   void kill_now();

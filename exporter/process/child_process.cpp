@@ -283,7 +283,7 @@ void ChildProcess::terminate_group() {
   if (pid_ > 0 && !reaped_) ::kill(-pid_, SIGTERM);
 }
 
-ExitStatus ChildProcess::wait(Deadline deadline, const std::atomic<bool>* cancel) {
+ExitStatus ChildProcess::wait(Deadline deadline, std::stop_token cancel) {
   ExitStatus result;
   if (pid_ <= 0 || reaped_) return result;
   // Deadline::max() means no SIGKILL is pending (GCC 12 misreads an optional here).
@@ -315,7 +315,7 @@ ExitStatus ChildProcess::wait(Deadline deadline, const std::atomic<bool>* cancel
       result.timed_out = true;
       stop = true;
     }
-    if (cancel && cancel->load() && !result.timed_out && !result.cancelled) {
+    if (cancel.stop_requested() && !result.timed_out && !result.cancelled) {
       result.cancelled = true;
       stop = true;
     }

@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <vector>
 
@@ -77,7 +78,7 @@ class ChildProcess {
 
   // Waits for the exit; past the deadline or once *cancel is true the process
   // group gets SIGTERM, then SIGKILL after a grace of two seconds.
-  ExitStatus wait(Deadline deadline = Deadline::max(), const std::atomic<bool>* cancel = nullptr);
+  ExitStatus wait(Deadline deadline = Deadline::max(), std::stop_token cancel = {});
   void terminate_group();
   // Hands the process over to the caller (who must reap it): the destructor
   // no longer kills it. It still dies when the spawning thread ends.

@@ -29,9 +29,9 @@ void DrillService::set_cron(const std::string& name, const std::string& expressi
   }
 }
 
-const Config& DrillService::config() const {
+std::shared_ptr<const Config> DrillService::config() const {
   std::lock_guard lock(mutex_);
-  return *config_;
+  return config_;
 }
 
 DrillService::~DrillService() { stop(); }
@@ -160,7 +160,6 @@ DrillService::ReloadSummary DrillService::reload(Config next_config) {
     for (const auto* d : added) slots_[d->name].history = {};
     for (const auto& name : summary.removed) set_cron(name, "");
     for (const auto& d : next->drills) set_cron(d.name, d.schedule);
-    retired_.push_back(config_);
     config_ = next;
   }
   for (const auto* d : added) restore_drill(*next, *d);
@@ -234,8 +233,10 @@ void DrillService::start_run(const std::string& name, const std::string& stamp,
   ++running_count_;
   reap_finished_workers();
   auto done = std::make_shared<std::atomic<bool>>(false);
-  workers_.push_back({std::thread([this, config, drill, stamp, how, done] {
-                        run_worker(config, *drill, stamp, how);
+  // The jthread's own stop token is the run's cancellation: stop() requests
+  // it, and every child process and plugin call of the run watches it.
+  workers_.push_back({std::jthread([this, config, drill, stamp, how, done](std::stop_token stop) {
+                        run_worker(config, *drill, stamp, how, stop);
                         done->store(true);
                       }),
                       done});
@@ -268,10 +269,10 @@ void DrillService::start_queued() {
 }
 
 void DrillService::run_worker(std::shared_ptr<const Config> config, const DrillConfig& drill,
-                              std::string run_id, std::string how) {
+                              std::string run_id, std::string how, std::stop_token stop) {
   RunOptions options;
   options.trigger = how;
-  options.cancel = &cancel_;
+  options.cancel = stop;
   options.run_id = run_id;
   DrillRun run;
   try {
@@ -347,7 +348,10 @@ void DrillService::stop() {
     }
     queue_.clear();
   }
-  cancel_ = true;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& w : workers_) w.thread.request_stop();
+  }
   if (work_) {
     boost::asio::post(io_, [this] {
       std::lock_guard lock(mutex_);
@@ -371,8 +375,8 @@ std::vector<DrillService::DrillState> DrillService::states() const {
   std::lock_guard lock(mutex_);
   for (const auto& d : config_->drills) {
     const Slot& slot = slots_.at(d.name);
-    out.push_back(
-        {&d, slot.next_run, slot.running, slot.queued, slot.current_run, slot.history.last});
+    out.push_back({std::shared_ptr<const DrillConfig>(config_, &d), slot.next_run, slot.running,
+                   slot.queued, slot.current_run, slot.history.last});
   }
   return out;
 }

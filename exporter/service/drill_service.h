@@ -54,7 +54,9 @@ class DrillService {
   TriggerResult trigger(const std::string& drill, const std::string& how);
 
   struct DrillState {
-    const DrillConfig* config = nullptr;
+    // Shares ownership of the configuration it belongs to: it stays valid
+    // after a reload replaced that configuration.
+    std::shared_ptr<const DrillConfig> config;
     std::optional<SystemTime> next_run;
     bool running = false;
     bool queued = false;      // waiting for a free slot (max_concurrent_drills)
@@ -67,11 +69,10 @@ class DrillService {
   // What /metrics shows: every configured drill, now (DrillMetrics' source).
   std::vector<DrillMetricsState> metrics_state() const;
 
-  // The configuration in effect. A reload never frees a configuration: the
-  // reference (and DrillState::config) stays valid for the process's life
-  // (a few KB per reload), so HTTP handlers and running drills never race a
-  // reload.
-  const Config& config() const;
+  // The configuration in effect, as a snapshot: a reload makes a new one,
+  // and the old one lives as long as someone (an HTTP handler, a running
+  // drill, a DrillState) still holds it.
+  std::shared_ptr<const Config> config() const;
 
   // SIGHUP: makes `next` (already loaded and validated) the configuration of
   // new runs. Running drills finish with the configuration they started
@@ -99,7 +100,7 @@ class DrillService {
     DrillHistory history;  // the last run, the last success, the counters
   };
   struct Worker {
-    std::thread thread;
+    std::jthread thread;  // its stop token cancels the run
     std::shared_ptr<std::atomic<bool>> done;
   };
 
@@ -108,14 +109,13 @@ class DrillService {
   void restore_drill(const Config& config, const DrillConfig& d);
   void set_cron(const std::string& drill, const std::string& expression);  // mutex_ held
   void run_worker(std::shared_ptr<const Config> config, const DrillConfig& drill,
-                  std::string run_id, std::string how);
+                  std::string run_id, std::string how, std::stop_token stop);
   void reap_finished_workers();
   void start_run(const std::string& drill, const std::string& stamp, const std::string& how);
   void start_queued();
   static std::string target_key(const DrillConfig& drill);
 
-  std::shared_ptr<const Config> config_;                // guarded by mutex_
-  std::vector<std::shared_ptr<const Config>> retired_;  // see config()
+  std::shared_ptr<const Config> config_;  // guarded by mutex_
   mutable std::mutex mutex_;
   std::condition_variable idle_;
   std::map<std::string, Slot> slots_;
@@ -130,7 +130,6 @@ class DrillService {
   std::deque<Queued> queue_;
   int running_count_ = 0;
   std::list<Worker> workers_;
-  std::atomic<bool> cancel_{false};
   bool stopped_ = false;
 
   boost::asio::io_context io_;

@@ -179,7 +179,7 @@ void add_exporter_routes(http::Router& router, DrillService& service, DrillMetri
   router.add("GET", "/api/v1/drills/{name}/runs", [&service](const http::Request& req) {
     const std::string& name = req.params.at("name");
     if (!could_be_drill_name(name)) return not_a_drill_name();
-    if (!service.config().find_drill(name)) {
+    if (!service.config()->find_drill(name)) {
       return error_response(404, "no drill named \"" + name + "\"");
     }
     auto limit = runs_limit(req.query);
@@ -196,7 +196,7 @@ void add_exporter_routes(http::Router& router, DrillService& service, DrillMetri
               {"runs", runs}});
   });
   router.add("POST", "/api/v1/drills/{name}/run", [&service](const http::Request& req) {
-    const std::string& expected = service.config().exporter.admin_token;
+    const std::string expected = service.config()->exporter.admin_token;
     if (expected.empty()) {
       return error_response(403, "triggering is disabled: set [exporter] admin_token");
     }

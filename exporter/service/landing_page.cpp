@@ -63,7 +63,8 @@ bool is_web_url(const std::string& url) {
 LandingPage collect_landing_page(const DrillService& service) {
   LandingPage page;
   page.now = std::chrono::system_clock::now();
-  const Config& config = service.config();
+  const auto snapshot = service.config();
+  const Config& config = *snapshot;
   page.grafana_url = config.exporter.grafana_url;
   for (auto& s : service.states()) {
     DrillView v;

@@ -243,7 +243,8 @@ struct Located {
 
 Located locate(const DrillService& service, const std::string& drill, const std::string& run_id) {
   Located out;
-  const Config& config = service.config();
+  const auto snapshot = service.config();
+  const Config& config = *snapshot;
   if (!config.find_drill(drill) || !is_run_stamp(run_id)) return out;
   out.folder = config.exporter.artifact_dir / drill;
   out.run = load_run(out.folder, run_id);
@@ -254,7 +255,7 @@ Located locate(const DrillService& service, const std::string& drill, const std:
 
 http::Response run_page_response(const DrillService& service, const std::string& drill,
                                  const std::string& run_id) {
-  if (!service.config().find_drill(drill)) return not_found("No drill named \"" + drill + "\".");
+  if (!service.config()->find_drill(drill)) return not_found("No drill named \"" + drill + "\".");
   Located at = locate(service, drill, run_id);
   if (!at.run) {
     return not_found("Drill \"" + drill + "\" has no run \"" + run_id +

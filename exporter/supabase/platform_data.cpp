@@ -158,7 +158,7 @@ std::string entry_of(const std::string& comment) {
 }
 
 bool past(const PgSession& s) {
-  return std::chrono::steady_clock::now() > s.deadline || (s.cancel && s.cancel->load());
+  return std::chrono::steady_clock::now() > s.deadline || (s.cancel.stop_requested());
 }
 
 // The user tables that reference the loaded ones (an earlier drill's

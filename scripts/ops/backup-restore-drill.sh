@@ -8,6 +8,8 @@
 #            API_BEARER_TOKEN (API smoke check), RPO_TARGET (24h), RTO_TARGET (2h),
 #            PG_BIN_DIR, PGPASSWORD, and BACKUPDRILL_EXPORTER (the binary; default
 #            backupdrill_exporter on PATH, then this checkout's build/bin/).
+#            PUSHGATEWAY_URL: push the drill's series to that Prometheus
+#            Pushgateway (--push.gateway; a failed push makes the exit code 1).
 #
 # Runs `backupdrill_exporter --once` in runbook mode (the environment above
 # defines the drill), prints where the artifacts are, and exits with its code:
@@ -50,7 +52,9 @@ export BACKUP_DIR=${BACKUP_DIR:-./.drills/backup}
 artifacts=$BACKUP_DIR/default
 echo "$PROG: running the drill with $exporter (artifacts: $artifacts)"
 
-"$exporter" --once
+push=()
+[[ -n ${PUSHGATEWAY_URL:-} ]] && push=(--push.gateway="$PUSHGATEWAY_URL")
+"$exporter" --once "${push[@]}"
 rc=$?
 
 # The files of this run: the newest summary names its timestamp.

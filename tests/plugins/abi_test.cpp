@@ -128,7 +128,7 @@ TEST(PluginAbi, EachFailureModeFailsOnlyItsCheck) {
   options.memory_mb = 512;  // "leak" runs into this limit
   auto drill = drill_of({check("throws", "t"), check("segv", "s"), check("abort", "a"),
                          check("hang", "h", 1500ms), check("leak", "l"), check("good", "g")});
-  backupdrill::DrillChecks checks(kFixtures, drill, nullptr, options);
+  backupdrill::DrillChecks checks(kFixtures, drill, {}, options);
   checks.source_phase(nowhere(), "00000003-00000002-1", bd::Deadline::max());
   auto started = std::chrono::steady_clock::now();
   auto outcomes = checks.run(nowhere(), nowhere(), bd::Deadline::max());
@@ -167,12 +167,12 @@ TEST(PluginAbi, EachFailureModeFailsOnlyItsCheck) {
 // Cancelling the drill stops a check that ignores cancelled(): it is killed
 // after a short grace.
 TEST(PluginAbi, DrillCancelStopsAHangingCheck) {
-  std::atomic<bool> cancel{false};
+  std::stop_source cancel;
   auto drill = drill_of({check("hang", "h", 60s)});
-  backupdrill::DrillChecks checks(kFixtures, drill, &cancel);
+  backupdrill::DrillChecks checks(kFixtures, drill, cancel.get_token());
   std::thread canceller([&] {
     std::this_thread::sleep_for(300ms);
-    cancel = true;
+    cancel.request_stop();
   });
   auto started = std::chrono::steady_clock::now();
   auto outcomes = checks.run(nowhere(), nowhere(), bd::Deadline::max());

@@ -51,7 +51,7 @@ int main(int argc, char** argv) {
       args.snapshot = tx.exec1("select pg_export_snapshot()")[0].as<std::string>();
       args.phase = 1;
       auto t0 = Clock::now();
-      auto r = worker.call(args, far, nullptr, out);
+      auto r = worker.call(args, far, {}, out);
       std::cout << "source_phase_seconds "
                 << std::chrono::duration<double>(Clock::now() - t0).count()
                 << (r.ok() ? "" : " FAILED " + r.message) << "\n";
@@ -59,7 +59,7 @@ int main(int argc, char** argv) {
     args.phase = 2;
     args.snapshot.clear();
     auto t0 = Clock::now();
-    auto r = worker.call(args, far, nullptr, out);
+    auto r = worker.call(args, far, {}, out);
     std::cout << "target_phase_seconds " << std::chrono::duration<double>(Clock::now() - t0).count()
               << "\n";
     for (const auto& l : out.lines) std::cout << "line " << l.name << "|" << l.value << "\n";

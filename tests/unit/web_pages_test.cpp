@@ -200,7 +200,7 @@ TEST(LandingPage, LastResultsHistoryRunningAndGrafana) {
   page.grafana_url = "https://grafana.example/d/backupdrill?a=1&b=2";
 
   DrillView f;
-  f.state.config = &failing;
+  f.state.config = std::shared_ptr<const DrillConfig>(std::shared_ptr<void>(), &failing);
   f.state.last = failed_run();
   for (int i = 0; i < 20; ++i) {
     RunRecord h = failed_run();
@@ -211,7 +211,7 @@ TEST(LandingPage, LastResultsHistoryRunningAndGrafana) {
   page.drills.push_back(f);
 
   DrillView b;
-  b.state.config = &running;
+  b.state.config = std::shared_ptr<const DrillConfig>(std::shared_ptr<void>(), &running);
   b.state.running = true;
   b.state.current_run = "20261123T040000Z";
   RunRecord previous = failed_run();
