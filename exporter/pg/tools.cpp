@@ -41,20 +41,32 @@ Tool probe_tool(const std::filesystem::path& path) {
   return tool;
 }
 
+namespace {
+
+// The major versions Debian's packages installed under /usr/lib/postgresql,
+// in ascending order.
+std::vector<int> installed_majors() {
+  std::vector<int> installed;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/usr/lib/postgresql", ec)) {
+    try {
+      installed.push_back(std::stoi(entry.path().filename().string()));
+    } catch (...) {
+    }
+  }
+  std::sort(installed.begin(), installed.end());
+  return installed;
+}
+
+}  // namespace
+
 std::vector<Tool> installed_tools(const std::string& name, const std::string& pg_bin_dir) {
   std::vector<std::filesystem::path> candidates;
   if (!pg_bin_dir.empty()) {
     candidates.push_back(std::filesystem::path(pg_bin_dir) / name);
   } else {
-    std::vector<int> installed;
-    std::error_code ec;
-    for (const auto& entry : std::filesystem::directory_iterator("/usr/lib/postgresql", ec)) {
-      try {
-        installed.push_back(std::stoi(entry.path().filename().string()));
-      } catch (...) {
-      }
-    }
-    std::sort(installed.rbegin(), installed.rend());
+    std::vector<int> installed = installed_majors();
+    std::reverse(installed.begin(), installed.end());
     for (int v : installed) {
       candidates.push_back(std::filesystem::path("/usr/lib/postgresql") / std::to_string(v) /
                            "bin" / name);
@@ -84,15 +96,7 @@ Tool find_tool(const std::string& name, const std::string& pg_bin_dir, int serve
   if (!pg_bin_dir.empty()) {
     candidates.push_back(std::filesystem::path(pg_bin_dir) / name);
   } else {
-    std::vector<int> installed;
-    std::error_code ec;
-    for (const auto& entry : std::filesystem::directory_iterator("/usr/lib/postgresql", ec)) {
-      try {
-        installed.push_back(std::stoi(entry.path().filename().string()));
-      } catch (...) {
-      }
-    }
-    std::sort(installed.begin(), installed.end());
+    const std::vector<int> installed = installed_majors();
     for (int v : installed) {
       if (v >= server_major) {
         candidates.push_back(std::filesystem::path("/usr/lib/postgresql") / std::to_string(v) /

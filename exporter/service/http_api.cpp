@@ -81,6 +81,14 @@ nlohmann::ordered_json run_brief(const RunRecord& r) {
   j["rpo"] = objective_json(r.rpo_seconds, r.rpo_target_seconds, r.rpo_compliant);
   j["restore_errors"] = r.restore_errors;
   j["backup_size_bytes"] = r.backup_size;
+  // Which archive was drilled and the moment its data represents (an
+  // existing backup's notes name the file or object and why it was chosen).
+  j["backup"] = {
+      {"source", r.backup_source},
+      {"sha256", r.backup_sha256},
+      {"recovery_point", r.snapshot_time ? nlohmann::ordered_json(iso8601_utc(*r.snapshot_time))
+                                         : nlohmann::ordered_json(nullptr)}};
+  j["notes"] = r.notes;
   j["page"] = run_page_path(r.drill, r.run_id);  // the run for people (run_page.h)
   auto& artifacts = j["artifacts"] = nlohmann::ordered_json::array();
   for (const auto& a : r.artifacts) artifacts.push_back(a.name);

@@ -280,6 +280,22 @@ TEST(S3Drill, TheRealBinaryRestoresTheNewestObject) {
   EXPECT_NE(summary.find("\"source\": \"s3\""), std::string::npos) << summary;
   EXPECT_NE(summary.find("drill/newest.dump"), std::string::npos) << summary;
   EXPECT_EQ(summary.find(env["S3_SECRET_ACCESS_KEY"]), std::string::npos);
+
+  // An empty prefix: "no backup found", a failed run in phase backup naming
+  // the endpoint and the bucket, and nothing restored.
+  drop_database(a, target);
+  std::string config = read_file(dir / "c.toml");
+  config.replace(config.find("/drill/"), 7, "/nothing-here/");
+  write_file(dir / "empty.toml", config);
+  std::filesystem::remove_all(folder);
+  auto empty = run_exporter({"--config.file=" + (dir / "empty.toml").string(), "--once"},
+                            {{"BD_TEST_S3_SECRET", env["S3_SECRET_ACCESS_KEY"]}});
+  EXPECT_EQ(empty.exit_code, 1) << empty.output;
+  auto failed = read_file(only_file(folder, "drill_summary_", ".json"));
+  EXPECT_NE(failed.find("\"failed_phase\": \"backup\""), std::string::npos) << failed;
+  EXPECT_NE(failed.find("no backup found"), std::string::npos) << failed;
+  EXPECT_NE(failed.find(env["S3_ENDPOINT"]), std::string::npos) << failed;
+  EXPECT_FALSE(backupdrill::testing::database_exists(a, target));
 }
 
 }  // namespace

@@ -8,8 +8,10 @@
 #include <thread>
 
 #include "crypto/sha256.h"
+#include "exporter_process.h"
 #include "process/child_process.h"
 #include "support.h"
+#include "util/time_format.h"
 
 namespace backupdrill::testing {
 namespace {
@@ -121,6 +123,20 @@ TEST_F(ExistingBackup, NewestByHeaderTimeIsDrilledAndNothingIsChanged) {
   }
   // The log names it too.
   EXPECT_NE(run.output.find("a-wednesday.dump"), std::string::npos) << run.output;
+
+  // Serve mode reloads the run: the API names the archive and the recovery
+  // point gauge is its header time (the summary's snapshot_time).
+  ServingExporter serving(dir / "c.toml", {}, {}, dir / "serve.log");
+  auto answer = http_call(serving.base_url() + "/api/v1/drills/nightly/runs");
+  ASSERT_EQ(answer.status, 200) << answer.body;
+  EXPECT_NE(answer.body.find("a-wednesday.dump"), std::string::npos) << answer.body;
+  auto runs = nlohmann::json::parse(answer.body);
+  EXPECT_EQ(runs["runs"][0]["backup"]["source"], "file") << answer.body;
+  SystemTime created{};
+  ASSERT_TRUE(parse_iso8601_utc(summary["snapshot_time"].get<std::string>(), created));
+  auto gauge = serving.metric("backupdrill_recovery_point_timestamp_seconds{drill=\"nightly\"}");
+  ASSERT_TRUE(gauge.has_value()) << serving.log();
+  EXPECT_NEAR(*gauge, unix_seconds(created), 0.001);
 }
 
 TEST_F(ExistingBackup, AnArchiveOlderThanTheRpoTargetIsNotCompliant) {
