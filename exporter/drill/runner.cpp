@@ -41,6 +41,18 @@ struct SetupRefusal : std::runtime_error {
 // What the phases of one run share. Each phase reads what the earlier ones
 // left here and adds its own.
 struct DrillContext {
+  DrillContext(const Config& config_in, const DrillConfig& drill_in, const RunOptions& options_in,
+               RunRecord& rec_in, RunJournal& journal_in, std::filesystem::path folder_in,
+               Deadline deadline_in)
+      : config(config_in),
+        drill(drill_in),
+        options(options_in),
+        rec(rec_in),
+        journal(journal_in),
+        folder(std::move(folder_in)),
+        names(journal_in.names()),
+        deadline(deadline_in) {}
+
   const Config& config;
   const DrillConfig& drill;
   const RunOptions& options;
@@ -326,7 +338,7 @@ DrillRun run_drill(const Config& config, const DrillConfig& drill, const RunOpti
     return run;
   }
 
-  DrillContext c{config, drill, options, rec, *journal, folder, journal->names(), deadline};
+  DrillContext c(config, drill, options, rec, *journal, folder, deadline);
   c.session.drill = drill.name;
   c.session.deadline = deadline;
   c.session.cancel = options.cancel;
