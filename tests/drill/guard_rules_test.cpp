@@ -80,7 +80,10 @@ TEST(GuardRules, SameHostPortAndDatabaseIsTheSourceWhateverTheSpelling) {
 }
 
 TEST(GuardRules, SameDatabaseBySystemIdentifierOrPostmasterStart) {
-  ServerFacts a{.system_identifier = "7301", .postmaster_start = "s1", .db_oid = 16384};
+  ServerFacts a;
+  a.system_identifier = "7301";
+  a.postmaster_start = "s1";
+  a.db_oid = 16384;
   ServerFacts b = a;
   EXPECT_TRUE(same_database(a, b));
   b.db_oid = 16385;
