@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "artifacts/artifact_files.h"
 #include "artifacts/run_history.h"
 #include "cli/pg_clients_report.h"
 #include "cli/serve.h"
@@ -25,6 +26,17 @@
 #include "util/secrets.h"
 
 namespace bd = backupdrill;
+
+namespace {
+
+// What the one-shot modes (--once, --check-config, bad flags) tell the person
+// at the terminal: a plain sentence on stderr. Log lines (logfmt or JSON)
+// stay for what serve mode and the drills log.
+void say(const std::string& sentence) {
+  std::cerr << "backupdrill_exporter: " << bd::scrub(sentence) << "\n";
+}
+
+}  // namespace
 
 namespace {
 
@@ -145,8 +157,8 @@ int run_once(const bd::Config& config, const std::vector<std::string>& only,
       if (!d) {
         std::string known;
         for (const auto& k : config.drills) known += (known.empty() ? "" : ", ") + k.name;
-        bd::log::error("--drill names an unknown drill",
-                       {{"drill", name}, {"config", config.source}, {"drills", known}});
+        say("--drill=" + name + " names no drill of " + config.source +
+            "; its drills are: " + known + ".");
         return kExitUsage;
       }
       selected.push_back(d);
@@ -161,14 +173,22 @@ int run_once(const bd::Config& config, const std::vector<std::string>& only,
     options.trigger = "once";
     bd::DrillRun run = bd::run_drill(config, *drill, options);
     if (run.status == bd::DrillStatus::refused) {
-      bd::log::error(run.refusal, {{"drill", drill->name}});
+      say(run.refusal);
       exit_code = kExitUsage;
     } else if (run.status == bd::DrillStatus::skipped) {
       // Nothing was proven: for a one-shot run that is not a pass.
-      bd::log::warn(run.refusal, {{"drill", drill->name}});
+      say(run.refusal);
       if (exit_code == kExitPassed) exit_code = kExitFailed;
-    } else if (run.status == bd::DrillStatus::failed && exit_code == kExitPassed) {
-      exit_code = kExitFailed;
+    } else if (run.status == bd::DrillStatus::failed) {
+      say("drill \"" + drill->name + "\" failed in phase " + run.record.failed_phase + ": " +
+          run.record.error +
+          (run.record.run_id.empty() ? std::string()
+                                     : " (see " +
+                                           (config.exporter.artifact_dir / drill->name /
+                                            bd::RunArtifactNames{run.record.run_id}.summary_md())
+                                               .string() +
+                                           ")"));
+      if (exit_code == kExitPassed) exit_code = kExitFailed;
     } else if (run.status == bd::DrillStatus::passed) {
       bd::apply_retention(config.exporter.artifact_dir / drill->name, config.exporter.keep_runs);
     }
@@ -252,25 +272,25 @@ int main(int argc, char** argv) {
       auto dir = plugin_dir_for_listing(opt.config_file);
       return opt.list_checks ? list_checks(dir) : print_sample_config(dir, opt.sample_config);
     } catch (const std::exception& e) {
-      bd::log::error("cannot list the check plugins", {{"error", bd::scrub(e.what())}});
+      say(std::string("cannot list the check plugins: ") + e.what());
       return kExitUsage;
     }
   }
   if (!opt.drills.empty() && !opt.once) {
-    bd::log::error("--drill is only valid with --once");
+    say("--drill is only valid with --once.");
     return kExitUsage;
   }
   std::optional<PushTarget> push;
   if (!opt.push_gateway.empty()) {
     if (!opt.once) {
-      bd::log::error("--push.gateway is only valid with --once (serve mode is scraped)");
+      say("--push.gateway is only valid with --once (serve mode is scraped).");
       return kExitUsage;
     }
     try {
       push = PushTarget{bd::parse_push_gateway_url(opt.push_gateway), opt.push_job};
       bd::check_push_job(opt.push_job);
     } catch (const std::invalid_argument& e) {
-      bd::log::error("invalid push flag", {{"error", e.what()}});
+      say(std::string("invalid push flag: ") + e.what());
       return kExitUsage;
     }
   }
@@ -302,7 +322,11 @@ int main(int argc, char** argv) {
     config.exporter.plugin_dir = bd::plugin_host::effective_plugin_dir(config.exporter.plugin_dir);
     bd::validate_checks(config);
   } catch (const std::exception& e) {
-    bd::log::error("invalid configuration", {{"error", bd::scrub(e.what())}});
+    if (opt.once || opt.check_config) {
+      say(std::string("invalid configuration: ") + e.what());
+    } else {
+      bd::log::error("invalid configuration", {{"error", bd::scrub(e.what())}});
+    }
     return kExitUsage;
   }
 

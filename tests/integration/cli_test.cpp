@@ -64,12 +64,48 @@ TEST(Cli, CheckConfigRefusesForeignUrlsAndATargetThatIsTheSource) {
              "target_url = \"postgres://u@DB.invalid:5432/app\"\n");
   run = run_exporter({"--config.file=" + config.string(), "--check-config"}, {}, 30);
   EXPECT_EQ(run.exit_code, 2) << run.output;
-  // The log line escapes the quotes around the drill and the key.
-  for (const char* needle : {"same.toml:4: [[drill]] \\\"main\\\" key \\\"target_url\\\"",
+  // A plain sentence on the terminal: the quotes around the drill and the key
+  // as written (a log line would escape them).
+  for (const char* needle : {"same.toml:4: [[drill]] \"main\" key \"target_url\"",
                              "names the same database as source_url (host db.invalid, port "
                              "5432, database app, user u)"}) {
     EXPECT_NE(run.output.find(needle), std::string::npos) << needle << "\n" << run.output;
   }
+}
+
+// What --once and --check-config print for the person at the terminal is a
+// sentence, not a log line (issue 15): a bad config, an unknown --drill, a
+// drill that fails.
+TEST(Cli, OneShotErrorsArePlainSentences) {
+  auto dir = fresh_dir("cli_plain");
+  write_file(dir / "bad.toml", "[[drill]]\nname = \"x\"\nschedul = \"@daily\"\n");
+  auto bad =
+      run_exporter({"--config.file=" + (dir / "bad.toml").string(), "--check-config"}, {}, 30);
+  EXPECT_EQ(bad.exit_code, 2) << bad.output;
+  EXPECT_EQ(bad.output.rfind("backupdrill_exporter: invalid configuration: ", 0), 0) << bad.output;
+  EXPECT_NE(bad.output.find("did you mean \"schedule\""), std::string::npos) << bad.output;
+  EXPECT_EQ(bad.output.find("level="), std::string::npos) << bad.output;
+
+  write_file(dir / "ok.toml", "[exporter]\nartifact_dir = \"" + (dir / "artifacts").string() +
+                                  "\"\n[[drill]]\nname = \"unreachable\"\nsource_url = "
+                                  "\"postgresql://u@127.0.0.1:1/src\"\ntarget_url = "
+                                  "\"postgresql://u@127.0.0.1:1/tgt\"\n");
+  auto unknown = run_exporter(
+      {"--config.file=" + (dir / "ok.toml").string(), "--once", "--drill=nope"}, {}, 30);
+  EXPECT_EQ(unknown.exit_code, 2) << unknown.output;
+  EXPECT_NE(unknown.output.find("backupdrill_exporter: --drill=nope names no drill of "),
+            std::string::npos)
+      << unknown.output;
+  EXPECT_NE(unknown.output.find("its drills are: unreachable."), std::string::npos)
+      << unknown.output;
+
+  auto failed = run_exporter({"--config.file=" + (dir / "ok.toml").string(), "--once"}, {}, 60);
+  EXPECT_EQ(failed.exit_code, 1) << failed.output;
+  EXPECT_NE(failed.output.find("backupdrill_exporter: drill \"unreachable\" failed in phase "
+                               "guard: cannot connect to the source"),
+            std::string::npos)
+      << failed.output;
+  EXPECT_NE(failed.output.find("drill_summary_"), std::string::npos) << failed.output;
 }
 
 TEST(Cli, MalformedListenAddressIsAUsageError) {

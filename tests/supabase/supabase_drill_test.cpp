@@ -476,7 +476,7 @@ TEST(SupabaseDrill, GuardKnowsAFreshProjectFromOneInUse) {
 
   run = drill("guard_recreate", fresh, "supabase", "recreate");
   EXPECT_EQ(run.exit_code, 2) << run.output;
-  EXPECT_NE(run.output.find("mode = \\\"clean\\\""), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find("mode = \"clean\""), std::string::npos) << run.output;
 
   exec(supa().admin_url("project_guard"),
        "insert into auth.users (id, email) values (gen_random_uuid(), 'someone@example.com')");
