@@ -158,7 +158,7 @@ wait_for() { # SECONDS DESCRIPTION COMMAND...
 get() { curl -s "$@"; }
 code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 up() { [[ $(code "$BASE/-/ready") == 200 ]]; }
-wait_for 30 "the exporter to answer /-/ready" up
+wait_for 90 "the exporter to answer /-/ready" up
 
 trigger() {
   local c
@@ -219,7 +219,7 @@ HASH=$(htpasswd -nbBC 10 "$USER_NAME" "$PASSWORD" | cut -d: -f2)
 printf 'basic_auth_users:\n  %s: %s\n' "$USER_NAME" "$HASH" >"$WORK/web-config.yml"
 start_exporter --web.config.file="$WORK/web-config.yml"
 up_auth() { [[ $(code -u "$USER_NAME:$PASSWORD" "$BASE/-/ready") == 200 ]]; }
-wait_for 30 "the exporter with basic auth to answer /-/ready" up_auth
+wait_for 90 "the exporter with basic auth to answer /-/ready" up_auth
 PAGE="$BASE/drills/web-fail/runs/$FAIL_RUN"
 FILE="$PAGE/files/drill_summary_$FAIL_RUN.md"
 for url in "$BASE/" "$PAGE" "$FILE"; do
