@@ -1,9 +1,5 @@
 #include "backup/existing_archive_sources.h"
 
-#include <unistd.h>
-
-#include <fstream>
-
 #include "artifacts/artifact_files.h"
 #include "backup/source_error.h"
 #include "backup/verify.h"
@@ -17,12 +13,10 @@ namespace {
 // guard's). An archive newer than it is refused in verify by pg_restore.
 void no_dump_tool(PgSession& session) { session.pg_dump = {}; }
 
-std::string format_of(const backup::ArchiveHeader& header) { return header.format_name(); }
-
 std::string header_facts(const backup::ArchiveHeader& header) {
   return "created " + header.created_local + " (" + iso8601_utc(header.created_at) +
          " read in this exporter's time zone), database \"" + header.database + "\", " +
-         format_of(header) + " format, PostgreSQL " + header.server_version;
+         header.format_name() + " format, PostgreSQL " + header.server_version;
 }
 
 }  // namespace
@@ -36,7 +30,7 @@ BackupArchive FileArchiveSource::produce(const PgSession&, const BackupRequest&)
   BackupArchive archive;
   archive.dump = chosen_->path;
   archive.size = chosen_->size_bytes;
-  archive.format = format_of(chosen_->header);
+  archive.format = chosen_->header.format_name();
   archive.recovery_point = chosen_->header.created_at;
   archive.description = "backup source file: " + chosen_->path.string() + ", " +
                         header_facts(chosen_->header) + "; " + chosen_->reason;
@@ -67,7 +61,7 @@ BackupArchive S3ArchiveSource::produce(const PgSession& session, const BackupReq
   options.cancel = session.cancel;
   auto chosen = backup::find_newest_s3_archive(config_, options);
   BackupArchive archive;
-  archive.format = format_of(chosen.header);
+  archive.format = chosen.header.format_name();
   archive.recovery_point = chosen.header.created_at;
   archive.description = "backup source s3: " + chosen.url + " (" +
                         std::to_string(chosen.size_bytes) + " bytes, ETag " + chosen.etag + "), " +
@@ -95,14 +89,8 @@ BackupArchive S3ArchiveSource::produce(const PgSession& session, const BackupReq
   archive.dump = request.folder / request.names.dump();
   std::filesystem::rename(chosen.local_path, archive.dump);
   archive.checksum = request.folder / request.names.checksum();
-  {
-    // The run's own checksum file, as for a fresh dump: verify re-reads it.
-    int fd = create_private_file(archive.checksum);
-    ::close(fd);
-    std::ofstream out(archive.checksum, std::ios::trunc);
-    out << chosen.sha256 << "  " << request.names.dump() << "\n";
-    if (!out) throw std::runtime_error("cannot write " + archive.checksum.string());
-  }
+  // The run's own checksum file, as for a fresh dump: verify re-reads it.
+  write_private_file(archive.checksum, chosen.sha256 + "  " + request.names.dump() + "\n");
   archive.sha256 = chosen.sha256;
   archive.size = chosen.size_bytes;
   archive.description += "; object checksum: " + backup::to_string(chosen.checksum);
