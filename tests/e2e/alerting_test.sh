@@ -35,23 +35,7 @@ cleanup() {
 }
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
-free_port() {
-  local p
-  while :; do
-    p=$((20000 + RANDOM % 20000))
-    (echo >"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-  done
-}
-# wait_for SECONDS DESCRIPTION COMMAND...: polls COMMAND every 0.5 s.
-wait_for() {
-  local limit=$1 what=$2
-  shift 2
-  local end=$((SECONDS + limit))
-  until "$@"; do
-    ((SECONDS < end)) || fail "timed out after ${limit}s waiting for: $what"
-    sleep 0.5
-  done
-}
+. "$ROOT/tests/support/lib.sh"
 
 psql -qc "drop database if exists $DB_SRC with (force)"
 psql -qc "create database $DB_SRC template demo_template"

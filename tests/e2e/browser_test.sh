@@ -40,7 +40,7 @@ if [[ ! -d $TOOLS/node_modules/playwright-core ]]; then
 fi
 
 # Cluster a (with demo_template) and cluster b (plain, no Supabase roles).
-cluster_var() { (set -a; . "$CLUSTERS/$1/env"; eval "echo \"\$$2\""); }
+. "$HERE/../support/lib.sh"
 A_PORT=$(cluster_var a PGPORT); A_USER=$(cluster_var a PGUSER)
 B_PORT=$(cluster_var b PGPORT); B_USER=$(cluster_var b PGUSER)
 A_PSQL() { (set -a; . "$CLUSTERS/a/env"; set +a; psql -qX -v ON_ERROR_STOP=1 "$@"); }
@@ -119,13 +119,6 @@ query = "select 'no_number_' || repeat('x', 800)"
 expect = 0
 TOML
 
-free_port() {
-  local p
-  while :; do
-    p=$((20000 + RANDOM % 20000))
-    (echo >"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-  done
-}
 start_exporter() { # [--web.config.file=...]
   PORT=$(free_port)
   BASE=http://127.0.0.1:$PORT
@@ -146,15 +139,6 @@ stop_exporter() {
 }
 start_exporter
 
-wait_for() { # SECONDS DESCRIPTION COMMAND...
-  local limit=$1 what=$2
-  shift 2
-  local end=$((SECONDS + limit))
-  until "$@"; do
-    ((SECONDS < end)) || fail "timed out after ${limit}s waiting for: $what"
-    sleep 0.5
-  done
-}
 get() { curl -s "$@"; }
 code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 up() { [[ $(code "$BASE/-/ready") == 200 ]]; }

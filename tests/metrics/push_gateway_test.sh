@@ -43,7 +43,7 @@ rm -rf "$WORK"
 mkdir -p "$WORK"
 psql_admin -c "drop database if exists $SRC_DB" -c "create database $SRC_DB template demo_template" >/dev/null
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+. "$(dirname -- "${BASH_SOURCE[0]}")/../support/lib.sh"
 gw_port=$(free_port)
 gw=http://127.0.0.1:$gw_port
 prometheus-pushgateway --web.listen-address="127.0.0.1:$gw_port" --persistence.file="" \
