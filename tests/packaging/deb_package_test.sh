@@ -110,7 +110,7 @@ grep -q "^  pg_dump: .*(/usr/lib/postgresql/" "$WORK/version.txt" ||
 
 step "--list-checks (no config, no BACKUPDRILL_PLUGIN_DIR)"
 env -u BACKUPDRILL_PLUGIN_DIR "$exe" --list-checks | tee "$WORK/checks.txt"
-for c in table_counts sql_assert api_health freshness; do
+for c in table_counts sql_assert api_health freshness amcheck; do
   grep -q "^$c"$'\t' "$WORK/checks.txt" || fail "--list-checks does not find the bundled $c"
 done
 

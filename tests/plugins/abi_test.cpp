@@ -227,8 +227,8 @@ TEST(PluginAbi, ExporterCheckConfigRefusesABrokenPlugin) {
   spec.args = {"--list-checks"};
   run = bd::run_capture(spec, std::chrono::steady_clock::now() + 60s);
   EXPECT_EQ(run.status.code, 0) << run.out;
-  for (const char* name :
-       {"table_counts\t", "sql_assert\t", "api_health\t", "freshness\t", "example\t"}) {
+  for (const char* name : {"table_counts\t", "sql_assert\t", "api_health\t", "freshness\t",
+                           "amcheck\t", "example\t"}) {
     EXPECT_NE(run.out.find(name), std::string::npos) << run.out;
   }
   spec.args = {"--sample-config=sql_assert"};
@@ -243,7 +243,8 @@ TEST(PluginAbi, ExporterCheckConfigRefusesABrokenPlugin) {
 // The sample is the documentation: each bundled check's README shows its
 // sample.toml verbatim, and the plugin embeds the same text.
 TEST(PluginAbi, BundledReadmesShowTheirSampleConfig) {
-  for (const std::string name : {"table_counts", "sql_assert", "api_health", "freshness"}) {
+  for (const std::string name :
+       {"table_counts", "sql_assert", "api_health", "freshness", "amcheck"}) {
     auto read = [](const std::filesystem::path& p) {
       std::ifstream in(p);
       return std::string((std::istreambuf_iterator<char>(in)), {});
