@@ -25,7 +25,9 @@ const std::string kToken = "hostile-admin-token-51d2";
 class HostileHttp : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fresh_dir("http_hostile");
+    // A folder per test: ctest -j runs this fixture's tests side by side.
+    dir_ = fresh_dir(std::string("http_hostile_") +
+                     ::testing::UnitTest::GetInstance()->current_test_info()->name());
     const auto config = dir_ / "hostile.toml";
     // Port 1 on loopback: nothing listens, and nothing here starts a drill.
     write_file(config, "[exporter]\nartifact_dir = \"" + (dir_ / "artifacts").string() +
