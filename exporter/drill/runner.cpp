@@ -342,6 +342,7 @@ DrillRun run_drill(const Config& config, const DrillConfig& drill, const RunOpti
   c.session.drill = drill.name;
   c.session.deadline = deadline;
   c.session.cancel = options.cancel;
+  c.session.restore_watch = options.restore_watch;
 
   try {
     for (const PhaseStep& step : kPipeline) {

@@ -3,11 +3,13 @@
 // -> report. A failure stops the phases that depend on it, keeps every
 // artifact written so far, and is reported with its phase.
 #include <atomic>
+#include <memory>
 #include <stop_token>
 #include <string>
 
 #include "config/config.h"
 #include "model/run_record.h"
+#include "process/io_progress.h"
 
 namespace backupdrill {
 
@@ -26,6 +28,9 @@ struct RunOptions {
   // The artifact stamp to use (serve mode answers the trigger with it);
   // empty: the start time, moved on if a run of that second exists.
   std::string run_id;
+  // Publishes the restore's pg_restore while it runs (see WatchedChild);
+  // may be null.
+  std::shared_ptr<WatchedChild> restore_watch;
 };
 
 // Never throws for a drill's own failures; they are in the result.

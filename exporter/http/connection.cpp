@@ -178,9 +178,15 @@ class Connection : public Stoppable, public std::enable_shared_from_this<Connect
   }
 
   Response answer(Request& request) const {
-    auto auth = request.headers.find("authorization");
-    if (state_->auth.enabled() &&
-        !state_->auth.allows(auth == request.headers.end() ? "" : auth->second)) {
+    auto header = request.headers.find("authorization");
+    const std::string_view authorization =
+        header == request.headers.end() ? std::string_view() : std::string_view(header->second);
+    // A route with a token of its own (router.h, RouteAuth) is decided by its
+    // handler when the request presents a Bearer credential: the header
+    // cannot carry basic auth as well.
+    const bool own_token = bearer_token(authorization).has_value() &&
+                           state_->router.auth_for(request) == RouteAuth::own_bearer_token;
+    if (state_->auth.enabled() && !own_token && !state_->auth.allows(authorization)) {
       state_->log("debug", "basic authentication failed for " + remote_);
       Response response = text_response(401);
       response.headers.emplace_back("WWW-Authenticate", BasicAuth::kChallenge);

@@ -28,7 +28,29 @@ std::vector<std::string_view> split_path(std::string_view path) {
   return out;
 }
 
+bool iequals_ascii(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c; };
+    if (lower(a[i]) != lower(b[i])) return false;
+  }
+  return true;
+}
+
 }  // namespace
+
+std::optional<std::string_view> bearer_token(std::string_view authorization) {
+  constexpr std::string_view kScheme = "bearer";
+  if (authorization.size() <= kScheme.size() ||
+      !iequals_ascii(authorization.substr(0, kScheme.size()), kScheme) ||
+      authorization[kScheme.size()] != ' ') {
+    return std::nullopt;
+  }
+  std::string_view token = authorization.substr(kScheme.size());
+  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+  if (token.empty()) return std::nullopt;
+  return token;
+}
 
 Response text_response(int status) {
   Response r;
@@ -39,7 +61,7 @@ Response text_response(int status) {
   return r;
 }
 
-void Router::add(std::string method, std::string pattern, Handler handler) {
+void Router::add(std::string method, std::string pattern, Handler handler, RouteAuth auth) {
   if (method.empty() || !handler) {
     throw std::invalid_argument("route " + pattern + ": a method and a handler are required");
   }
@@ -48,7 +70,7 @@ void Router::add(std::string method, std::string pattern, Handler handler) {
                                 "\": expected a path starting "
                                 "with '/'");
   }
-  Route route{std::move(method), pattern, {}, std::move(handler)};
+  Route route{std::move(method), pattern, {}, std::move(handler), auth};
   std::set<std::string> names;
   for (std::string_view seg : split_path(pattern)) {
     if (seg.size() >= 2 && seg.front() == '{' && seg.back() == '}') {
@@ -91,16 +113,23 @@ Response Router::call(const Route& route, const Request& request) const {
   return text_response(500);
 }
 
-Response Router::dispatch(Request& request) const {
-  std::vector<std::string> decoded;
+Router::Match Router::match(const Request& request) const {
+  Match m;
   for (std::string_view seg : split_path(request.path)) {
     // Nothing after the router (handlers, logs, JSON answers) has to cope
     // with bytes that are not text.
     auto d = percent_decode(seg);
-    if (!d || !is_valid_utf8(*d)) return text_response(400);
-    decoded.push_back(std::move(*d));
+    if (!d || !is_valid_utf8(*d)) {
+      m.status = 400;
+      return m;
+    }
+    m.decoded.push_back(std::move(*d));
   }
-  if (decoded.empty()) return text_response(404);  // not an origin-form path
+  const std::vector<std::string>& decoded = m.decoded;
+  if (decoded.empty()) {  // not an origin-form path
+    m.status = 404;
+    return m;
+  }
 
   // Rank: the first segment where two matching patterns differ decides, and a
   // literal there is more specific than a parameter.
@@ -120,27 +149,39 @@ Response Router::dispatch(Request& request) const {
   };
 
   const bool head = request.method == "HEAD";
-  const Route* best = nullptr;
   std::string best_rank;
-  std::set<std::string> allowed;
   for (const Route& r : routes_) {
     if (!matches(r)) continue;
-    allowed.insert(r.method);
-    if (r.method == "GET") allowed.insert("HEAD");
+    m.allowed.insert(r.method);
+    if (r.method == "GET") m.allowed.insert("HEAD");
     const bool fits = r.method == request.method || (head && r.method == "GET");
     if (!fits) continue;
     std::string rk = rank(r);
     // An explicit HEAD route beats GET-as-HEAD for the same pattern.
-    if (best == nullptr || rk > best_rank || (rk == best_rank && r.method == request.method)) {
-      best = &r;
+    if (m.route == nullptr || rk > best_rank || (rk == best_rank && r.method == request.method)) {
+      m.route = &r;
       best_rank = std::move(rk);
     }
   }
+  if (m.route == nullptr) m.status = m.allowed.empty() ? 404 : 405;
+  return m;
+}
+
+RouteAuth Router::auth_for(const Request& request) const {
+  const Match m = match(request);
+  return m.route ? m.route->auth : RouteAuth::basic;
+}
+
+Response Router::dispatch(Request& request) const {
+  const Match m = match(request);
+  const Route* best = m.route;
+  const std::vector<std::string>& decoded = m.decoded;
+  const bool head = request.method == "HEAD";
   if (best == nullptr) {
-    if (allowed.empty()) return text_response(404);
+    if (m.status != 405) return text_response(m.status);
     Response r = text_response(405);
     std::string allow;
-    for (const std::string& m : allowed) allow += (allow.empty() ? "" : ", ") + m;
+    for (const std::string& method : m.allowed) allow += (allow.empty() ? "" : ", ") + method;
     r.headers.emplace_back("Allow", allow);
     return r;
   }

@@ -9,6 +9,8 @@
 // be thread-safe themselves; a slow handler holds up one of them.
 #include <functional>
 #include <map>
+#include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -41,6 +43,22 @@ struct Response {
 
 using Handler = std::function<Response(const Request&)>;
 
+// Who authorises a route when the web config turns basic auth on.
+enum class RouteAuth {
+  // The web config's basic auth, like every route (the default).
+  basic,
+  // The handler checks a Bearer token of its own (the admin trigger). Basic
+  // auth and the token would both need the one Authorization header, so a
+  // request that presents a Bearer credential (see bearer_token()) skips
+  // basic auth and the handler decides; any other request still has to pass
+  // basic auth first, and then the handler refuses it for want of the token.
+  own_bearer_token,
+};
+
+// The credential of "Authorization: Bearer <token>" (scheme case-insensitive,
+// RFC 7235), nullopt for any other scheme or an empty token.
+std::optional<std::string_view> bearer_token(std::string_view authorization);
+
 // A plain-text answer with the standard reason phrase, e.g. "Not Found\n".
 Response text_response(int status);
 
@@ -54,7 +72,12 @@ class Router {
   // match, the one with a literal segment where the other has a parameter
   // wins ("/drills/active" beats "/drills/{name}"). Throws
   // std::invalid_argument for a malformed pattern or a duplicate route.
-  void add(std::string method, std::string pattern, Handler handler);
+  void add(std::string method, std::string pattern, Handler handler,
+           RouteAuth auth = RouteAuth::basic);
+
+  // The RouteAuth of the route dispatch() would call for this request;
+  // basic for a request no route answers (404, 405, 400).
+  RouteAuth auth_for(const Request& request) const;
 
   // Where a throwing handler is reported (with the exception text, which
   // never reaches the client). Without one, such failures are not logged.
@@ -79,8 +102,17 @@ class Router {
     std::string pattern;
     std::vector<Segment> segments;
     Handler handler;
+    RouteAuth auth = RouteAuth::basic;
+  };
+  // The route a request goes to, or why none does.
+  struct Match {
+    const Route* route = nullptr;
+    int status = 0;                    // 400, 404 or 405 when route is null
+    std::set<std::string> allowed;     // for 405's Allow
+    std::vector<std::string> decoded;  // the path's segments, percent-decoded
   };
 
+  Match match(const Request& request) const;
   Response call(const Route& route, const Request& request) const;
 
   std::vector<Route> routes_;

@@ -3,6 +3,7 @@
 // paths, the password-free connection strings and the PGPASSFILEs.
 #include <atomic>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <stop_token>
 #include <string>
@@ -11,6 +12,7 @@
 #include "pg/passfile.h"
 #include "pg/tools.h"
 #include "process/child_process.h"
+#include "process/io_progress.h"
 
 namespace backupdrill {
 
@@ -38,6 +40,9 @@ struct PgSession {
   pg::Tool pg_restore;
   Deadline deadline = Deadline::max();
   std::stop_token cancel = {};
+  // Where pg_restore is published while it runs, so the landing page and the
+  // API can show how much of the archive it has read. May be null.
+  std::shared_ptr<WatchedChild> restore_watch;
 };
 
 }  // namespace backupdrill

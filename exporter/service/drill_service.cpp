@@ -235,8 +235,9 @@ void DrillService::start_run(const std::string& name, const std::string& stamp,
   auto done = std::make_shared<std::atomic<bool>>(false);
   // The jthread's own stop token is the run's cancellation: stop() requests
   // it, and every child process and plugin call of the run watches it.
-  workers_.push_back({std::jthread([this, config, drill, stamp, how, done](std::stop_token stop) {
-                        run_worker(config, *drill, stamp, how, stop);
+  workers_.push_back({std::jthread([this, config, drill, stamp, how, done,
+                                    watch = slot.restore_watch](std::stop_token stop) {
+                        run_worker(config, *drill, stamp, how, watch, stop);
                         done->store(true);
                       }),
                       done});
@@ -269,11 +270,13 @@ void DrillService::start_queued() {
 }
 
 void DrillService::run_worker(std::shared_ptr<const Config> config, const DrillConfig& drill,
-                              std::string run_id, std::string how, std::stop_token stop) {
+                              std::string run_id, std::string how,
+                              std::shared_ptr<WatchedChild> restore_watch, std::stop_token stop) {
   RunOptions options;
   options.trigger = how;
   options.cancel = stop;
   options.run_id = run_id;
+  options.restore_watch = std::move(restore_watch);
   DrillRun run;
   try {
     run = run_drill(*config, drill, options);
@@ -404,6 +407,17 @@ std::vector<DrillMetricsState> DrillService::metrics_state() const {
     out.push_back(std::move(s));
   }
   return out;
+}
+
+std::optional<unsigned long long> DrillService::restore_bytes_read(const std::string& drill) const {
+  std::shared_ptr<WatchedChild> watch;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = slots_.find(drill);
+    if (it == slots_.end() || !it->second.running) return std::nullopt;
+    watch = it->second.restore_watch;
+  }
+  return watch->bytes_read();  // reads /proc: not under the lock
 }
 
 std::vector<RunRecord> DrillService::runs(const std::string& drill, size_t limit) const {

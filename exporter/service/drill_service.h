@@ -26,6 +26,7 @@
 #include "drill/runner.h"
 #include "metrics/drill_state.h"
 #include "model/run_record.h"
+#include "process/io_progress.h"
 #include "schedule/cron.h"
 
 namespace backupdrill {
@@ -66,6 +67,10 @@ class DrillService {
   std::vector<DrillState> states() const;
   std::optional<DrillState> state(const std::string& drill) const;
   std::vector<RunRecord> runs(const std::string& drill, size_t limit) const;
+  // While the drill's restore phase runs pg_restore: how many bytes it has
+  // read so far (of the archive, mostly; see process/io_progress.h).
+  // nullopt at any other time.
+  std::optional<unsigned long long> restore_bytes_read(const std::string& drill) const;
   // What /metrics shows: every configured drill, now (DrillMetrics' source).
   std::vector<DrillMetricsState> metrics_state() const;
 
@@ -98,6 +103,8 @@ class DrillService {
     std::string current_run;
     std::string last_stamp;
     DrillHistory history;  // the last run, the last success, the counters
+    // The run's pg_restore while it restores (read by restore_bytes_read()).
+    std::shared_ptr<WatchedChild> restore_watch = std::make_shared<WatchedChild>();
   };
   struct Worker {
     std::jthread thread;  // its stop token cancels the run
@@ -109,7 +116,8 @@ class DrillService {
   void restore_drill(const Config& config, const DrillConfig& d);
   void set_cron(const std::string& drill, const std::string& expression);  // mutex_ held
   void run_worker(std::shared_ptr<const Config> config, const DrillConfig& drill,
-                  std::string run_id, std::string how, std::stop_token stop);
+                  std::string run_id, std::string how, std::shared_ptr<WatchedChild> restore_watch,
+                  std::stop_token stop);
   void reap_finished_workers();
   void start_run(const std::string& drill, const std::string& stamp, const std::string& how);
   void start_queued();

@@ -2,14 +2,17 @@
 
 #include <openssl/crypto.h>
 
+#include <cctype>
 #include <charconv>
 #include <nlohmann/json.hpp>
 
+#include "artifacts/run_history.h"
 #include "crypto/sha256.h"
 #include "http/url.h"
 #include "service/html_page.h"
 #include "service/landing_page.h"
 #include "service/run_page.h"
+#include "service/run_progress.h"
 #include "service/runbook_page.h"
 
 namespace backupdrill {
@@ -103,7 +106,21 @@ nlohmann::ordered_json run_brief(const RunRecord& r) {
   return j;
 }
 
-nlohmann::ordered_json drill_json(const DrillService::DrillState& s) {
+// A running drill's bytes so far (run_progress.h); null otherwise.
+nlohmann::ordered_json progress_json(const DrillService& service,
+                                     const DrillService::DrillState& s) {
+  if (!s.running || !is_run_stamp(s.current_run)) return nullptr;
+  const auto folder = service.config()->exporter.artifact_dir / s.config->name;
+  const auto current = load_run(folder, s.current_run);
+  if (!current) return nullptr;
+  const auto p = bytes_progress(service, folder, *current);
+  if (!p) return nullptr;
+  return {{"phase", p->phase},
+          {"bytes_done", p->done},
+          {"bytes_total", p->total ? nlohmann::ordered_json(*p->total) : nullptr}};
+}
+
+nlohmann::ordered_json drill_json(const DrillService& service, const DrillService::DrillState& s) {
   const DrillConfig& d = *s.config;
   nlohmann::ordered_json j;
   j["name"] = d.name;
@@ -113,6 +130,7 @@ nlohmann::ordered_json drill_json(const DrillService::DrillState& s) {
   j["queued"] = s.queued;
   j["current_run"] = s.running || s.queued ? nlohmann::ordered_json(s.current_run)
                                            : nlohmann::ordered_json(nullptr);
+  j["progress"] = progress_json(service, s);
   j["rto_target_seconds"] = std::chrono::duration<double>(d.rto_target).count();
   j["rpo_target_seconds"] = std::chrono::duration<double>(d.rpo_target).count();
   j["last_run"] = s.last ? run_brief(*s.last) : nlohmann::ordered_json(nullptr);
@@ -131,6 +149,54 @@ bool token_matches(const std::string& presented, const std::string& expected) {
   std::string da = a.hex_digest(), db = b.hex_digest();
   return CRYPTO_memcmp(da.data(), db.data(), da.size()) == 0;
 }
+
+namespace {
+
+http::Response trigger_response(DrillService& service, const http::Request& req) {
+  const std::string expected = service.config()->exporter.admin_token;
+  if (expected.empty()) {
+    return error_response(403, "triggering is disabled: set [exporter] admin_token");
+  }
+  std::string_view authorization;
+  if (auto it = req.headers.find("authorization"); it != req.headers.end()) {
+    authorization = it->second;
+  }
+  const auto presented = http::bearer_token(authorization);
+  if (!presented || !token_matches(std::string(*presented), expected)) {
+    // Basic auth credentials that passed the web config's check are not the
+    // admin token: say so rather than leave a person puzzled by a 401.
+    std::string scheme(authorization.substr(0, authorization.find(' ')));
+    for (char& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const bool basic = scheme == "basic";
+    auto r = error_response(
+        401, basic ? "triggering a drill takes the admin token, not basic auth credentials: send "
+                     "\"Authorization: Bearer <admin_token>\" (basic auth is not needed with it)"
+                   : "a valid \"Authorization: Bearer <admin_token>\" is required");
+    r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"backupdrill\"");
+    return r;
+  }
+  const std::string& name = req.params.at("name");
+  if (!could_be_drill_name(name)) return not_a_drill_name();
+  auto result = service.trigger(name, "api");
+  switch (result.status) {
+    case DrillService::TriggerStatus::accepted:
+      return json_response(202, {{"status", "accepted"},
+                                 {"drill", name},
+                                 {"run_id", result.run_id},
+                                 {"runs", "/api/v1/drills/" + name + "/runs"}});
+    case DrillService::TriggerStatus::busy:
+      return json_response(
+          409, {{"status", "error"},
+                {"error", result.reason},
+                {"run_id", result.run_id.empty() ? nlohmann::ordered_json(nullptr)
+                                                 : nlohmann::ordered_json(result.run_id)}});
+    case DrillService::TriggerStatus::unknown:
+      break;
+  }
+  return error_response(404, result.reason);
+}
+
+}  // namespace
 
 void add_exporter_routes(http::Router& router, DrillService& service, DrillMetrics& metrics,
                          const std::atomic<bool>& ready) {
@@ -181,7 +247,7 @@ void add_exporter_routes(http::Router& router, DrillService& service, DrillMetri
   });
   router.add("GET", "/api/v1/drills", [&service](const http::Request&) {
     nlohmann::ordered_json drills = nlohmann::ordered_json::array();
-    for (const auto& s : service.states()) drills.push_back(drill_json(s));
+    for (const auto& s : service.states()) drills.push_back(drill_json(service, s));
     return json_response(200, {{"status", "success"}, {"drills", drills}});
   });
   router.add("GET", "/api/v1/drills/{name}/runs", [&service](const http::Request& req) {
@@ -203,43 +269,14 @@ void add_exporter_routes(http::Router& router, DrillService& service, DrillMetri
                                                       : nlohmann::ordered_json(nullptr)},
               {"runs", runs}});
   });
-  router.add("POST", "/api/v1/drills/{name}/run", [&service](const http::Request& req) {
-    const std::string expected = service.config()->exporter.admin_token;
-    if (expected.empty()) {
-      return error_response(403, "triggering is disabled: set [exporter] admin_token");
-    }
-    std::string presented;
-    if (auto it = req.headers.find("authorization"); it != req.headers.end()) {
-      const std::string& h = it->second;
-      if (h.size() > 7 && (h.rfind("Bearer ", 0) == 0 || h.rfind("bearer ", 0) == 0)) {
-        presented = h.substr(7);
-      }
-    }
-    if (!token_matches(presented, expected)) {
-      auto r = error_response(401, "a valid \"Authorization: Bearer <admin_token>\" is required");
-      r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"backupdrill\"");
-      return r;
-    }
-    const std::string& name = req.params.at("name");
-    if (!could_be_drill_name(name)) return not_a_drill_name();
-    auto result = service.trigger(name, "api");
-    switch (result.status) {
-      case DrillService::TriggerStatus::accepted:
-        return json_response(202, {{"status", "accepted"},
-                                   {"drill", name},
-                                   {"run_id", result.run_id},
-                                   {"runs", "/api/v1/drills/" + name + "/runs"}});
-      case DrillService::TriggerStatus::busy:
-        return json_response(
-            409, {{"status", "error"},
-                  {"error", result.reason},
-                  {"run_id", result.run_id.empty() ? nlohmann::ordered_json(nullptr)
-                                                   : nlohmann::ordered_json(result.run_id)}});
-      case DrillService::TriggerStatus::unknown:
-        break;
-    }
-    return error_response(404, result.reason);
-  });
+  // The trigger is authorised by the admin token alone: with web-config basic
+  // auth on, a request with "Authorization: Bearer <admin_token>" skips basic
+  // auth (the header cannot hold both), and one with basic auth credentials
+  // but no token is refused here, saying the token is what is needed.
+  router.add(
+      "POST", "/api/v1/drills/{name}/run",
+      [&service](const http::Request& req) { return trigger_response(service, req); },
+      http::RouteAuth::own_bearer_token);
 }
 
 }  // namespace backupdrill

@@ -2,7 +2,6 @@
 
 #include <sstream>
 
-#include "artifacts/artifact_files.h"
 #include "artifacts/run_history.h"
 #include "util/build_info.h"
 #include "util/duration.h"
@@ -74,13 +73,7 @@ LandingPage collect_landing_page(const DrillService& service) {
     if (v.state.running && !v.state.current_run.empty()) {
       const auto folder = config.exporter.artifact_dir / name;
       v.current = load_run(folder, v.state.current_run);
-      if (v.current && v.current->current_phase == kPhaseBackup) {
-        // The dump as far as it is written: one stat (a folder's files for
-        // a parallel dump). The restore reports no progress of its own.
-        std::error_code ec;
-        const auto dump = folder / RunArtifactNames{v.state.current_run}.dump();
-        if (std::filesystem::exists(dump, ec)) v.bytes_so_far = size_on_disk(dump);
-      }
+      if (v.current) v.progress = bytes_progress(service, folder, *v.current);
     }
     page.drills.push_back(std::move(v));
   }
@@ -119,8 +112,8 @@ std::string render_landing_page(const LandingPage& page) {
       if (v.current) {
         h << ": " << run_link(*v.current, html_escape(v.current->current_phase), "run") << ", for "
           << humanize_seconds(duration<double>(page.now - v.current->started).count());
-        if (v.bytes_so_far) {
-          h << ", " << human_bytes(*v.bytes_so_far) << " written";
+        if (v.progress) {
+          h << ", " << describe_progress(*v.progress);
         } else if (v.current->current_phase != kPhaseBackup && v.current->backup_size > 0) {
           h << ", archive of " << human_bytes(v.current->backup_size);
         }

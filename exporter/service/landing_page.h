@@ -1,8 +1,9 @@
 #pragma once
 // GET /: each drill, its schedule and next run, its last result (a link to
 // that run's page; a failure's phase and the first line of its error), a
-// running drill's phase, elapsed time and bytes so far next to the previous
-// result, the last runs as pass/fail marks, RTO/RPO against target, links.
+// running drill's phase, elapsed time and bytes so far (the dump written, or
+// the archive restored out of its size) next to the previous result, the
+// last runs as pass/fail marks, RTO/RPO against target, links.
 #include <optional>
 #include <string>
 #include <vector>
@@ -10,14 +11,15 @@
 #include "model/run_record.h"
 #include "service/drill_service.h"
 #include "service/html_page.h"
+#include "service/run_progress.h"
 
 namespace backupdrill {
 
 struct DrillView {
   DrillService::DrillState state;
-  std::vector<RunRecord> history;                  // newest first, at most kHistoryRuns
-  std::optional<RunRecord> current;                // the in-progress summary of a running drill
-  std::optional<unsigned long long> bytes_so_far;  // backup phase: the dump's size on disk
+  std::vector<RunRecord> history;         // newest first, at most kHistoryRuns
+  std::optional<RunRecord> current;       // the in-progress summary of a running drill
+  std::optional<BytesProgress> progress;  // backup and restore: bytes so far
 };
 
 struct LandingPage {

@@ -217,5 +217,35 @@ TEST(Response, TextResponseUsesTheReasonPhrase) {
   EXPECT_EQ(text_response(431).body, "Request Header Fields Too Large\n");
 }
 
+// The admin trigger carries its own token; the server asks the router which
+// rule a request falls under before it checks basic auth (issue 15).
+TEST(Router, AuthForNamesTheRuleOfTheRouteARequestGoesTo) {
+  Router router;
+  router.add("GET", "/api/v1/drills", [](const Request&) { return reply("list"); });
+  router.add(
+      "POST", "/api/v1/drills/{name}/run", [](const Request&) { return reply("run"); },
+      RouteAuth::own_bearer_token);
+  EXPECT_EQ(router.auth_for(make("POST", "/api/v1/drills/a/run")), RouteAuth::own_bearer_token);
+  EXPECT_EQ(router.auth_for(make("GET", "/api/v1/drills/a/run")), RouteAuth::basic);  // 405
+  EXPECT_EQ(router.auth_for(make("POST", "/api/v1/drills")), RouteAuth::basic);       // 405
+  EXPECT_EQ(router.auth_for(make("GET", "/api/v1/drills")), RouteAuth::basic);
+  EXPECT_EQ(router.auth_for(make("POST", "/api/v1/drills/a/run/x")), RouteAuth::basic);  // 404
+  EXPECT_EQ(router.auth_for(make("POST", "/api/v1/drills/%ff/run")), RouteAuth::basic);  // 400
+  Request run = make("POST", "/api/v1/drills/a/run");
+  EXPECT_EQ(router.dispatch(run).body, "run");
+}
+
+TEST(BearerToken, TakesTheCredentialOfTheBearerSchemeOnly) {
+  EXPECT_EQ(bearer_token("Bearer abc"), "abc");
+  EXPECT_EQ(bearer_token("bearer abc"), "abc");
+  EXPECT_EQ(bearer_token("BEARER  abc"), "abc");
+  EXPECT_EQ(bearer_token("Bearer"), std::nullopt);
+  EXPECT_EQ(bearer_token("Bearer "), std::nullopt);
+  EXPECT_EQ(bearer_token("Bearer   "), std::nullopt);
+  EXPECT_EQ(bearer_token("Bearerabc"), std::nullopt);
+  EXPECT_EQ(bearer_token("Basic YWxpY2U6eA=="), std::nullopt);
+  EXPECT_EQ(bearer_token(""), std::nullopt);
+}
+
 }  // namespace
 }  // namespace backupdrill::http

@@ -49,6 +49,17 @@ Router demo_router() {
     res.headers.emplace_back("X-Fine", "ok");
     return res;
   });
+  // A route with a token of its own, like the admin trigger.
+  r.add(
+      "POST", "/trigger",
+      [](const Request& q) {
+        auto it = q.headers.find("authorization");
+        const bool ok = it != q.headers.end() && bearer_token(it->second) == "s3cret";
+        Response res = body(ok ? "triggered" : "token needed");
+        if (!ok) res.status = 401;
+        return res;
+      },
+      RouteAuth::own_bearer_token);
   r.add("GET", "/slow", [](const Request&) {
     std::this_thread::sleep_for(400ms);
     return body("slow done");
@@ -339,6 +350,47 @@ TEST_F(ServerTest, BasicAuthGuardsEveryPath) {
                 {{"Authorization", test::basic_auth("alice", "correct horse battery staple")}})
           .status,
       404);
+}
+
+// Issue 15: basic auth and the admin token both need the Authorization
+// header. A route with a token of its own is decided by its handler when the
+// request presents a Bearer credential; without one, basic auth comes first.
+TEST_F(ServerTest, BasicAuthLetsARouteWithItsOwnTokenDecide) {
+  ServerOptions o;
+  o.web.emplace();
+  o.web->basic_auth_users["alice"] = kAliceHash;
+  start(o);
+  Client c("127.0.0.1", port_);
+  auto post = [&](const std::string& path, const std::string& auth) {
+    std::vector<std::pair<std::string, std::string>> headers;
+    if (!auth.empty()) headers.emplace_back("Authorization", auth);
+    return c.request("POST", path, headers);
+  };
+  const std::string alice = test::basic_auth("alice", "correct horse battery staple");
+
+  test::Reply r = post("/trigger", "Bearer s3cret");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "triggered");
+  r = post("/trigger", "bearer s3cret");
+  EXPECT_EQ(r.body, "triggered");
+  r = post("/trigger", "Bearer wrong");  // the handler refuses, not basic auth
+  EXPECT_EQ(r.status, 401);
+  EXPECT_EQ(r.body, "token needed");
+  r = post("/trigger", alice);  // basic auth passes, the handler wants its token
+  EXPECT_EQ(r.status, 401);
+  EXPECT_EQ(r.body, "token needed");
+  for (const std::string& auth :
+       {std::string(), test::basic_auth("alice", "wrong"), std::string("Bearer ")}) {
+    r = post("/trigger", auth);  // basic auth comes first
+    EXPECT_EQ(r.status, 401) << auth;
+    EXPECT_EQ(r.header("www-authenticate"), "Basic realm=\"backupdrill\"") << auth;
+    EXPECT_EQ(r.body, "Unauthorized\n") << auth;
+  }
+  // Every other route still needs basic auth, a Bearer token or not.
+  EXPECT_EQ(c.request("GET", "/metrics", {{"Authorization", "Bearer s3cret"}}).status, 401);
+  EXPECT_EQ(post("/echo", "Bearer s3cret").status, 401);
+  EXPECT_EQ(c.request("GET", "/trigger", {{"Authorization", "Bearer s3cret"}}).status, 401);
+  EXPECT_EQ(c.request("GET", "/metrics", {{"Authorization", alice}}).status, 200);
 }
 
 TEST_F(ServerTest, WebConfigHeadersAreOnEveryResponse) {

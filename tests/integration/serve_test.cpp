@@ -8,6 +8,7 @@
 
 #include "exporter_process.h"
 #include "process/child_process.h"
+#include "service/html_page.h"
 #include "support.h"
 
 namespace backupdrill::testing {
@@ -251,6 +252,65 @@ TEST(ServeMode, SharedTargetIsBusyAndScheduleFires) {
   EXPECT_EQ(e.stop(), 0);
   drop_database(A(), "sched_tgt");
   drop_database(A(), "sched_tgt_cron");
+}
+
+// Issue 15: during the restore, the API and the landing page show how much
+// of the archive pg_restore has read, out of the archive's size. The
+// pg_restore here reads a quarter of the archive (its last argument), then
+// waits for the test before it restores for real.
+TEST(ServeMode, RestoreShowsHowMuchOfTheArchiveIsRead) {
+  ScratchDb source(A(), "prog_src", true);
+  auto dir = fresh_dir("restore_progress");
+  const auto go = dir / "go";
+  auto bin =
+      tool_wrappers(A(), dir,
+                    {{"pg_restore",
+                      "case \"$*\" in *--dbname*)\n"
+                      "  for a; do archive=\"$a\"; done\n"
+                      "  head -c $(( $(stat -c %s \"$archive\") / 4 )) \"$archive\" >/dev/null\n"
+                      "  n=0; while [ ! -e '" +
+                          go.string() +
+                          "' ] && [ $n -lt 900 ]; do sleep 0.1; n=$((n+1)); done;;\n"
+                          "esac\nexec \"$REAL\" \"$@\""}});
+  auto config = dir / "progress.toml";
+  write_file(config, exporter_toml(dir) +
+                         drill_toml("prog", source.name(), "prog_tgt", bin.string(), "select 0"));
+  ServingExporter e(config, {}, {{"TOKEN", kToken}}, dir / "exporter.log");
+  auto accepted = post_run(e, "prog", kToken);
+  ASSERT_EQ(accepted.status, 202) << accepted.body;
+
+  // Bounded wait for the restore phase with pg_restore reading.
+  nlohmann::json progress;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(90);
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto drills = nlohmann::json::parse(http_call(e.base_url() + "/api/v1/drills").body);
+    progress = drills["drills"][0]["progress"];
+    if (progress.is_object() && progress["phase"] == "restore") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_TRUE(progress.is_object() && progress["phase"] == "restore") << progress << e.log();
+  // The wrapper has read its quarter and waits: the figure stands still.
+  const auto archive = only_file(dir / "artifacts" / "prog", "backup_", ".dump");
+  const auto size = std::filesystem::file_size(archive);
+  ASSERT_TRUE(progress["bytes_total"].is_number()) << progress;
+  EXPECT_EQ(progress["bytes_total"].get<unsigned long long>(), size);
+  const auto done = progress["bytes_done"].get<unsigned long long>();
+  EXPECT_GE(done, size / 4) << progress;
+  EXPECT_LT(done, size / 2) << progress
+                            << " (only the shell's and the loader's small reads "
+                               "come on top of the quarter)";
+  auto page = http_call(e.base_url() + "/");
+  EXPECT_NE(page.body.find("restore</a>, for "), std::string::npos) << page.body;
+  EXPECT_NE(page.body.find(", restored "), std::string::npos) << page.body;
+  EXPECT_NE(page.body.find(" of " + human_bytes(size) + "</div>"), std::string::npos) << page.body;
+
+  write_file(go, "");
+  wait_idle(e, "prog");
+  EXPECT_EQ(e.metric("backupdrill_last_run_success{drill=\"prog\"}"), 1.0) << e.log();
+  auto drills = nlohmann::json::parse(http_call(e.base_url() + "/api/v1/drills").body);
+  EXPECT_TRUE(drills["drills"][0]["progress"].is_null()) << drills;
+  EXPECT_EQ(e.stop(), 0);
+  drop_database(A(), "prog_tgt");
 }
 
 // TLS and basic auth from --web.config.file (exporter-toolkit's format) on the

@@ -512,7 +512,9 @@ void reference_field(const std::string& field, int min, int wildcard_max,
         if (fold_seven && hi == 0 && lo > 0) hi = 7;  // only reachable through "sun"
       }
     }
-    for (int v = lo; v <= hi; v += step) out[fold_seven && v == 7 ? 0 : v] = true;
+    // at(): a value outside the field is a broken reference, not memory to
+    // write (GCC 12 at -O3 rightly could not prove the bound: -Warray-bounds).
+    for (int v = lo; v <= hi; v += step) out.at(fold_seven && v == 7 ? 0 : v) = true;
   }
 }
 

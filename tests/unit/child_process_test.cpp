@@ -8,9 +8,13 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <set>
 #include <sstream>
 #include <thread>
+
+#include "process/io_progress.h"
 
 extern char** environ;
 
@@ -132,6 +136,67 @@ TEST(ChildProcess, MissingProgramIsAClearError) {
 TEST(ChildProcess, FindInPath) {
   EXPECT_TRUE(find_in_path("sh").has_value());
   EXPECT_FALSE(find_in_path("definitely-not-a-program-xyz").has_value());
+}
+
+// Reads the child's stdout up to and including the next line break.
+std::string read_line(int fd) {
+  std::string line;
+  char c = 0;
+  while (::read(fd, &c, 1) == 1) {
+    line.push_back(c);
+    if (c == '\n') break;
+  }
+  return line;
+}
+
+// Issue 15: how far pg_restore has read its archive is measured from /proc.
+// A real process group reads a real file: the leader's own reaped child and
+// a live member with its reaped child are all counted, the figure stops at
+// what was read (no guess), and a group that is gone has no figure.
+TEST(IoProgress, CountsWhatAProcessGroupHasReadSoFar) {
+  const auto file = std::filesystem::temp_directory_path() /
+                    ("bd_io_progress_" + std::to_string(::getpid()) + ".bin");
+  {
+    std::ofstream out(file, std::ios::binary);
+    const std::string block(65536, 'x');
+    for (int i = 0; i < 32; ++i) out << block;  // 2 MiB: more than is read
+  }
+  ChildSpec spec;
+  spec.program = "/bin/sh";
+  // 512 KiB by a child the leader reaps, 512 KiB by a child of a live
+  // subshell; then the subshell waits for a line on stdin.
+  spec.args = {"-c",
+               "dd if=\"$1\" of=/dev/null bs=65536 count=8 2>/dev/null; "
+               "(dd if=\"$1\" of=/dev/null bs=65536 count=8 2>/dev/null; echo ready; read x); "
+               "echo done",
+               "sh", file.string()};
+  spec.in = ChildSpec::Stream::pipe;
+  spec.out = ChildSpec::Stream::pipe;
+  auto child = ChildProcess::spawn(spec);
+  WatchedChild watched;
+  EXPECT_EQ(watched.bytes_read(), std::nullopt);  // nothing watched yet
+
+  ASSERT_EQ(read_line(child.stdout_fd()), "ready\n");
+  const auto read = process_group_bytes_read(child.pid());
+  ASSERT_TRUE(read.has_value());
+  constexpr unsigned long long kRead = 16 * 65536;
+  EXPECT_GE(*read, kRead);
+  // Beyond the file, only the loader's and the shell's small reads.
+  EXPECT_LT(*read, kRead + 256 * 1024);
+  watched.watch(child.pid());
+  const auto via_watch = watched.bytes_read();
+  ASSERT_TRUE(via_watch.has_value());
+  EXPECT_GE(*via_watch, *read);
+  watched.clear();
+  EXPECT_EQ(watched.bytes_read(), std::nullopt);
+
+  ASSERT_EQ(::write(child.stdin_fd(), "\n", 1), 1);
+  child.close_stdin();
+  EXPECT_EQ(read_line(child.stdout_fd()), "done\n");
+  EXPECT_TRUE(child.wait().ok());
+  EXPECT_EQ(process_group_bytes_read(child.pid()), std::nullopt);  // reaped: no group left
+  EXPECT_EQ(process_group_bytes_read(0), std::nullopt);
+  std::filesystem::remove(file);
 }
 
 }  // namespace

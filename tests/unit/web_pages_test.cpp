@@ -225,8 +225,23 @@ TEST(LandingPage, LastResultsHistoryRunningAndGrafana) {
   current.current_phase = "backup";
   current.started = page.now - std::chrono::seconds(90);
   b.current = current;
-  b.bytes_so_far = 3 * 1024 * 1024;
+  b.progress = BytesProgress{"backup", 3 * 1024 * 1024, std::nullopt};
   page.drills.push_back(b);
+
+  // A drill in its restore phase: how much of the archive pg_restore has read.
+  DrillConfig restoring = drill_config("restoring");
+  DrillView rs;
+  rs.state.config = std::shared_ptr<const DrillConfig>(std::shared_ptr<void>(), &restoring);
+  rs.state.running = true;
+  rs.state.current_run = "20261123T050000Z";
+  RunRecord restore = current;
+  restore.drill = "restoring";
+  restore.run_id = "20261123T050000Z";
+  restore.current_phase = "restore";
+  restore.backup_size = 3 * 1024 * 1024;
+  rs.current = restore;
+  rs.progress = BytesProgress{"restore", 1536 * 1024, 3 * 1024 * 1024};
+  page.drills.push_back(rs);
 
   const std::string html = render_landing_page(page);
   // The failed run: its phase, the first line of its error, a link to its page.
@@ -247,6 +262,10 @@ TEST(LandingPage, LastResultsHistoryRunningAndGrafana) {
   EXPECT_NE(html.find("running: <a class=\"run\" href=\"/drills/busy/runs/20261123T040000Z\">"
                       "backup</a>, for 1m30s, 3.0 MiB written</div><div class=\"muted\">"
                       "previous: </div><a class=\"ok\""),
+            std::string::npos)
+      << html;
+  EXPECT_NE(html.find("running: <a class=\"run\" href=\"/drills/restoring/runs/20261123T050000Z\">"
+                      "restore</a>, for 1m30s, restored 1.5 MiB of 3.0 MiB</div></td>"),
             std::string::npos)
       << html;
   EXPECT_NE(html.find("<a href=\"https://grafana.example/d/backupdrill?a=1&amp;b=2\">Grafana "
