@@ -504,6 +504,9 @@ TEST(SupabaseDrill, GuardKnowsAFreshProjectFromOneInUse) {
 // server that has Debian's postgresql-15-cron but does not preload it: the
 // drill is refused before anything is touched (no backup, no target
 // database), naming the extension and what to do, under both profiles.
+// The server's postgresql.conf names cron.database_name all the same (a
+// placeholder setting without the library: found by hand, it passed for a
+// loaded pg_cron and the drill failed late on 12 entries).
 TEST(SupabaseDrill, TargetLackingAnExtensionIsRefusedBeforeAnythingIsTouched) {
   for (const char* profile : {"postgres", "supabase"}) {
     const std::string name = std::string("missing_ext_") + profile;
