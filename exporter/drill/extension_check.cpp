@@ -99,17 +99,25 @@ std::vector<MissingExtension> missing_extensions(pqxx::connection& conn,
     }
     for (const auto& p : kPreloaded) {
       if (ext != p.extension) continue;
-      // NULL: not loaded. A setting this role may not read exists, so the
-      // library is loaded; its value is then unknown (empty).
+      // Loaded when pg_settings lists the setting (it lists no placeholder:
+      // `cron.database_name` in postgresql.conf without the library is
+      // one, and current_setting() would read it). A setting this role may
+      // not read exists, so the library is loaded; its value is then
+      // unknown (empty).
       std::optional<std::string> value;
-      try {
-        auto v = tx.exec_params1("select current_setting($1, true)", std::string(p.probe))[0];
-        if (!v.is_null()) value = v.as<std::string>();
-      } catch (const pqxx::sql_error& e) {
-        if (std::string(e.what()).find("must be superuser") == std::string::npos &&
-            std::string(e.what()).find("permission denied") == std::string::npos)
-          throw;
-        value = "";
+      auto listed =
+          tx.exec_params("select setting from pg_settings where name = $1", std::string(p.probe));
+      if (!listed.empty()) {
+        value = listed[0][0].is_null() ? "" : listed[0][0].as<std::string>();
+      } else {
+        try {
+          tx.exec_params1("select current_setting($1, true)", std::string(p.probe));
+        } catch (const pqxx::sql_error& e) {
+          if (std::string(e.what()).find("must be superuser") == std::string::npos &&
+              std::string(e.what()).find("permission denied") == std::string::npos)
+            throw;
+          value = "";
+        }
       }
       if (!value) {
         auto pkg = package_for(ext, major);

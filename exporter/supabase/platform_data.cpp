@@ -117,6 +117,7 @@ class Session {
     }
     return rows;
   }
+  std::string user() const { return PQuser(conn_.get()); }
   std::string quote_literal(const std::string& text) {
     char* q = PQescapeLiteral(conn_.get(), text.c_str(), text.size());
     if (!q) throw std::runtime_error("cannot quote " + text);
@@ -199,6 +200,14 @@ std::string schedule_cron_jobs(Session& db, const std::vector<std::string>& colu
                       db.quote_literal(job.schedule) + ", " + db.quote_literal(job.command) + ")";
     if (!job.active) sql = "select cron.alter_job((" + sql + "), active := false)";
     auto err = db.exec(sql);
+    if (!err.empty() && !job.active && err.find("alter_job") != std::string::npos) {
+      // Supabase's grants on Debian's pg_cron 1.4 let `postgres` call
+      // cron.schedule() but not cron.alter_job(), and cron.job is read-only.
+      return "cron.schedule(" + job.name + "): " + err +
+             "; the job is inactive on the source, and pausing it here needs GRANT EXECUTE ON "
+             "FUNCTION cron.alter_job TO " +
+             db.user() + " (as supabase_admin)";
+    }
     if (!err.empty()) return "cron.schedule(" + job.name + "): " + err;
     info("scheduled pg_cron job " + job.name + " (" + job.schedule + ")");
   }

@@ -13,6 +13,7 @@
 #include "pg/restore_tool.h"
 #include "supabase/platform.h"
 #include "supabase/platform_data.h"
+#include "supabase/policy_grants.h"
 #include "supabase/roles.h"
 #include "supabase/toc.h"
 #include "util/secrets.h"
@@ -182,6 +183,14 @@ TargetFacts read_target_facts(pqxx::connection& conn) {
                           "pg_has_role(current_user, c.relowner, 'USAGE')")) {
     if (is_platform_schema(row[0].c_str()))
       f.policy_tables.insert(row[0].as<std::string>() + "." + row[1].as<std::string>());
+  }
+  // Without owning them: supautils' policy grants (storage.objects, ... for
+  // `postgres` on Supabase, no member of their owners since 2025).
+  const auto grants =
+      tx.exec1("select coalesce(current_setting('supautils.policy_grants', true), '')")[0]
+          .as<std::string>();
+  for (const auto& table : policy_grant_tables(grants, f.login_role)) {
+    if (f.tables.count(table)) f.policy_tables.insert(table);
   }
   // The schema of an extension that cannot move (supabase_vault's vault),
   // and schemas that are an extension's members (pg_cron's cron).

@@ -75,6 +75,18 @@ case $cmd in
     install -m 0644 "$HERE"/fixtures/extension/backupdrill_vault.control \
       "$HERE"/fixtures/extension/backupdrill_vault--1.0.sql "$sharedir/extension/"
 
+    # The bare server names a pg_cron database in postgresql.conf without
+    # preloading pg_cron (a placeholder setting, as a forgotten
+    # shared_preload_libraries leaves it): still a server without pg_cron.
+    (
+      set -a
+      . "$dir/bare/env"
+      set +a
+      printf "cron.database_name = 'cron_target'\n" |
+        as_owner tee -a "$PG_DATA_DIR/postgresql.conf" >/dev/null
+      as_owner "$PG_BIN_DIR/pg_ctl" -D "$PG_DATA_DIR" -w reload >/dev/null
+    )
+
     admin_psql src -c "create database cron_source"
     preload_cron src cron_source
     admin_psql src -d cron_source -c "create extension pg_cron" \

@@ -504,6 +504,9 @@ TEST(SupabaseDrill, GuardKnowsAFreshProjectFromOneInUse) {
 // server that has Debian's postgresql-15-cron but does not preload it: the
 // drill is refused before anything is touched (no backup, no target
 // database), naming the extension and what to do, under both profiles.
+// The server's postgresql.conf names cron.database_name all the same (a
+// placeholder setting without the library: found by hand, it passed for a
+// loaded pg_cron and the drill failed late on 12 entries).
 TEST(SupabaseDrill, TargetLackingAnExtensionIsRefusedBeforeAnythingIsTouched) {
   for (const char* profile : {"postgres", "supabase"}) {
     const std::string name = std::string("missing_ext_") + profile;
@@ -558,6 +561,48 @@ TEST(SupabaseDrill, PgCronJobsArriveThroughCronSchedule) {
     for (const auto& n : summary["notes"]) notes += n.get<std::string>() + "\n";
     EXPECT_NE(notes.find("cron.schedule()"), std::string::npos) << notes;
   }
+}
+
+// Found by hand on a database built as Supabase builds it (Debian's pg_cron
+// 1.4 with Supabase's grants): `postgres` may call cron.schedule() but not
+// cron.alter_job(), so a job inactive on the source cannot arrive paused.
+// The drill fails naming the grant, and the project's jobs stay as they were.
+TEST(SupabaseDrill, InactivePgCronJobWithoutAlterJobFailsNamingTheGrant) {
+  const std::string jobs =
+      "select jobname, schedule, command, active from cron.job order by jobname";
+  const std::string target = project_url("cron_project");
+  const std::string admin = supa().admin_url("cron_project");
+  exec(admin, "revoke execute on function cron.alter_job from postgres");
+  struct Regrant {
+    std::string url;
+    ~Regrant() {
+      try {
+        exec(url, "grant execute on function cron.alter_job to postgres");
+      } catch (const std::exception& e) {
+        ADD_FAILURE() << "re-granting cron.alter_job: " << e.what();
+      }
+    }
+  } regrant{admin};
+  ASSERT_EQ(one(target,
+                "select has_function_privilege('cron.alter_job(bigint, text, text, text, "
+                "text, boolean)', 'execute')"),
+            "f");
+  ASSERT_EQ(one(src().admin_url("cron_source"), "select count(*) from cron.job where not active"),
+            "1");
+  const auto before = rows(target, jobs);
+  auto dir = fresh_dir("supabase_cron_inactive");
+  auto config = dir / "drill.toml";
+  write_file(config, "[exporter]\nartifact_dir = \"" + dir.string() +
+                         "\"\n[[drill]]\nname = \"cron\"\nsource_url = \"${SRC}\"\n"
+                         "target_url = \"${TGT}\"\nprofile = \"supabase\"\n"
+                         "[drill.restore]\nmode = \"clean\"\n");
+  auto run = run_exporter({"--config.file=" + config.string(), "--once"},
+                          {{"SRC", src().admin_url("cron_source")}, {"TGT", target}});
+  EXPECT_EQ(run.exit_code, 1) << run.output;
+  std::string log = read_file(only_file(dir / "cron", "restore_", ".log"));
+  EXPECT_NE(log.find("GRANT EXECUTE ON FUNCTION cron.alter_job TO postgres"), std::string::npos)
+      << log;
+  EXPECT_EQ(rows(target, jobs), before);
 }
 
 // A source newer than every client: refused before anything is touched,

@@ -11,6 +11,7 @@
 #include "pg/restore_tool.h"
 #include "supabase/cron_jobs.h"
 #include "supabase/platform.h"
+#include "supabase/policy_grants.h"
 #include "supabase/restore_plan.h"
 #include "supabase/roles.h"
 #include "supabase/toc.h"
@@ -324,6 +325,30 @@ TEST(SupabaseRoles, SplitsPlatformFromProjectRolesWithoutGrantors) {
   EXPECT_EQ(
       without_superuser_attributes(back[2].sql),
       "ALTER ROLE app_reader WITH NOINHERIT NOCREATEROLE NOCREATEDB LOGIN CONNECTION LIMIT 5;");
+}
+
+// Issue 11, by hand against a database built as Supabase builds it: since
+// the 2025 change `postgres` owns nothing of Storage and is no member of its
+// owner, yet supautils.policy_grants lets it manage the policies on
+// storage.objects; a drill must replace them (the user's, changed or dropped
+// on the source), not keep them as the platform's.
+TEST(SupabasePolicyGrants, TablesNamedForTheRole) {
+  const std::string setting =
+      R"({"postgres":["auth.users","storage.objects"],"dashboard_user":["storage.buckets"]})";
+  EXPECT_EQ(policy_grant_tables(setting, "postgres"),
+            (std::set<std::string>{"auth.users", "storage.objects"}));
+  EXPECT_EQ(policy_grant_tables(setting, "dashboard_user"),
+            (std::set<std::string>{"storage.buckets"}));
+  EXPECT_TRUE(policy_grant_tables(setting, "app_user").empty());
+}
+
+TEST(SupabasePolicyGrants, NoneWithoutTheSetting) {
+  EXPECT_TRUE(policy_grant_tables("", "postgres").empty());  // supautils not loaded
+  EXPECT_TRUE(policy_grant_tables("{not json", "postgres").empty());
+  EXPECT_TRUE(policy_grant_tables(R"(["storage.objects"])", "postgres").empty());
+  EXPECT_TRUE(policy_grant_tables(R"({"postgres":"storage.objects"})", "postgres").empty());
+  EXPECT_EQ(policy_grant_tables(R"({"postgres":["storage.objects",7]})", "postgres"),
+            (std::set<std::string>{"storage.objects"}));
 }
 
 }  // namespace
