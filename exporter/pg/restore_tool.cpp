@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cctype>
+#include <cstdlib>
 #include <fstream>
 #include <set>
 #include <thread>
@@ -198,15 +199,23 @@ int count_restore_errors(const std::filesystem::path& log) {
   std::set<long> failed_entries;
   int error_lines = 0;
   std::string line;
-  const std::string kEntry = "pg_restore: from TOC entry ";
+  // Every mention in a line counts: the untangling of parallel workers'
+  // output is a guess, and a worker's line joined to another's message
+  // ("Command was: ..." SQL) must not hide its entry.
+  const std::string kEntry = "from TOC entry ";
   while (std::getline(in, line)) {
-    auto at = line.find(kEntry);
-    if (at != std::string::npos) {
-      try {
-        failed_entries.insert(std::stol(line.substr(at + kEntry.size())));
-      } catch (const std::exception&) {
-        ++error_lines;
-      }
+    bool named_entry = false;
+    for (auto at = line.find(kEntry); at != std::string::npos;
+         at = line.find(kEntry, at + kEntry.size())) {
+      const char* digits = line.c_str() + at + kEntry.size();
+      char* end = nullptr;
+      const long id = std::strtol(digits, &end, 10);
+      if (end == digits) continue;  // prose, not pg_restore's "from TOC entry N;"
+      failed_entries.insert(id);
+      named_entry = true;
+    }
+    if (named_entry) {
+      continue;
     } else if (line.rfind("pg_restore: error:", 0) == 0 ||
                line.rfind("pg_restore: [archiver (db)] Error", 0) == 0) {
       ++error_lines;

@@ -145,6 +145,18 @@ TEST(RestoreLog, CountsErrorLinesAndTheSummary) {
     out << "pg_restore: processing data for table \"public.profiles\"\n";
   }
   EXPECT_EQ(count_restore_errors(path), 0);
+  {
+    // Two workers' failures, the second's entry line swallowed into the
+    // first's "Command was:" SQL by the untangling: both entries count, once.
+    std::ofstream out(path);
+    out << "pg_restore: from TOC entry 4021; 2606 16600 CONSTRAINT public t t_pkey app\n"
+           "pg_restore: error: could not execute query: ERROR:  x\n"
+           "Command was: ALTER TABLE ONLY public.t ADD CONSTRAINT t_pkey PRIMARY KEY (id); "
+           "from TOC entry 4033; 1259 16610 INDEX public u_idx app\n"
+           "pg_restore: from TOC entry 4021; 2606 16600 CONSTRAINT public t t_pkey app\n"
+           "pg_restore: error: could not execute query: ERROR:  x again\n";
+  }
+  EXPECT_EQ(count_restore_errors(path), 2);
   std::filesystem::remove(path);
 }
 
