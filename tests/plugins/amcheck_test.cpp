@@ -1,9 +1,9 @@
 // The amcheck check against real PostgreSQL servers: a clean restore passes
-// through the real exporter; an index and a table corrupted on disk (bytes
+// through the real exporter; indexes and a table corrupted on disk (bytes
 // overwritten while their own throwaway cluster is stopped) fail the check,
-// naming each, while every other relation is still checked; a missing
-// schema, a user who may not install amcheck and a bad config are refused
-// with what to do.
+// naming each, while every other relation is still checked; running out of
+// time stops it saying how far it got; a missing schema, a user who may not
+// install amcheck and a bad config are refused with what to do.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -45,11 +45,12 @@ struct PluginRun {
 
 // Runs amcheck.so the way a drill does (its own worker process, the C ABI)
 // against `target`, with `settings` as the rest of its [[drill.check]] table.
-PluginRun run_amcheck(const std::string& target, const std::string& settings = "") {
+PluginRun run_amcheck(const std::string& target, const std::string& settings = "",
+                      std::chrono::milliseconds time = 2min) {
   ph::CheckWorker worker(std::filesystem::path(BD_CHECKS_DIR) / "amcheck.so");
   PluginRun run;
   run.outcome.name = "structure";
-  auto deadline = std::chrono::steady_clock::now() + 2min;
+  auto deadline = std::chrono::steady_clock::now() + time;
   auto created = worker.create("plugin = \"amcheck\"\nname = \"structure\"\n" + settings, "d",
                                "structure", deadline, run.outcome);
   if (!created.ok()) {
@@ -176,6 +177,9 @@ TEST(Amcheck, IndexAndTableCorruptedOnDiskFailNamingEach) {
         "create index items_v_idx on items (v);"
         "create table heap_only (v text);"
         "insert into heap_only select 'row ' || g from generate_series(1, 100) g;"
+        "create table pairs (v text);"
+        "insert into pairs select 'val-' || lpad(g::text, 6, '0') from generate_series(1, 500) g;"
+        "create index pairs_v_idx on pairs (v);"
         "checkpoint");
   }
 
@@ -183,12 +187,13 @@ TEST(Amcheck, IndexAndTableCorruptedOnDiskFailNamingEach) {
   ASSERT_TRUE(clean.passed) << clean.message;
   EXPECT_TRUE(contains(clean.message, "no corruption found in ")) << clean.message;
   const std::string checked = clean.line("structure.relations_checked");
-  // items, heap_only, their TOAST tables and TOAST indexes, items_pkey, items_v_idx
-  EXPECT_EQ(checked, "8") << clean.message;
+  // items, heap_only, pairs, their TOAST tables and TOAST indexes, items_pkey,
+  // items_v_idx, pairs_v_idx
+  EXPECT_EQ(checked, "12") << clean.message;
   EXPECT_EQ(clean.line("structure.corrupt_relations"), "0");
   EXPECT_EQ(amcheck_traces(db), "- 0") << "the extension the check installed is gone";
 
-  std::filesystem::path index_file, heap_file;
+  std::filesystem::path index_file, heap_file, pairs_file;
   {
     pqxx::connection conn(db);
     pqxx::nontransaction tx(conn);
@@ -196,6 +201,8 @@ TEST(Amcheck, IndexAndTableCorruptedOnDiskFailNamingEach) {
                  tx.exec1("select pg_relation_filepath('items_v_idx')")[0].as<std::string>();
     heap_file = cluster.data_dir() /
                 tx.exec1("select pg_relation_filepath('heap_only')")[0].as<std::string>();
+    pairs_file =
+        cluster.data_dir() / tx.exec1("select pg_relation_filepath('pairs')")[0].as<std::string>();
   }
   cluster.stop_server();
   // The index: one leaf key made larger than the keys after it on its page
@@ -218,25 +225,37 @@ TEST(Amcheck, IndexAndTableCorruptedOnDiskFailNamingEach) {
   const uint32_t bogus_xmin = 0xFFFFFF00u;
   std::memcpy(heap.data() + tuple, &bogus_xmin, 4);
   write_file(heap_file, heap);
+  // A value changed in a table but not in its index: the index itself is
+  // well-formed, only heapallindexed sees the row without its entry.
+  std::string pairs = read_file(pairs_file);
+  at = pairs.find("val-000300");
+  ASSERT_NE(at, std::string::npos);
+  ASSERT_EQ(pairs.find("val-000300", at + 1), std::string::npos);
+  pairs.replace(at, 10, "val-zzzzzz");
+  write_file(pairs_file, pairs);
   cluster.start_server();
 
   auto corrupt = run_amcheck(db);
   EXPECT_FALSE(corrupt.passed);
   const std::string& m = corrupt.message;
-  EXPECT_TRUE(contains(m, "2 relations are corrupt (of 8 relations checked)")) << m;
+  EXPECT_TRUE(contains(m, "3 relations are corrupt (of 12 relations checked)")) << m;
   EXPECT_TRUE(contains(m, "index public.items_v_idx (on public.items): ")) << m;
   EXPECT_TRUE(contains(m, "invariant violated for index \"items_v_idx\"")) << m;
   EXPECT_TRUE(contains(m, "table public.heap_only: block 0, offset 1: xmin 4294967040")) << m;
+  EXPECT_TRUE(contains(m, "index public.pairs_v_idx (on public.pairs): heap tuple (")) << m;
+  EXPECT_TRUE(contains(m, "lacks matching index tuple within index \"pairs_v_idx\"")) << m;
   EXPECT_FALSE(contains(m, "items_pkey")) << "the intact index of the same table passes: " << m;
+  EXPECT_FALSE(contains(m, "table public.pairs")) << "its tuples are well-formed: " << m;
   EXPECT_EQ(corrupt.line("structure.relations_checked"), checked);
-  EXPECT_EQ(corrupt.line("structure.corrupt_relations"), "2");
+  EXPECT_EQ(corrupt.line("structure.corrupt_relations"), "3");
   EXPECT_EQ(amcheck_traces(db), "- 0");
 
   // heapallindexed = false and heap = false: the ordering violation is still
-  // found by the structure check alone; the table is no longer read.
+  // found by the structure check alone; the missing entry and the table's
+  // damaged tuple are not.
   auto btree_only = run_amcheck(db, "heapallindexed = false\nheap = false\n");
   EXPECT_FALSE(btree_only.passed);
-  EXPECT_TRUE(contains(btree_only.message, "1 relation is corrupt (of 4 relations checked)"))
+  EXPECT_TRUE(contains(btree_only.message, "1 relation is corrupt (of 6 relations checked)"))
       << btree_only.message;
   EXPECT_TRUE(contains(btree_only.message, "index public.items_v_idx (on public.items)"))
       << btree_only.message;
@@ -271,6 +290,23 @@ TEST(Amcheck, CleanRestorePassesInADrillOfTheRealExporter) {
   EXPECT_GT(std::stol(validation.substr(pos + 28)), 10) << validation;
   EXPECT_TRUE(contains(validation, "structure.corrupt_relations|0\n")) << validation;
   EXPECT_EQ(amcheck_traces(pg().url(s.target())), "- 0");
+}
+
+// Under 4 s left (the 3 s kept back to remove the extension, plus 1 s for a
+// relation): the check stops before the first relation, says how far it got
+// and still removes the extension in the time it kept back. Not timing
+// dependent: any start-up under 3.9 s leads to the same path.
+TEST(Amcheck, RunningOutOfTimeStopsSayingHowFarItGot) {
+  Scratch s("amcheck_time");
+  auto run = run_amcheck(pg().url(s.source()), "", 3900ms);
+  EXPECT_FALSE(run.passed);
+  EXPECT_TRUE(contains(run.message, "stopped after 0 of ")) << run.message;
+  EXPECT_TRUE(contains(run.message,
+                       "relations because its timeout ran out; raise the check's "
+                       "timeout"))
+      << run.message;
+  EXPECT_EQ(run.line("structure.relations_checked"), "0");
+  EXPECT_EQ(amcheck_traces(pg().url(s.source())), "- 0");
 }
 
 // An amcheck the database already has is used where it is and left there.
