@@ -15,17 +15,21 @@ namespace backupdrill {
 namespace fs = std::filesystem;
 namespace {
 
-// The WAL segment (16 MB, the default size) holding an LSN "X/Y" on a
-// timeline: the file name pgBackRest and the server use.
-std::string segment_of(const std::string& lsn, const std::string& timeline_of) {
+// The WAL segment (16 MB, the default size) holding the last byte before an
+// LSN "X/Y" on a timeline: the file name pgBackRest and the server use.
+// `ahead` segments later: the next one after the last replayed.
+std::string segment_of(const std::string& lsn, const std::string& timeline_of, int ahead = 0) {
   const auto slash = lsn.find('/');
   if (slash == std::string::npos || timeline_of.size() < 8) return "";
   try {
     const unsigned long long hi = std::stoull(lsn.substr(0, slash), nullptr, 16);
-    const unsigned long long lo = std::stoull(lsn.substr(slash + 1), nullptr, 16);
+    unsigned long long lo = std::stoull(lsn.substr(slash + 1), nullptr, 16);
+    // The segment of the last byte replayed: an LSN on a boundary is the
+    // start of the next, not yet read, segment.
+    if (lo % (16ULL << 20) == 0 && lo > 0) --lo;
     char name[25];
     std::snprintf(name, sizeof name, "%s%08llX%08llX", timeline_of.substr(0, 8).c_str(), hi,
-                  lo / (16ULL << 20));
+                  lo / (16ULL << 20) + ahead);
     return name;
   } catch (const std::exception&) {
     return "";
@@ -175,13 +179,18 @@ void PhysicalDrill::recover() {
   if (target_.kind == physical::RecoveryTarget::Kind::latest && !end_segment.empty() &&
       facts_.archive_max.size() == 24 && facts_.archive_max.substr(0, 8) == timeline &&
       end_segment.substr(8) < facts_.archive_max.substr(8)) {
-    const std::string said = physical::server_lines_with(settings.log_file, "redo done");
-    throw std::runtime_error(
-        "recovery stopped at LSN " + outcome.end_lsn + " (segment " + end_segment +
-        ") but the repository's archive goes to " + facts_.archive_max +
-        ": the WAL after it is missing or unreadable, so \"latest\" is not reachable; the "
-        "server said: " +
-        (said.empty() ? physical::server_failure(settings.log_file) : said));
+    // The next segment is the one the restore_command could not get; the
+    // server's own lines say where redo ended and what it had replayed.
+    const std::string next = segment_of(outcome.end_lsn, timeline, 1);
+    std::string said = physical::server_lines_with(settings.log_file, "redo done", 1);
+    const std::string last = physical::server_lines_with(settings.log_file, "last completed", 1);
+    if (!last.empty()) said += (said.empty() ? "" : " / ") + last;
+    throw std::runtime_error("recovery stopped at LSN " + outcome.end_lsn + " after segment " +
+                             end_segment + ", but the repository's archive goes to " +
+                             facts_.archive_max + ": segment " + next +
+                             " could not be restored (missing or unreadable), so \"latest\" was "
+                             "not reached; the server said: " +
+                             (said.empty() ? physical::server_failure(settings.log_file) : said));
   }
   // The moment the restored data represents: the requested time, else the
   // last replayed commit, else the end of the backup.

@@ -1,6 +1,7 @@
 #include "physical/pgbackrest_info.h"
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <stdexcept>
 
 #include "util/bounded_text.h"
@@ -30,13 +31,14 @@ nlohmann::json stanza_info(const PgBackRest& pgbackrest, Deadline deadline) {
 }
 
 // The archive entry ("15-1") of the database a backup belongs to.
-const nlohmann::json* archive_of(const nlohmann::json& stanza, int db_id) {
-  for (const auto& archive : stanza.value("archive", nlohmann::json::array())) {
-    if (archive.contains("database") && archive["database"].value("id", -1) == db_id) {
-      return &archive;
+std::optional<nlohmann::json> archive_of(const nlohmann::json& stanza, int db_id) {
+  const auto archives = stanza.value("archive", nlohmann::json::array());
+  for (const auto& archive : archives) {
+    if (archive.value("database", nlohmann::json::object()).value("id", -1) == db_id) {
+      return archive;
     }
   }
-  return nullptr;
+  return std::nullopt;
 }
 
 }  // namespace
@@ -84,7 +86,7 @@ PhysicalBackup read_backup_info(const PgBackRest& pgbackrest, const std::string&
   } catch (const std::exception&) {
     throw std::runtime_error("pgbackrest info gives no PostgreSQL version for backup " + out.label);
   }
-  if (const auto* a = archive_of(stanza, db_id)) {
+  if (const auto a = archive_of(stanza, db_id)) {
     out.archive_min = a->value("min", "");
     out.archive_max = a->value("max", "");
   }
@@ -97,7 +99,7 @@ std::string archive_range(const PgBackRest& pgbackrest, const PhysicalBackup& ba
   for (const auto& b : stanza.value("backup", nlohmann::json::array())) {
     if (b.value("label", "") != backup.label) continue;
     const int db_id = b.value("database", nlohmann::json::object()).value("id", -1);
-    if (const auto* a = archive_of(stanza, db_id)) {
+    if (const auto a = archive_of(stanza, db_id)) {
       return a->value("min", "") + "-" + a->value("max", "");
     }
   }

@@ -29,6 +29,17 @@ std::vector<std::string> read_lines(const std::filesystem::path& file) {
   return lines;
 }
 
+// FATALs of client connections (the recovery wait's own attempts while the
+// server starts, a shutdown), not of the server itself.
+bool connection_noise(const std::string& line) {
+  for (const char* text : {"the database system is starting up", "not yet accepting connections",
+                           "terminating connection due to administrator command",
+                           "the database system is shutting down", "does not exist"}) {
+    if (line.find(text) != std::string::npos) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 std::string server_failure(const std::filesystem::path& log_file) {
@@ -36,6 +47,7 @@ std::string server_failure(const std::filesystem::path& log_file) {
   for (size_t i = 0; i < lines.size(); ++i) {
     const std::string& l = lines[i];
     if (l.find("FATAL:") == std::string::npos && l.find("PANIC:") == std::string::npos) continue;
+    if (connection_noise(l)) continue;
     std::string out = from_severity(l);
     if (i + 1 < lines.size() && lines[i + 1].find("DETAIL:") != std::string::npos) {
       out += " " + from_severity(lines[i + 1]);

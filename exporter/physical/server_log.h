@@ -5,7 +5,8 @@
 
 namespace backupdrill::physical {
 
-// The first FATAL or PANIC line of the log (e.g. "FATAL:  recovery ended
+// The first FATAL or PANIC line of the log (not those of refused client
+// connections while it starts) (e.g. "FATAL:  recovery ended
 // before configured recovery target was reached"), with the line before it
 // when that says what was missing; else the last ERROR line; empty when
 // there is none.
