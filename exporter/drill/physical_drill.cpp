@@ -107,7 +107,7 @@ void PhysicalDrill::guard() {
         work_dir, {{"the pgBackRest repository", facts_.repository},
                    {"the backed-up cluster's data directory", facts_.source_data_dir}});
     // The run directory's socket path must fit a unix socket address.
-    const fs::path socket = work_dir / (drill_.name + "-" + rec_.run_id) / ".s.PGSQL.5432";
+    const fs::path socket = work_dir / (rec_.run_id + "-99") / ".s.PGSQL.5432";
     if (socket.string().size() > 107) {
       throw std::runtime_error("[drill.restore] work_dir " + work_dir.string() +
                                " is too long: the server's socket " + socket.string() +
@@ -140,7 +140,7 @@ void PhysicalDrill::guard() {
 }
 
 void PhysicalDrill::restore() {
-  run_ = physical::create_run_dir(drill_.restore.work_dir, drill_.name + "-" + rec_.run_id, user_);
+  run_ = physical::create_run_dir(drill_.restore.work_dir, rec_.run_id, user_);
   fact("run_dir", run_->root.string());
   source_->restore(run_->data, run_->tablespaces, folder_ / restore_log_, deadline_, cancel_);
 }

@@ -89,13 +89,25 @@ void refuse_unsafe_location(const fs::path& work_dir,
 }
 
 RunDir create_run_dir(const fs::path& work_dir, const std::string& name, const OsUser& user) {
-  RunDir run{work_dir / name, work_dir / name / "data", work_dir / name / "tablespaces"};
-  std::error_code ec;
-  if (fs::exists(run.root, ec)) {
-    throw std::runtime_error("the run directory " + run.root.string() +
-                             " exists already; a drill never restores into an existing one");
+  // Another drill sharing work_dir may have started in the same second:
+  // the next free name, never an existing directory (mkdir fails on one).
+  fs::path root;
+  for (int n = 1; n < 100 && root.empty(); ++n) {
+    const fs::path candidate = work_dir / (n == 1 ? name : name + "-" + std::to_string(n));
+    if (::mkdir(candidate.c_str(), 0700) == 0)
+      root = candidate;
+    else if (errno != EEXIST)
+      break;
   }
-  make_private_dir(run.root, user);
+  if (root.empty()) {
+    throw std::runtime_error("cannot create a run directory " + (work_dir / name).string() + ": " +
+                             std::strerror(errno));
+  }
+  if (user.switched && ::chown(root.c_str(), user.uid, user.gid) != 0) {
+    throw std::runtime_error("cannot give " + root.string() + " to " + user.name + ": " +
+                             std::strerror(errno));
+  }
+  RunDir run{root, root / "data", root / "tablespaces"};
   {
     std::ofstream marker(run.root / kRunMarker);
     marker << ::getpid() << "\n" << process_identity(::getpid()) << "\n";

@@ -29,14 +29,15 @@ void refuse_unsafe_location(
     const std::vector<std::pair<std::string, std::filesystem::path>>& forbidden);
 
 struct RunDir {
-  std::filesystem::path root;         // <work_dir>/<drill>-<run id>
+  std::filesystem::path root;         // <work_dir>/<run id>[-N]
   std::filesystem::path data;         // the restored data directory
   std::filesystem::path tablespaces;  // where tablespaces are remapped
 };
 
 // A fresh run directory for one run (0700, owned by user; its data directory
 // does not exist yet, as pgBackRest never restores into an existing one).
-// Throws std::runtime_error when it exists already.
+// Named after the run, with -2, -3... when another drill sharing work_dir
+// took the name. Throws std::runtime_error when it cannot be created.
 RunDir create_run_dir(const std::filesystem::path& work_dir, const std::string& name,
                       const OsUser& user);
 

@@ -59,7 +59,7 @@ def write_config(name, *, conf=CONF, target="latest", expect_rows=150, keep_fail
                  extra_restore=""):
     case = os.path.join(WORK, name)
     os.makedirs(case, exist_ok=True)
-    work_dir = os.path.join(case, "restore")
+    work_dir = os.path.join(case, "w")  # short: the server's socket lives in it
     toml = f"""
 [exporter]
 artifact_dir = "{case}/artifacts"
@@ -139,19 +139,22 @@ def copy_repo(name, extra=""):
     return base, conf
 
 
+shutil.rmtree(WORK, ignore_errors=True)
+os.makedirs(WORK)
+os.chmod(WORK, 0o755)
 range_before = archive_range()
 rows_before = source_rows()
 figures = {}
 
 # 1. latest: every archived row, objectives measured, nothing left, nothing pushed.
-config, case, work_dir = write_config("pgbr-latest")
+config, case, work_dir = write_config("latest")
 os.makedirs(work_dir, exist_ok=True)
 if ROOT:
     shutil.chown(work_dir, "postgres", "postgres")
 os.chmod(work_dir, 0o700)
 # A leftover of a crashed run (marked, its process gone) and a directory the
 # exporter does not own: the first is removed, the second kept.
-leftover = os.path.join(work_dir, "pgbr-latest-20000101T000000Z")
+leftover = os.path.join(work_dir, "20000101T000000Z")
 os.makedirs(leftover)
 with open(os.path.join(leftover, ".backupdrill-run"), "w") as f:
     f.write("999999999\nnot-a-process\n")
@@ -183,7 +186,7 @@ md = glob.glob(os.path.join(case, "artifacts", "*", "drill_summary_*.md"))
 check(bool(md) and "Physical restore" in open(md[-1]).read(), "latest: md summary has the facts")
 
 # 2. a time between T1 and T2: exactly the rows up to T1; the recovery point is that time.
-config, case, work_dir = write_config("pgbr-time", target=FACTS["T_MID"], expect_rows=100)
+config, case, work_dir = write_config("time", target=FACTS["T_MID"], expect_rows=100)
 proc, s, seconds = run_once(config)
 figures["time"] = seconds
 check(proc.returncode == 0, f"time: drill passes (exit {proc.returncode}) {tail(proc)}")
@@ -197,14 +200,14 @@ check((s.get("snapshot_time") or "").startswith(mid),
 check(run_dirs(work_dir) == [], "time: run directory gone")
 
 # 3. a WAL segment missing from the repository: fails in recover quoting the server.
-base, conf = copy_repo("pgbr-nowal")
+base, conf = copy_repo("nowal")
 segment = FACTS["ARCHIVE_RANGE"].split("-")[1]
 missing = "%s%08X" % (segment[:16], int(segment[16:], 16) - 1)
 removed = glob.glob(os.path.join(base, "repo", "archive", "main", "*", "*", missing + "*"))
 check(len(removed) == 1, f"nowal: segment {missing} found in the copy ({removed})")
 for r in removed:
     os.remove(r)
-config, case, work_dir = write_config("pgbr-nowal", conf=conf)
+config, case, work_dir = write_config("nowal", conf=conf)
 proc, s, seconds = run_once(config)
 figures["missing WAL"] = seconds
 check(proc.returncode == 1, f"nowal: drill fails (exit {proc.returncode})")
@@ -215,7 +218,7 @@ check(run_dirs(work_dir) == [], "nowal: run directory gone")
 check("stopped" in s.get("physical", {}).get("cleanup", ""), "nowal: server stopped")
 
 # 3b. the same gap with a time target beyond it: the server's own FATAL.
-config, case, work_dir = write_config("pgbr-nowal-time", conf=conf,
+config, case, work_dir = write_config("nowal-time", conf=conf,
                                       target=time.strftime("%Y-%m-%d %H:%M:%S+00", time.gmtime()))
 proc, s, seconds = run_once(config)
 check(s.get("failed_phase") == "recover", f"nowal-time: failed in recover ({s.get('failed_phase')})")
@@ -225,7 +228,7 @@ check(run_dirs(work_dir) == [], "nowal-time: run directory gone")
 
 # 4. a corrupted backup file: fails in restore quoting pgBackRest; keep_failed keeps it.
 # (no retries: pgBackRest waits 15 s before its second one)
-base, conf = copy_repo("pgbr-corrupt", "job-retry=0")
+base, conf = copy_repo("corrupt", "job-retry=0")
 label = json.loads(as_owner(["pgbackrest", f"--config={conf}", "--stanza=main", "info",
                              "--output=json"]).stdout)[0]["backup"][-1]["label"]
 victim = os.path.join(base, "repo", "backup", "main", label, "pg_data", "global", "pg_control")
@@ -233,14 +236,14 @@ victim = victim if os.path.exists(victim) else glob.glob(victim + "*")[0]
 with open(victim, "r+b") as f:
     f.seek(100)
     f.write(b"\xde\xad\xbe\xef" * 8)
-config, case, work_dir = write_config("pgbr-corrupt", conf=conf)
+config, case, work_dir = write_config("corrupt", conf=conf)
 proc, s, seconds = run_once(config)
 figures["corrupt"] = seconds
 check(proc.returncode == 1, f"corrupt: drill fails (exit {proc.returncode})")
 check(s.get("failed_phase") == "restore", f"corrupt: failed in restore ({s.get('failed_phase')})")
 check("ERROR: [" in s.get("error", ""), f"corrupt: quotes pgBackRest: {s.get('error')}")
 check(run_dirs(work_dir) == [], "corrupt: run directory gone")
-config, case, work_dir = write_config("pgbr-keep", conf=conf, keep_failed=True)
+config, case, work_dir = write_config("keep", conf=conf, keep_failed=True)
 proc, s, seconds = run_once(config)
 kept = run_dirs(work_dir)
 check(len(kept) == 1 and os.path.exists(os.path.join(work_dir, kept[0], ".backupdrill-kept")),
@@ -253,7 +256,7 @@ check(source_rows() == rows_before, "source: row count unchanged")
 check(archive_range() == range_before, "source: archive range unchanged")
 
 # 6. /metrics: the drill with its recover series (the last run reloaded at start).
-config = os.path.join(WORK, "pgbr-latest", "drill.toml")
+config = os.path.join(WORK, "latest", "drill.toml")
 with socket.socket() as sock:
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
@@ -271,9 +274,9 @@ try:
 finally:
     server.terminate()
     server.wait(timeout=20)
-m = re.search(r'backupdrill_phase_duration_seconds\{drill="pgbr-latest",phase="recover"\} (\S+)', metrics)
+m = re.search(r'backupdrill_phase_duration_seconds\{drill="latest",phase="recover"\} (\S+)', metrics)
 check(m is not None and float(m.group(1)) > 0, f"metrics: phase_duration_seconds recover ({m and m.group(1)})")
-check('backupdrill_failures_total{drill="pgbr-latest",phase="recover"}' in metrics,
+check('backupdrill_failures_total{drill="latest",phase="recover"}' in metrics,
       "metrics: failures_total with phase recover")
 
 print("figures (seconds per --once run):", {k: round(v, 1) for k, v in figures.items()})
