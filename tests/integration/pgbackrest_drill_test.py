@@ -144,6 +144,20 @@ os.makedirs(WORK)
 os.chmod(WORK, 0o755)
 range_before = archive_range()
 rows_before = source_rows()
+
+# 0. --check-config accepts a good physical drill and refuses a bad one by key and line.
+config, case, work_dir = write_config("cfg")
+proc = subprocess.run([EXPORTER, f"--config.file={config}", "--check-config"], capture_output=True,
+                      text=True, timeout=60)
+check(proc.returncode == 0, f"check-config: a good pgbackrest drill is valid ({proc.stderr[-300:]})")
+with open(config) as f:
+    text = f.read()
+with open(config, "w") as f:
+    f.write(text.replace('source_url = ', 'target_url = "postgresql://u@127.0.0.1/x"\nsource_url = '))
+proc = subprocess.run([EXPORTER, f"--config.file={config}", "--check-config"], capture_output=True,
+                      text=True, timeout=60)
+check(proc.returncode == 2 and 'key "target_url"' in proc.stderr and "drill.toml:" in proc.stderr,
+      f"check-config: target_url refused by key and line ({proc.stderr[-300:]})")
 figures = {}
 
 # 1. latest: every archived row, objectives measured, nothing left, nothing pushed.
