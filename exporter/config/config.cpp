@@ -23,6 +23,8 @@ std::string_view to_string(BackupConfig::Source source) {
       return "file";
     case BackupConfig::Source::s3:
       return "s3";
+    case BackupConfig::Source::pgbackrest:
+      return "pgbackrest";
   }
   return "?";
 }

@@ -42,7 +42,9 @@ struct BackupConfig {
   // Where the drilled archive comes from (issue 13). pg_dump: a fresh dump of
   // source_url (the default, the runbook's); file: the newest archive an
   // existing path or glob names; s3: the newest object under an S3 prefix.
-  enum class Source { pg_dump, file, s3 };
+  // pgbackrest: a physical backup of a pgBackRest repository, restored into
+  // a throwaway server under [drill.restore] work_dir (issue 14).
+  enum class Source { pg_dump, file, s3, pgbackrest };
   Source source = Source::pg_dump;
   std::string path;  // file: a custom-format file, a directory dump, or a glob
   // file and s3: auto (verify <archive>.sha256 when present) | required | none
@@ -54,6 +56,12 @@ struct BackupConfig {
   std::string region = "us-east-1";
   std::string access_key_id;      // a secret like every credential
   std::string secret_access_key;  // from the value or secret_access_key_file
+  std::string stanza;             // pgbackrest: the stanza to restore
+  std::string pgbackrest_config;  // pgbackrest: --config (empty: pgBackRest's default)
+  std::string backup_set;         // pgbackrest: a backup label; empty: the newest
+  // pgbackrest: "latest", "immediate", or a time with its zone
+  // ("2026-11-29 03:00:00+00").
+  std::string recovery_target = "latest";
 };
 
 // For logs, summaries and errors: the names the config file uses.
@@ -64,6 +72,14 @@ struct RestoreConfig {
   enum class Mode { recreate, clean };
   Mode mode = Mode::recreate;
   int jobs = 2;
+  // Physical sources: where each run's data directory and throwaway server
+  // live (private, 0700), the database the checks connect to, the OS user
+  // the restore and the server run as when the exporter is root (PostgreSQL
+  // refuses root), and whether a failed run's directory is kept.
+  std::string work_dir;
+  std::string database = "postgres";
+  std::string run_as;
+  bool keep_failed = false;
 };
 
 std::string_view to_string(RestoreConfig::Mode mode);

@@ -8,6 +8,7 @@
 #include "schedule/cron.h"
 #include "util/bounded_text.h"
 #include "util/duration.h"
+#include "util/time_format.h"
 
 namespace backupdrill::config {
 namespace {
@@ -176,6 +177,15 @@ std::string s3_url_problem(const std::string& url) {
          "letters, digits, - and ., then an optional prefix)";
 }
 
+// "latest", "immediate", or a timestamp with its zone.
+std::string recovery_target_problem(const std::string& v) {
+  SystemTime ignored;
+  if (v == "latest" || v == "immediate" || parse_timestamp_with_zone(v, ignored)) return "";
+  return "\"" + bounded_text(v, 80) +
+         "\" is not a recovery target; expected \"latest\", \"immediate\", or a time with its "
+         "zone such as \"2026-11-29 03:00:00+00\"";
+}
+
 const std::vector<Field<ExporterConfig>>& exporter_fields() {
   using E = ExporterConfig;
   static const std::vector<Field<E>> fields{
@@ -201,9 +211,14 @@ const std::vector<Field<BackupConfig>>& backup_fields() {
   using S = BackupConfig::Source;
   using C = BackupConfig::Checksum;
   static const std::vector<Field<B>> fields{
-      choice("source", &B::source, {{"pg_dump", S::pg_dump}, {"file", S::file}, {"s3", S::s3}},
+      choice("source", &B::source,
+             {{"pg_dump", S::pg_dump},
+              {"file", S::file},
+              {"s3", S::s3},
+              {"pgbackrest", S::pgbackrest}},
              "pg_dump: a fresh dump of source_url; file: the newest archive of path; s3: the "
-             "newest object under url"),
+             "newest object under url; pgbackrest: a physical backup restored into a throwaway "
+             "server"),
       integer("jobs", &B::jobs, 1, 64, "pg_dump: >1 is a parallel directory-format dump"),
       text("compression", &B::compression, "pg_dump's -Z: none, gzip:N, lz4, zstd:N",
            [](const std::string& v) -> std::string {
@@ -229,6 +244,13 @@ const std::vector<Field<BackupConfig>>& backup_fields() {
       text("region", &B::region, "s3: the bucket's region (\"auto\" for R2)"),
       secret("access_key_id", &B::access_key_id, "s3: the access key id"),
       secret("secret_access_key", &B::secret_access_key, "s3: the secret access key"),
+      text("stanza", &B::stanza, "pgbackrest: the stanza to restore"),
+      text("config", &B::pgbackrest_config,
+           "pgbackrest: its configuration file (--config); empty: pgBackRest's default"),
+      text("set", &B::backup_set, "pgbackrest: a backup label; empty: the newest"),
+      text("recovery_target", &B::recovery_target,
+           "pgbackrest: \"latest\", \"immediate\" or a time with its zone",
+           recovery_target_problem),
   };
   return fields;
 }
@@ -239,6 +261,13 @@ const std::vector<Field<RestoreConfig>>& restore_fields() {
       choice("mode", &R::mode, {{"recreate", R::Mode::recreate}, {"clean", R::Mode::clean}},
              "recreate: drop and create the target database; clean: pg_restore --clean into it"),
       integer("jobs", &R::jobs, 1, 64, "parallel pg_restore jobs"),
+      text("work_dir", &R::work_dir,
+           "pgbackrest: where each run's data directory and throwaway server live (0700)"),
+      text("database", &R::database, "pgbackrest: the database the checks connect to"),
+      text("run_as", &R::run_as,
+           "pgbackrest: the OS user the restore and the server run as when the exporter is root"),
+      flag("keep_failed", &R::keep_failed,
+           "pgbackrest: keep a failed run's directory for inspection"),
   };
   return fields;
 }

@@ -91,6 +91,10 @@ std::string render_summary_markdown(const RunRecord& r) {
       }
     }
   }
+  if (!r.physical.empty()) {
+    md << "\n## Physical restore\n\n| | |\n|---|---|\n";
+    for (const auto& [key, value] : r.physical) md << "| " << key << " | " << value << " |\n";
+  }
   if (!r.notes.empty()) {
     md << "\n## Notes\n\n";
     for (const auto& n : r.notes) md << "- " << n << "\n";

@@ -2,6 +2,7 @@
 
 #include <memory>
 #include <optional>
+#include <span>
 
 #include "artifacts/artifact_files.h"
 #include "artifacts/run_history.h"
@@ -11,6 +12,7 @@
 #include "drill/extension_check.h"
 #include "drill/free_space.h"
 #include "drill/guard.h"
+#include "drill/physical_drill.h"
 #include "drill/report.h"
 #include "drill/restore.h"
 #include "drill/run_journal.h"
@@ -73,8 +75,9 @@ struct DrillContext {
   std::optional<TargetLock> target_lock;  // held until the run ends
   std::optional<BackupArchive> archive;
   PgSession session;
-  bool backup_started = false;         // from then on the run has files to list
-  std::optional<std::string> skipped;  // why the run did not happen
+  std::optional<PhysicalDrill> physical;  // source = "pgbackrest"
+  bool backup_started = false;            // from then on the run has files to list
+  std::optional<std::string> skipped;     // why the run did not happen
 };
 
 void guard_phase(DrillContext& c) {
@@ -212,6 +215,37 @@ void checks_phase(DrillContext& c) {
   }
 }
 
+// Physical sources (issue 14): the throwaway server is the target; the
+// phases' work is PhysicalDrill's (drill/physical_drill.h).
+void physical_guard_phase(DrillContext& c) {
+  try {
+    if (!c.drill.source_url.empty()) c.source = pg::ConnInfo::parse(c.drill.source_url);
+    c.checks.emplace(plugin_host::effective_plugin_dir(c.config.exporter.plugin_dir), c.drill,
+                     c.options.cancel);
+  } catch (const std::exception& e) {
+    throw SetupRefusal(std::string("drill \"") + c.drill.name + "\" (" + c.drill.origin +
+                       "): " + scrub(e.what()));
+  }
+  c.rec.source = c.source ? c.source->redacted() : "";
+  c.rec.backup_source = to_string(c.drill.backup.source);
+  c.checks->set_backup_facts(c.rec.backup_source, std::nullopt);
+  c.physical.emplace(c.drill, c.rec, c.folder, c.names.restore_log(),
+                     "recover_" + c.names.stamp + ".log", c.deadline, c.options.cancel);
+  c.physical->guard();
+}
+
+void physical_restore_phase(DrillContext& c) {
+  c.backup_started = true;
+  c.physical->restore();
+}
+
+void recover_phase(DrillContext& c) {
+  c.physical->recover();
+  c.target = c.physical->target();
+  c.rec.target = c.target->redacted();
+  c.checks->set_backup_facts(c.rec.backup_source, c.rec.snapshot_time);
+}
+
 struct PhaseStep {
   Phase phase;
   void (*run)(DrillContext&);
@@ -222,6 +256,12 @@ struct PhaseStep {
 constexpr PhaseStep kPipeline[] = {
     {Phase::guard, guard_phase},     {Phase::backup, backup_phase}, {Phase::verify, verify_phase},
     {Phase::restore, restore_phase}, {Phase::checks, checks_phase},
+};
+constexpr PhaseStep kPhysicalPipeline[] = {
+    {Phase::guard, physical_guard_phase},
+    {Phase::restore, physical_restore_phase},
+    {Phase::recover, recover_phase},
+    {Phase::checks, checks_phase},
 };
 
 // Runs one phase: its timing in the record and the journal, its log lines,
@@ -260,7 +300,11 @@ void report_phase(DrillContext& c) {
   PhaseTiming report{kPhaseReport, Clock::now(), {}};
   try {
     write_run_files(c.folder, c.names, rec);
-    for (const std::string& name : c.profile->artifact_names(c.names)) {
+    std::vector<std::string> names = c.profile->artifact_names(c.names);
+    if (c.physical) {
+      for (auto& name : c.physical->artifact_names()) names.push_back(name);
+    }
+    for (const std::string& name : names) {
       std::error_code ec;
       if (!std::filesystem::exists(c.folder / name, ec)) continue;
       rec.artifacts.push_back({name, size_on_disk(c.folder / name), sha256_file(c.folder / name)});
@@ -345,7 +389,9 @@ DrillRun run_drill(const Config& config, const DrillConfig& drill, const RunOpti
   c.session.restore_watch = options.restore_watch;
 
   try {
-    for (const PhaseStep& step : kPipeline) {
+    const bool physical = drill.backup.source == BackupConfig::Source::pgbackrest;
+    for (const PhaseStep& step : physical ? std::span<const PhaseStep>(kPhysicalPipeline)
+                                          : std::span<const PhaseStep>(kPipeline)) {
       run_phase(c, step);
       if (c.skipped) {
         // Not a run: another replica is running this drill's target.
@@ -377,6 +423,9 @@ DrillRun run_drill(const Config& config, const DrillConfig& drill, const RunOpti
   }
   rec.in_progress = false;
 
+  // A physical run's server is stopped and its directory removed (or kept)
+  // before the report, which records how.
+  if (c.physical) c.physical->cleanup(!rec.success);
   if (c.backup_started) report_phase(c);
   rec.finished = Clock::now();
   measure_objectives(rec);

@@ -122,8 +122,8 @@ constexpr std::array<FamilyInfo, kFamilyCount> kFamilies{{
 }};
 
 const std::vector<std::string>& duration_phases() {
-  static const std::vector<std::string> p{kPhaseBackup, kPhaseVerify, kPhaseRestore, kPhaseChecks,
-                                          kPhaseTotal};
+  static const std::vector<std::string> p{kPhaseBackup,  kPhaseVerify, kPhaseRestore,
+                                          kPhaseRecover, kPhaseChecks, kPhaseTotal};
   return p;
 }
 

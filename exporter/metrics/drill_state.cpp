@@ -6,8 +6,8 @@
 namespace backupdrill {
 
 const std::vector<std::string>& failure_phases() {
-  static const std::vector<std::string> p{kPhaseGuard,   kPhaseBackup, kPhaseVerify,
-                                          kPhaseRestore, kPhaseChecks, kPhaseReport};
+  static const std::vector<std::string> p{kPhaseGuard,   kPhaseBackup, kPhaseVerify, kPhaseRestore,
+                                          kPhaseRecover, kPhaseChecks, kPhaseReport};
   return p;
 }
 

@@ -7,10 +7,13 @@
 
 namespace backupdrill {
 
-enum class Phase { guard, backup, verify, restore, checks, report };
+// recover: physical sources only (pgBackRest): WAL replayed to the target
+// and the throwaway server promoted, after the restore of its files.
+enum class Phase { guard, backup, verify, restore, recover, checks, report };
 
-inline constexpr std::array<Phase, 6> kAllPhases = {Phase::guard,   Phase::backup, Phase::verify,
-                                                    Phase::restore, Phase::checks, Phase::report};
+inline constexpr std::array<Phase, 7> kAllPhases = {Phase::guard,   Phase::backup,  Phase::verify,
+                                                    Phase::restore, Phase::recover, Phase::checks,
+                                                    Phase::report};
 
 constexpr const char* phase_name(Phase phase) {
   switch (phase) {
@@ -22,6 +25,8 @@ constexpr const char* phase_name(Phase phase) {
       return "verify";
     case Phase::restore:
       return "restore";
+    case Phase::recover:
+      return "recover";
     case Phase::checks:
       return "checks";
     case Phase::report:
@@ -35,6 +40,7 @@ inline constexpr const char* kPhaseGuard = phase_name(Phase::guard);
 inline constexpr const char* kPhaseBackup = phase_name(Phase::backup);
 inline constexpr const char* kPhaseVerify = phase_name(Phase::verify);
 inline constexpr const char* kPhaseRestore = phase_name(Phase::restore);
+inline constexpr const char* kPhaseRecover = phase_name(Phase::recover);
 inline constexpr const char* kPhaseChecks = phase_name(Phase::checks);
 inline constexpr const char* kPhaseReport = phase_name(Phase::report);
 // Not a phase: the whole run, for duration series.

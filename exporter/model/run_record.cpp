@@ -103,6 +103,10 @@ nlohmann::ordered_json to_json(const RunRecord& r) {
     artifacts.push_back({{"name", a.name}, {"size_bytes", a.size}, {"sha256", a.sha256}});
   }
   j["notes"] = r.notes;
+  if (!r.physical.empty()) {
+    auto& physical = j["physical"] = nlohmann::ordered_json::object();
+    for (const auto& [key, value] : r.physical) physical[key] = value;
+  }
   return j;
 }
 
@@ -179,6 +183,12 @@ RunRecord run_record_from_json(const nlohmann::json& j) {
         {a.at("name").get<std::string>(), a.value("size_bytes", 0ULL), a.value("sha256", "")});
   }
   r.notes = j.value("notes", std::vector<std::string>{});
+  if (auto it = j.find("physical"); it != j.end() && it->is_object()) {
+    // nlohmann::json sorts keys; the order a run wrote them is not kept.
+    for (const auto& [key, value] : it->items()) {
+      if (value.is_string()) r.physical.emplace_back(key, value.get<std::string>());
+    }
+  }
   return r;
 }
 

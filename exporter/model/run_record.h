@@ -95,6 +95,10 @@ struct RunRecord {
   std::vector<CheckOutcome> checks;
   std::vector<ArtifactInfo> artifacts;
   std::vector<std::string> notes;
+  // Physical sources (pgBackRest): the backup label, its size, the WAL range
+  // replayed, the tools' versions, the recovery target and point, the run's
+  // directory and how it was cleaned up; name/value pairs in a fixed order.
+  std::vector<std::pair<std::string, std::string>> physical;
 
   const PhaseTiming* phase(const std::string& name) const;
   double phase_seconds(const std::string& name) const;

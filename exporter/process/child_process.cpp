@@ -1,6 +1,7 @@
 #include "process/child_process.h"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -184,6 +185,8 @@ ChildProcess ChildProcess::spawn(const ChildSpec& spec) {
 
   const pid_t parent = ::getpid();
   const int highest_fd = highest_possible_fd();
+  const std::string cwd = spec.cwd.string();
+  const std::optional<ChildSpec::User> user = spec.user;
   pid_t pid = ::fork();
   if (pid < 0) {
     cleanup();
@@ -191,6 +194,20 @@ ChildProcess ChildProcess::spawn(const ChildSpec& spec) {
                              ": fork failed: " + std::strerror(errno));
   }
   if (pid == 0) {
+    // Credentials first: changing them clears the parent-death signal.
+    if (user &&
+        (::setgroups(1, &user->gid) != 0 || ::setgid(user->gid) != 0 || ::setuid(user->uid) != 0)) {
+      int e = errno;
+      ssize_t ignored = ::write(exec_pipe[1], &e, sizeof e);
+      (void)ignored;
+      ::_exit(127);
+    }
+    if (!cwd.empty() && ::chdir(cwd.c_str()) != 0) {
+      int e = errno;
+      ssize_t ignored = ::write(exec_pipe[1], &e, sizeof e);
+      (void)ignored;
+      ::_exit(127);
+    }
     // The child dies with the exporter, even on kill -9, instead of running
     // on unsupervised. The signal is sent when the *thread* that forked
     // exits, not the process: that is safe here because a ChildProcess is
@@ -281,6 +298,27 @@ pid_t ChildProcess::release() {
 
 void ChildProcess::terminate_group() {
   if (pid_ > 0 && !reaped_) ::kill(-pid_, SIGTERM);
+}
+
+void ChildProcess::send_signal(int sig) {
+  if (pid_ > 0 && !reaped_) ::kill(pid_, sig);
+}
+
+std::optional<ExitStatus> ChildProcess::poll() {
+  if (pid_ <= 0 || reaped_) return std::nullopt;
+  int status = 0;
+  if (::waitpid(pid_, &status, WNOHANG) != pid_) return std::nullopt;
+  reaped_ = true;
+  ExitStatus result;
+  if (WIFEXITED(status)) {
+    result.exited = true;
+    result.code = WEXITSTATUS(status);
+  } else if (WIFSIGNALED(status)) {
+    result.signal = WTERMSIG(status);
+  }
+  ::kill(-pid_, SIGKILL);
+  reaper_forget(pid_);
+  return result;
 }
 
 ExitStatus ChildProcess::wait(Deadline deadline, std::stop_token cancel) {

@@ -41,6 +41,17 @@ struct ChildSpec {
   Stream err = Stream::null;
   std::filesystem::path err_file;
   bool append = false;  // out_file/err_file are appended to, not truncated
+
+  // Run as another, unprivileged user (an exporter running as root starts
+  // PostgreSQL servers, which refuse root): the child drops to this uid and
+  // gid (its only group) before anything else, so the parent-death signal,
+  // set afterwards, survives the change.
+  struct User {
+    uid_t uid = 0;
+    gid_t gid = 0;
+  };
+  std::optional<User> user;
+  std::filesystem::path cwd;  // the child's working directory; empty: the exporter's
 };
 
 struct ExitStatus {
@@ -80,6 +91,11 @@ class ChildProcess {
   // group gets SIGTERM, then SIGKILL after a grace of two seconds.
   ExitStatus wait(Deadline deadline = Deadline::max(), std::stop_token cancel = {});
   void terminate_group();
+  // Sends sig to the child alone (not its group): a postmaster shuts its
+  // own children down (SIGINT: fast shutdown, SIGQUIT: immediate).
+  void send_signal(int sig);
+  // The exit status when the child has ended (reaping it), else nullopt.
+  std::optional<ExitStatus> poll();
   // Hands the process over to the caller (who must reap it): the destructor
   // no longer kills it. It still dies when the spawning thread ends.
   pid_t release();

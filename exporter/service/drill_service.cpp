@@ -37,6 +37,8 @@ std::shared_ptr<const Config> DrillService::config() const {
 DrillService::~DrillService() { stop(); }
 
 std::string DrillService::target_key(const DrillConfig& drill) {
+  // A physical drill's target is its own throwaway server: it shares none.
+  if (drill.backup.source == BackupConfig::Source::pgbackrest) return "physical:" + drill.name;
   try {
     auto info = pg::ConnInfo::parse(drill.target_url);
     std::string host = info.get("host").value_or(info.get("hostaddr").value_or("local"));

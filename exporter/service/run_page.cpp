@@ -53,6 +53,8 @@ void facts(std::ostringstream& h, const RunRecord& r) {
   }
   row("backup SHA-256", r.backup_sha256);
   if (r.snapshot_time) row("recovery point", iso8601_utc(*r.snapshot_time));
+  // Physical sources: the backup label, WAL replayed, versions, cleanup.
+  for (const auto& [key, value] : r.physical) row(key.c_str(), value);
   h << "</tbody></table>\n";
 }
 

@@ -60,4 +60,42 @@ bool parse_iso8601_utc(const std::string& text, SystemTime& out) {
   return true;
 }
 
+bool parse_timestamp_with_zone(const std::string& text, SystemTime& out) {
+  if (text.size() < 20 || text.size() > 40 || (text[10] != ' ' && text[10] != 'T')) return false;
+  std::tm tm{};
+  const std::string date_time = text.substr(0, 10) + "T" + text.substr(11);
+  const char* start = date_time.c_str();
+  const char* rest = strptime(start, "%Y-%m-%dT%H:%M:%S", &tm);
+  if (rest == nullptr || rest - start != 19) return false;
+  out = std::chrono::system_clock::from_time_t(timegm(&tm));
+  if (*rest == '.') {
+    ++rest;
+    long long micros = 0;
+    int digits = 0;
+    for (; *rest >= '0' && *rest <= '9'; ++rest, ++digits) {
+      if (digits < 6) micros = micros * 10 + (*rest - '0');
+    }
+    if (digits == 0) return false;
+    for (int d = digits; d < 6; ++d) micros *= 10;
+    out += std::chrono::microseconds(micros);
+  }
+  if (*rest == 'Z' && rest[1] == '\0') return true;
+  if (*rest != '+' && *rest != '-') return false;
+  const int sign = *rest == '+' ? -1 : 1;  // +02 is two hours ahead of UTC
+  ++rest;
+  auto two = [&](int& v) {
+    if (rest[0] < '0' || rest[0] > '9' || rest[1] < '0' || rest[1] > '9') return false;
+    v = (rest[0] - '0') * 10 + (rest[1] - '0');
+    rest += 2;
+    return true;
+  };
+  int hours = 0, minutes = 0;
+  if (!two(hours) || hours > 15) return false;
+  if (*rest == ':') ++rest;
+  if (*rest != '\0' && (!two(minutes) || minutes > 59)) return false;
+  if (*rest != '\0') return false;
+  out += sign * (std::chrono::hours(hours) + std::chrono::minutes(minutes));
+  return true;
+}
+
 }  // namespace backupdrill

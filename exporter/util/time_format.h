@@ -18,5 +18,9 @@ SystemTime from_unix_seconds(double s);
 bool parse_compact_utc(const std::string& text, SystemTime& out);
 // Parses iso8601_utc()'s form back (milliseconds optional); false on failure.
 bool parse_iso8601_utc(const std::string& text, SystemTime& out);
+// A time with its zone as PostgreSQL and pgBackRest take it:
+// "2026-11-29 03:00:00+00", "...03:00:00.5+02:00", "...T03:00:00Z" (a zone is
+// required: a recovery target without one would depend on the server's).
+bool parse_timestamp_with_zone(const std::string& text, SystemTime& out);
 
 }  // namespace backupdrill

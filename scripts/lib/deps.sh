@@ -19,6 +19,8 @@ BACKUPDRILL_DEB_PACKAGES=(
   libcurl4-openssl-dev libexpat1-dev
   # PostgreSQL: pg_dump/pg_restore and a real server for the tests
   postgresql postgresql-client postgresql-contrib postgresql-15-cron
+  # physical backups (issue 14): pgBackRest for the source and its tests
+  pgbackrest
   # observability tests: promtool, amtool
   prometheus prometheus-alertmanager prometheus-pushgateway
   # scripts and tests

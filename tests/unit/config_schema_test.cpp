@@ -4,6 +4,7 @@
 // --check-config applies without connecting and runbook mode's document with
 // DRILL_PROFILE and CRITICAL_TABLES (issue 15).
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <map>
@@ -163,7 +164,11 @@ TEST(ConfigSchema, ReloadDiffNamesEveryChangedKey) {
     std::string key;
     std::string base_backup;  // [drill.backup] of both versions
     std::string drill, backup, restore;
+    std::string base_restore = "";  // [drill.restore] of both versions
   };
+  // A physical drill has no target_url (drill_text's is removed for it).
+  const std::string pgbr = "source = \"pgbackrest\"\nstanza = \"main\"\n";
+  const std::string pgbr_restore = "work_dir = \"/w\"\nrun_as = \"postgres\"\n";
   const std::string file = "source = \"file\"\npath = \"/a/*.dump\"\n";
   const std::string s3 =
       "source = \"s3\"\nurl = \"s3://b/p/\"\naccess_key_id = \"AKIA0000\"\n"
@@ -204,26 +209,45 @@ TEST(ConfigSchema, ReloadDiffNamesEveryChangedKey) {
        ""},
       {"restore.mode", "", "", "", "mode = \"clean\""},
       {"restore.jobs", "", "", "", "jobs = 3"},
+      {"backup.stanza", pgbr, "", "source = \"pgbackrest\"\nstanza = \"other\"", "", pgbr_restore},
+      {"backup.config", pgbr, "", pgbr + "config = \"/etc/b.conf\"", "", pgbr_restore},
+      {"backup.set", pgbr, "", pgbr + "set = \"20261129-030000F\"", "", pgbr_restore},
+      {"backup.recovery_target", pgbr, "", pgbr + "recovery_target = \"immediate\"", "",
+       pgbr_restore},
+      {"restore.work_dir", pgbr, "", "", "work_dir = \"/v\"\nrun_as = \"postgres\"", pgbr_restore},
+      {"restore.database", pgbr, "", "", pgbr_restore + "database = \"app\"", pgbr_restore},
+      {"restore.run_as", pgbr, "", "", "work_dir = \"/w\"\nrun_as = \"nobody\"", pgbr_restore},
+      {"restore.keep_failed", pgbr, "", "", pgbr_restore + "keep_failed = true", pgbr_restore},
+  };
+  auto text_of = [&](const Case& c, const std::string& drill, const std::string& backup,
+                     const std::string& restore) {
+    std::string text = drill_text(drill, backup, restore);
+    if (c.base_backup == pgbr) {
+      const std::string target = "target_url = \"postgresql://u@tgt.example/drill\"\n";
+      text.erase(text.find(target), target.size());
+    }
+    return text;
   };
   std::set<std::string> covered;
   for (const auto& c : cases) {
     // The case's [drill.backup] replaces the base's (a key twice is not TOML).
-    std::string changed_text =
-        drill_text(c.drill, c.backup.empty() ? c.base_backup : c.backup, c.restore);
+    std::string changed_text = text_of(c, c.drill, c.backup.empty() ? c.base_backup : c.backup,
+                                       c.restore.empty() ? c.base_restore : c.restore);
     for (auto [marker, host] :
          {std::pair{"source_url_x", "src.example"}, std::pair{"target_url_x", "tgt.example"}}) {
       if (c.drill != marker) continue;
       changed_text = drill_text("", c.base_backup);
       changed_text.replace(changed_text.find(host), 3, "new");
     }
-    DrillConfig before = drill_of(drill_text("", c.base_backup));
+    DrillConfig before = drill_of(text_of(c, "", c.base_backup, c.base_restore));
     DrillConfig after = drill_of(changed_text);
     auto diff = config::drill_differences(before, after);
     std::vector<std::string> expected{c.key};
     if (c.key == "backup.source") expected.push_back("backup.path");  // a file needs its path
     EXPECT_EQ(diff, expected) << c.key << "\n" << changed_text;
     EXPECT_FALSE(config::same_drill(before, after)) << c.key;
-    EXPECT_TRUE(config::same_drill(before, drill_of(drill_text("", c.base_backup)))) << c.key;
+    EXPECT_TRUE(config::same_drill(before, drill_of(text_of(c, "", c.base_backup, c.base_restore))))
+        << c.key;
     covered.insert(c.key);
   }
   for (const auto& section : config::schema()) {
@@ -332,11 +356,54 @@ TEST(ConfigBackupSource, EachSourceRefusesWhatItLacksOrIgnores) {
             {"key \"checksum\"", "only applies with source = \"file\" or \"s3\""}},
            {"source = \"file\"\npath = \"/a\"\nchecksum = \"sometimes\"",
             {"key \"checksum\"", "\"auto\", \"required\", \"none\""}},
+           // Issue 14: pgbackrest needs a stanza, refuses target_url (drill_text sets one)
+           // and restore keys of logical restores; a recovery target needs its zone.
+           {"source = \"pgbackrest\"", {"t.toml:", "key \"stanza\"", "is required"}},
+           {"source = \"pgbackrest\"\nstanza = \"main\"",
+            {"t.toml:4:", "key \"target_url\"", "is not used with source = \"pgbackrest\""}},
+           {"source = \"pgbackrest\"\nstanza = \"m\"\nrecovery_target = \"2026-11-29 03:00:00\"",
+            {"t.toml:9:", "key \"recovery_target\"", "with its zone"}},
+           {"stanza = \"main\"", {"key \"stanza\"", "only applies with source = \"pgbackrest\""}},
        }) {
     std::string msg = error_of(drill_text("", c.backup));
     for (const auto& needle : c.expected) {
       EXPECT_NE(msg.find(needle), std::string::npos) << c.backup << "\n" << msg;
     }
+  }
+}
+
+// Issue 14: a physical drill's [drill.restore]: work_dir required and
+// absolute, run_as required and not root when the exporter is root, the
+// logical restore's keys refused; a good one is accepted.
+TEST(ConfigBackupSource, PgBackRestRestoreKeys) {
+  const std::string head =
+      "[[drill]]\nname = \"d\"\n[drill.backup]\nsource = \"pgbackrest\"\nstanza = \"main\"\n"
+      "recovery_target = \"2026-11-29 03:00:00+00\"\n[drill.restore]\n";
+  const DrillConfig good = drill_of(head + "work_dir = \"/w\"\nrun_as = \"postgres\"\n");
+  EXPECT_EQ(good.backup.source, BackupConfig::Source::pgbackrest);
+  EXPECT_EQ(good.restore.work_dir, "/w");
+  EXPECT_EQ(good.restore.database, "postgres");
+  EXPECT_FALSE(good.restore.keep_failed);
+  for (const auto& [restore, needle] : std::vector<std::pair<std::string, std::string>>{
+           {"run_as = \"postgres\"", "key \"work_dir\": is required"},
+           {"work_dir = \"rel\"\nrun_as = \"postgres\"", "absolute path"},
+           {"work_dir = \"/w\"\nrun_as = \"postgres\"\nmode = \"clean\"",
+            "t.toml:10: [[drill]] \"d\" [drill.restore] key \"mode\""},
+       }) {
+    EXPECT_NE(error_of(head + restore).find(needle), std::string::npos) << restore << "\n"
+                                                                        << error_of(head + restore);
+  }
+  EXPECT_NE(error_of(drill_text("", "", "work_dir = \"/w\""))
+                .find("only applies with source = "
+                      "\"pgbackrest\""),
+            std::string::npos);
+  if (::geteuid() == 0) {
+    EXPECT_NE(error_of(head + "work_dir = \"/w\"")
+                  .find("key \"run_as\": is required when the "
+                        "exporter runs as root"),
+              std::string::npos);
+    EXPECT_NE(error_of(head + "work_dir = \"/w\"\nrun_as = \"root\"").find("cannot be root"),
+              std::string::npos);
   }
 }
 

@@ -153,3 +153,27 @@ TEST(Log, LogfmtAndJsonAreScrubbed) {
 
 }  // namespace
 }  // namespace backupdrill
+
+namespace backupdrill {
+namespace {
+
+// Issue 14: a recovery target time needs its zone; the zone moves the instant.
+TEST(TimeFormat, TimestampWithZone) {
+  SystemTime t;
+  ASSERT_TRUE(parse_timestamp_with_zone("2026-11-29 03:00:00+00", t));
+  EXPECT_EQ(iso8601_utc(t), "2026-11-29T03:00:00.000Z");
+  ASSERT_TRUE(parse_timestamp_with_zone("2026-11-29 03:00:00.250+02:00", t));
+  EXPECT_EQ(iso8601_utc(t), "2026-11-29T01:00:00.250Z");
+  ASSERT_TRUE(parse_timestamp_with_zone("2026-11-29T03:00:00-0530", t));
+  EXPECT_EQ(iso8601_utc(t), "2026-11-29T08:30:00.000Z");
+  ASSERT_TRUE(parse_timestamp_with_zone("2026-11-29 03:00:00.123456Z", t));
+  EXPECT_EQ(iso8601_utc(t), "2026-11-29T03:00:00.123Z");
+  for (const char* bad : {"2026-11-29 03:00:00", "2026-11-29", "latest", "2026-11-29 03:00:00+",
+                          "2026-11-29 03:00:00+00:00:00", "2026-11-29 03:00:00 UTC",
+                          "2026-13-29 03:00:00+00", "2026-11-29 03:00:00.+00"}) {
+    EXPECT_FALSE(parse_timestamp_with_zone(bad, t)) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace backupdrill
