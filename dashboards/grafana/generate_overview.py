@@ -318,7 +318,7 @@ def build(p):
     y += 4
     panels.append(timeseries(
         "Phase durations",
-        "Duration of each phase of the last run (backup, verify, restore, checks) stacked; the dashed "
+        "Duration of each phase of the last run (backup, verify, restore, recover, checks) stacked; the dashed "
         "line is the whole run (total). The values change when a run finishes.",
         (0, y, 12, 8),
         [target(f'backupdrill_phase_duration_seconds{{{SEL},phase!="total"}}', "A", "{{phase}}"),
