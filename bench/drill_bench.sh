@@ -68,7 +68,7 @@ select i,
        jsonb_build_object('ip', '10.' || (i % 250) || '.' || (i % 199) || '.7',
                           'agent', 'bench/' || (i % 17), 'tags', jsonb_build_array(i % 3, i % 7),
                           'ref', md5(i::text)),
-       repeat(md5((i * 31)::text), 2 + i % 3)
+       repeat(md5((i * 31)::text), 3 + i % 3)
 from generate_series(1, $ROWS) as i;
 create index on public.events (account);
 create index on public.events (happened_at);
@@ -78,34 +78,67 @@ size=$(psql -Atc "select pg_database_size('bench_src')")
 echo "source database: $size bytes ($(psql -Atc "select pg_size_pretty($size::bigint)"))"
 
 # --- the exporter, serving, with one drill at the default settings ---------
-PORT=$(free_port)
-cat >"$WORK/bench.toml" <<TOML
-[exporter]
-artifact_dir = "$WORK/artifacts"
-admin_token = "bench-token"
+# EXTRA_COMPRESSIONS="none ..." adds a drill per compression setting to the
+# same exporter; COMPARE_EXPORTER=<binary> serves the default drill from a
+# second exporter (e.g. an older build): each is run in every round too and
+# reported next to the default, for measuring an idea in the same run.
+drill_toml() { # name target compression
+  cat <<TOML
 [[drill]]
-name = "bench"
+name = "$1"
 schedule = "0 4 1 1 *"
 source_url = "postgresql://$PGUSER@127.0.0.1:$PGPORT/bench_src"
-target_url = "postgresql://$PGUSER@127.0.0.1:$PGPORT/bench_tgt"
+target_url = "postgresql://$PGUSER@127.0.0.1:$PGPORT/$2"
+TOML
+  [[ -z $3 ]] || printf '[drill.backup]\ncompression = "%s"\n' "$3"
+  cat <<TOML
 [[drill.check]]
 plugin = "table_counts"
 tables = ["public.events"]
 compare_source = true
 TOML
-"$EXPORTER" --config.file="$WORK/bench.toml" --web.listen-address="127.0.0.1:$PORT" \
-  --log.level=warn 2>"$WORK/exporter.log" &
-PID=$!
-until curl -fs "http://127.0.0.1:$PORT/-/ready" >/dev/null 2>&1; do sleep 0.05; done
+}
+exporter_toml() { # artifact_dir
+  printf '[exporter]\nartifact_dir = "%s"\nadmin_token = "bench-token"\n' "$1"
+}
+{
+  exporter_toml "$WORK/artifacts"
+  drill_toml bench bench_tgt ""
+  for c in ${EXTRA_COMPRESSIONS:-}; do drill_toml "bench-${c//:/}" "bench_tgt_${c//:/}" "$c"; done
+} >"$WORK/bench.toml"
+{
+  exporter_toml "$WORK/artifacts-compare"
+  drill_toml bench bench_tgt_compare ""
+} >"$WORK/compare.toml"
+
+serve() { # binary config port
+  "$1" --config.file="$2" --web.listen-address="127.0.0.1:$3" --log.level=warn \
+    2>>"$WORK/exporter.log" &
+  local pid=$!
+  until curl -fs "http://127.0.0.1:$3/-/ready" >/dev/null 2>&1; do sleep 0.05; done
+  echo "$pid" >"$WORK/pid.$3"
+}
+PORT=$(free_port)
+serve "$EXPORTER" "$WORK/bench.toml" "$PORT"
+PID=$(cat "$WORK/pid.$PORT")
+COMPARE_PORT=
+if [[ -n ${COMPARE_EXPORTER:-} ]]; then
+  COMPARE_PORT=$(free_port)
+  serve "$COMPARE_EXPORTER" "$WORK/compare.toml" "$COMPARE_PORT"
+  COMPARE_PID=$(cat "$WORK/pid.$COMPARE_PORT")
+  trap 'kill "$COMPARE_PID" 2>/dev/null || true; cleanup' EXIT
+fi
 # Idle: after start-up settled and one scrape of each page a person looks at.
 curl -fs "http://127.0.0.1:$PORT/metrics" >/dev/null
 curl -fs "http://127.0.0.1:$PORT/" >/dev/null
 sleep 2
 rss_idle=$(kib VmRSS)
-runs_done() {
-  curl -fs "http://127.0.0.1:$PORT/metrics" |
-    awk '/^backupdrill_runs_total\{drill="bench"\}/ {print $2}'
-}
+
+declare -A T  # "<variant>:<phase>" -> the seconds of each round, space-separated
+VARIANTS=(drill)
+for c in ${EXTRA_COMPRESSIONS:-}; do VARIANTS+=("compression=$c"); done
+[[ -z $COMPARE_PORT ]] || VARIANTS+=(compare)
+declare -A SIZE
 
 bare_run() {
   local t0 t1 t2 t3
@@ -113,62 +146,77 @@ bare_run() {
   sha256sum "$WORK/bare.dump" >"$WORK/bare.sha256"; t2=$(secs)
   createdb bare_tgt
   pg_restore -d bare_tgt "$WORK/bare.dump"; t3=$(secs)
-  bare_dump+=("$(elapsed "$t0" "$t1")"); bare_sha+=("$(elapsed "$t1" "$t2")")
-  bare_restore+=("$(elapsed "$t2" "$t3")"); bare_total+=("$(elapsed "$t0" "$t3")")
-  bare_size=$(stat -c %s "$WORK/bare.dump")
+  T[bare:dump]+=" $(elapsed "$t0" "$t1")"; T[bare:sha]+=" $(elapsed "$t1" "$t2")"
+  T[bare:restore]+=" $(elapsed "$t2" "$t3")"; T[bare:total]+=" $(elapsed "$t0" "$t3")"
+  SIZE[bare]=$(stat -c %s "$WORK/bare.dump")
   psql -qc "drop database bare_tgt"
   rm -f "$WORK/bare.dump" "$WORK/bare.sha256"
 }
 
-drill_run() {
+runs_done() { # port drill
+  curl -fs "http://127.0.0.1:$1/metrics" |
+    awk -v d="backupdrill_runs_total{drill=\"$2\"}" '$1 == d {print $2}'
+}
+
+drill_run() { # variant port drill artifact_dir
   local before t0 t1 summary p
-  before=$(runs_done)
+  before=$(runs_done "$2" "$3")
   t0=$(secs)
   curl -fs -X POST -H "Authorization: Bearer bench-token" \
-    "http://127.0.0.1:$PORT/api/v1/drills/bench/run" >/dev/null
-  until [[ $(runs_done) != "$before" ]]; do sleep 0.05; done
+    "http://127.0.0.1:$2/api/v1/drills/$3/run" >/dev/null
+  until [[ $(runs_done "$2" "$3") != "$before" ]]; do sleep 0.05; done
   t1=$(secs)
-  drill_total+=("$(elapsed "$t0" "$t1")")
-  summary=$(ls -t "$WORK"/artifacts/bench/drill_summary_*.json | head -1)
-  [[ $(jq -r .success "$summary") == true ]] || {
+  T[$1:total]+=" $(elapsed "$t0" "$t1")"
+  summary=$(ls -t "$4/$3"/drill_summary_*.json | head -1)
+  [[ $(jq -r .result "$summary") == passed ]] || {
     echo "the drill failed:" >&2; jq . "$summary" >&2; exit 1
   }
   for p in guard backup verify restore checks report; do
-    eval "drill_$p+=(\"$(jq -r --arg p "$p" '[.phases[] | select(.phase == $p) | .seconds][0] // 0' "$summary")\")"
+    T[$1:$p]+=" $(jq -r --arg p "$p" '[.phases[] | select(.phase == $p) | .seconds][0] // 0' "$summary")"
   done
-  drill_size=$(jq -r '.backup.size_bytes' "$summary")
+  SIZE[$1]=$(jq -r '.backup.size_bytes' "$summary")
 }
 
-bare_dump=() bare_sha=() bare_restore=() bare_total=() drill_total=()
-drill_guard=() drill_backup=() drill_verify=() drill_restore=() drill_checks=() drill_report=()
+run_variant() { # variant
+  psql -qc checkpoint
+  case $1 in
+    drill) drill_run drill "$PORT" bench "$WORK/artifacts" ;;
+    compression=*) drill_run "$1" "$PORT" "bench-${1#compression=}" "$WORK/artifacts" ;;
+    compare) drill_run compare "$COMPARE_PORT" bench "$WORK/artifacts-compare" ;;
+  esac
+}
+last() { echo "${1##* }"; }
 for ((i = 1; i <= RUNS; i++)); do
   psql -qc checkpoint
   bare_run
-  psql -qc checkpoint
-  drill_run
-  printf 'pair %d: bare %6.2f s   drill %6.2f s   ratio %.2f\n' "$i" "${bare_total[-1]}" \
-    "${drill_total[-1]}" "$(echo "${drill_total[-1]} / ${bare_total[-1]}" | bc -l)"
+  for v in "${VARIANTS[@]}"; do run_variant "$v"; done
+  printf 'pair %d: bare %6.2f s   drill %6.2f s   ratio %.2f\n' "$i" "$(last "${T[bare:total]}")" \
+    "$(last "${T[drill:total]}")" \
+    "$(echo "$(last "${T[drill:total]}") / $(last "${T[bare:total]}")" | bc -l)"
 done
 rss_peak=$(kib VmHWM)
 rss_after=$(kib VmRSS)
 
-bare_m=$(median "${bare_total[@]}")
-drill_m=$(median "${drill_total[@]}")
-printf '\nsource %s rows, %s bytes; archives: bare %s bytes (gzip -Z default), drill %s bytes\n' \
-  "$ROWS" "$size" "$bare_size" "$drill_size"
-printf '\n%-22s %8s   %s\n' "bare commands" "median" "runs (s)"
-row() { printf '%-22s %8.2f   %s\n' "$1" "$(median "${@:2}")" "$(printf '%.2f ' "${@:2}")"; }
-row "pg_dump -Fc" "${bare_dump[@]}"
-row "sha256sum" "${bare_sha[@]}"
-row "createdb + pg_restore" "${bare_restore[@]}"
-row "total" "${bare_total[@]}"
-printf '\n%-22s %8s   %s\n' "drill (serve + API)" "median" "runs (s)"
-for p in guard backup verify restore checks report; do
-  eval "row \"$p\" \"\${drill_$p[@]}\""
+# shellcheck disable=SC2086 # the lists are meant to split
+row() { printf '%-24s %8.2f   %s\n' "$1" "$(median $2)" "$(printf '%.2f ' $2)"; }
+printf '\nsource %s rows, %s bytes; archive bytes: bare %s (pg_dump -Fc default level)' \
+  "$ROWS" "$size" "${SIZE[bare]}"
+for v in "${VARIANTS[@]}"; do printf ', %s %s' "$v" "${SIZE[$v]}"; done
+printf '\n\n%-24s %8s   %s\n' "bare commands" "median" "rounds (s)"
+row "pg_dump -Fc" "${T[bare:dump]}"
+row "sha256sum" "${T[bare:sha]}"
+row "createdb + pg_restore" "${T[bare:restore]}"
+row "total" "${T[bare:total]}"
+bare_m=$(median ${T[bare:total]})
+for v in "${VARIANTS[@]}"; do
+  printf '\n%-24s %8s   %s\n' "$v (serve + API)" "median" "rounds (s)"
+  for p in guard backup verify restore checks report; do row "$p" "${T[$v:$p]}"; done
+  row "total (trigger->done)" "${T[$v:total]}"
+  printf '%-24s %8.2f\n' "ratio to bare" "$(echo "$(median ${T[$v:total]}) / $bare_m" | bc -l)"
 done
-row "total (trigger->done)" "${drill_total[@]}"
+drill_m=$(median ${T[drill:total]})
 printf '\nratio drill / bare = %.2f (medians %.2f / %.2f s; goal at most 0.60)\n' \
   "$(echo "$drill_m / $bare_m" | bc -l)" "$drill_m" "$bare_m"
-printf 'exporter RSS: idle %.1f MB (goal <= 13), peak VmHWM %.1f MB over start-up and %d drills (goal < 32), after %.1f MB\n' \
+printf 'exporter RSS (VmRSS of the serving process; its children not counted): idle %.1f MB (goal <= 13), peak VmHWM %.1f MB over start-up and %d rounds (goal < 32), after %.1f MB\n' \
   "$(echo "$rss_idle / 1024" | bc -l)" "$(echo "$rss_peak / 1024" | bc -l)" "$RUNS" \
   "$(echo "$rss_after / 1024" | bc -l)"
