@@ -115,7 +115,10 @@ serve() { # binary config port
   "$1" --config.file="$2" --web.listen-address="127.0.0.1:$3" --log.level=warn \
     2>>"$WORK/exporter.log" &
   local pid=$!
-  until curl -fs "http://127.0.0.1:$3/-/ready" >/dev/null 2>&1; do sleep 0.05; done
+  until curl -fs "http://127.0.0.1:$3/-/ready" >/dev/null 2>&1; do
+    kill -0 "$pid" 2>/dev/null || { echo "$1 did not start:" >&2; tail -3 "$WORK/exporter.log" >&2; exit 1; }
+    sleep 0.05
+  done
   echo "$pid" >"$WORK/pid.$3"
 }
 PORT=$(free_port)

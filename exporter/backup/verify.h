@@ -1,7 +1,9 @@
 #pragma once
 // The verify phase: before anything is restored, re-read the backup against
 // backup_<ts>.sha256 and have pg_restore read the whole archive, so a
-// corrupted or truncated dump stops the drill here.
+// corrupted or truncated dump stops the drill here. A fresh custom-format
+// dump was decoded whole while it was written (ArchiveStreamDecoder): its
+// verify re-reads the file only to prove it is the very bytes decoded.
 #include <filesystem>
 #include <optional>
 #include <string>
