@@ -7,7 +7,8 @@
 # Load: wrk (Debian package) on loopback, SECONDS per run (default 10):
 #   c=10 (2 threads) saturates both cores: throughput and its p99;
 #   c=1 is one scraper at a time, as Prometheus scrapes: its p99.
-# Goal (issue 16): throughput >= 2x node_exporter's, p99 < 5 ms.
+# Goal (issue 16): throughput >= 2x node_exporter's, p99 < 5 ms. A scrape of
+# an unchanged state is served from the last rendering (DrillMetrics).
 # Installs wrk and prometheus-node-exporter when missing (bench-only: not
 # the test suite's dependencies). DURING_DRILL_ROWS=N also measures while a
 # drill of an N-row database runs (default 0: skipped).
