@@ -1,25 +1,41 @@
 #!/usr/bin/env bash
 # bench/drill_bench.sh [ROWS]: how long a whole drill takes next to the bare
-# commands a person would run by hand on the same database and machine:
-#   bare:  pg_dump -Fc (default compression) ; sha256sum ; pg_restore
-#   drill: backupdrill_exporter --once (backup with in-stream SHA-256, verify,
-#          restore with --jobs, checks, report)
-# It builds a throwaway cluster with ROWS rows of mixed data (text, jsonb,
-# uuid, timestamps, numeric; 3,500,000 rows is about 1 GB on disk), prints
-# per-phase seconds and the ratio drill / bare, then removes everything.
-# Not part of the test suite.
+# commands a person would run by hand on the same database and machine, and
+# how much memory the exporter uses meanwhile (issue 16).
+#   bare:  pg_dump -Fc (its default compression) ; sha256sum ; createdb ;
+#          pg_restore (one job)
+#   drill: one run of a drill with the default settings, triggered through the
+#          HTTP API of the exporter in serve mode (backup with in-stream
+#          SHA-256 and decode, verify, restore, a table_counts check, report)
+# The database: ROWS (default 2,500,000, about 1 GB with its indexes) rows of
+# mixed data (uuid, jsonb, text, timestamps, numeric) with a primary key and
+# two secondary indexes. RUNS (default 3) pairs bare/drill are run alternately
+# with a checkpoint before each; the medians are compared.
+# Goals: drill / bare <= 0.60; exporter RSS idle <= 13 MB, peak (VmHWM, the
+# exporter process itself: pg_dump, pg_restore and the check workers are
+# separate processes) < 32 MB.
+# Use the small knob (e.g. 200000 rows) for quick iterations only.
+# Not part of the test suite. Run it under the CPU lock on a shared machine.
 set -euo pipefail
 ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)
-ROWS=${1:-3500000}
+ROWS=${1:-2500000}
+RUNS=${RUNS:-3}
 EXPORTER=${BACKUPDRILL_EXPORTER:-$ROOT/build/bin/backupdrill_exporter}
 WORK=$(mktemp -d /tmp/backupdrill-bench.XXXXXX)
 CLUSTER=$WORK/pg
+PID=
 cleanup() {
+  [[ -n $PID ]] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null || true
   "$ROOT/tests/support/pg_cluster.sh" stop "$CLUSTER" >/dev/null 2>&1 || true
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 [[ -x $EXPORTER ]] || { echo "build first: $EXPORTER is missing" >&2; exit 1; }
+for tool in jq bc curl; do
+  command -v "$tool" >/dev/null || { echo "drill_bench: needs $tool" >&2; exit 2; }
+done
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 
 "$ROOT/tests/support/pg_cluster.sh" start "$CLUSTER" >/dev/null
 set -a
@@ -28,10 +44,12 @@ set +a
 export PATH="$PG_BIN_DIR:$PATH"
 secs() { date +%s.%N; }
 elapsed() { echo "$2 - $1" | bc; }
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+kib() { awk -v k="$1" '$1 == k":" {print $2}' "/proc/$PID/status"; }
 
 echo "building a database of $ROWS rows of mixed data ..."
 psql -qc "create database bench_src"
-psql -q -d bench_src <<SQL
+psql -q -v ON_ERROR_STOP=1 -d bench_src <<SQL
 create table public.events (
   id bigint primary key,
   account uuid not null,
@@ -50,58 +68,158 @@ select i,
        jsonb_build_object('ip', '10.' || (i % 250) || '.' || (i % 199) || '.7',
                           'agent', 'bench/' || (i % 17), 'tags', jsonb_build_array(i % 3, i % 7),
                           'ref', md5(i::text)),
-       repeat(md5((i * 31)::text), 1 + i % 3)
+       repeat(md5((i * 31)::text), 3 + i % 3)
 from generate_series(1, $ROWS) as i;
 create index on public.events (account);
 create index on public.events (happened_at);
-analyze;
+vacuum analyze;
 SQL
-size=$(psql -Atc "select pg_size_pretty(pg_database_size('bench_src'))")
-echo "source database: $size"
+size=$(psql -Atc "select pg_database_size('bench_src')")
+echo "source database: $size bytes ($(psql -Atc "select pg_size_pretty($size::bigint)"))"
 
-# --- bare commands, the way the runbook did it by hand --------------------
-t0=$(secs); pg_dump -Fc -d bench_src -f "$WORK/bare.dump"; t1=$(secs)
-sha256sum "$WORK/bare.dump" >/dev/null; t2=$(secs)
-psql -qc "create database bare_tgt"
-pg_restore -d bare_tgt "$WORK/bare.dump"; t3=$(secs)
-bare_dump=$(elapsed "$t0" "$t1"); bare_sha=$(elapsed "$t1" "$t2"); bare_restore=$(elapsed "$t2" "$t3")
-bare_total=$(echo "$bare_dump + $bare_sha + $bare_restore" | bc)
-psql -qc "drop database bare_tgt"
-bare_size=$(stat -c %s "$WORK/bare.dump")
-rm -f "$WORK/bare.dump"
-
-# --- the drill -----------------------------------------------------------
-cat >"$WORK/bench.toml" <<TOML
-[exporter]
-artifact_dir = "$WORK/artifacts"
+# --- the exporter, serving, with one drill at the default settings ---------
+# EXTRA_COMPRESSIONS="none ..." adds a drill per compression setting to the
+# same exporter; COMPARE_EXPORTER=<binary> serves the default drill from a
+# second exporter (e.g. an older build): each is run in every round too and
+# reported next to the default, for measuring an idea in the same run.
+drill_toml() { # name target compression
+  cat <<TOML
 [[drill]]
-name = "bench"
+name = "$1"
+schedule = "0 4 1 1 *"
 source_url = "postgresql://$PGUSER@127.0.0.1:$PGPORT/bench_src"
-target_url = "postgresql://$PGUSER@127.0.0.1:$PGPORT/bench_tgt"
-[drill.restore]
-jobs = 2
+target_url = "postgresql://$PGUSER@127.0.0.1:$PGPORT/$2"
+TOML
+  [[ -z $3 ]] || printf '[drill.backup]\ncompression = "%s"\n' "$3"
+  cat <<TOML
 [[drill.check]]
 plugin = "table_counts"
 tables = ["public.events"]
 compare_source = true
 TOML
-t0=$(secs)
-"$EXPORTER" --config.file="$WORK/bench.toml" --once --log.level=warn
-t1=$(secs)
-drill_wall=$(elapsed "$t0" "$t1")
-summary=$(ls "$WORK"/artifacts/bench/drill_summary_*.json)
-phase() { jq -r --arg p "$1" '.phases[] | select(.phase == $p) | .seconds' "$summary"; }
-drill_size=$(jq -r '.backup.size_bytes' "$summary")
+}
+exporter_toml() { # artifact_dir
+  printf '[exporter]\nartifact_dir = "%s"\nadmin_token = "bench-token"\n' "$1"
+}
+{
+  exporter_toml "$WORK/artifacts"
+  drill_toml bench bench_tgt ""
+  for c in ${EXTRA_COMPRESSIONS:-}; do drill_toml "bench-${c//:/}" "bench_tgt_${c//:/}" "$c"; done
+} >"$WORK/bench.toml"
+{
+  exporter_toml "$WORK/artifacts-compare"
+  drill_toml bench bench_tgt_compare ""
+} >"$WORK/compare.toml"
 
-printf '\n%-28s %10s\n' "bare commands" "seconds"
-printf '%-28s %10.2f   (%s bytes)\n' "pg_dump -Fc" "$bare_dump" "$bare_size"
-printf '%-28s %10.2f\n' "sha256sum" "$bare_sha"
-printf '%-28s %10.2f\n' "pg_restore" "$bare_restore"
-printf '%-28s %10.2f\n' "sum" "$bare_total"
-printf '\n%-28s %10s\n' "backupdrill drill" "seconds"
-for p in guard backup verify restore checks report; do
-  printf '%-28s %10.2f\n' "$p" "$(phase $p)"
+serve() { # binary config port
+  "$1" --config.file="$2" --web.listen-address="127.0.0.1:$3" --log.level=warn \
+    2>>"$WORK/exporter.log" &
+  local pid=$!
+  until curl -fs "http://127.0.0.1:$3/-/ready" >/dev/null 2>&1; do
+    kill -0 "$pid" 2>/dev/null || { echo "$1 did not start:" >&2; tail -3 "$WORK/exporter.log" >&2; exit 1; }
+    sleep 0.05
+  done
+  echo "$pid" >"$WORK/pid.$3"
+}
+PORT=$(free_port)
+serve "$EXPORTER" "$WORK/bench.toml" "$PORT"
+PID=$(cat "$WORK/pid.$PORT")
+COMPARE_PORT=
+if [[ -n ${COMPARE_EXPORTER:-} ]]; then
+  COMPARE_PORT=$(free_port)
+  serve "$COMPARE_EXPORTER" "$WORK/compare.toml" "$COMPARE_PORT"
+  COMPARE_PID=$(cat "$WORK/pid.$COMPARE_PORT")
+  trap 'kill "$COMPARE_PID" 2>/dev/null || true; cleanup' EXIT
+fi
+# Idle: after start-up settled and one scrape of each page a person looks at.
+curl -fs "http://127.0.0.1:$PORT/metrics" >/dev/null
+curl -fs "http://127.0.0.1:$PORT/" >/dev/null
+sleep 2
+rss_idle=$(kib VmRSS)
+
+declare -A T  # "<variant>:<phase>" -> the seconds of each round, space-separated
+VARIANTS=(drill)
+for c in ${EXTRA_COMPRESSIONS:-}; do VARIANTS+=("compression=$c"); done
+[[ -z $COMPARE_PORT ]] || VARIANTS+=(compare)
+declare -A SIZE
+
+bare_run() {
+  local t0 t1 t2 t3
+  t0=$(secs); pg_dump -Fc -d bench_src -f "$WORK/bare.dump"; t1=$(secs)
+  sha256sum "$WORK/bare.dump" >"$WORK/bare.sha256"; t2=$(secs)
+  createdb bare_tgt
+  pg_restore -d bare_tgt "$WORK/bare.dump"; t3=$(secs)
+  T[bare:dump]+=" $(elapsed "$t0" "$t1")"; T[bare:sha]+=" $(elapsed "$t1" "$t2")"
+  T[bare:restore]+=" $(elapsed "$t2" "$t3")"; T[bare:total]+=" $(elapsed "$t0" "$t3")"
+  SIZE[bare]=$(stat -c %s "$WORK/bare.dump")
+  psql -qc "drop database bare_tgt"
+  rm -f "$WORK/bare.dump" "$WORK/bare.sha256"
+}
+
+runs_done() { # port drill
+  curl -fs "http://127.0.0.1:$1/metrics" |
+    awk -v d="backupdrill_runs_total{drill=\"$2\"}" '$1 == d {print $2}'
+}
+
+drill_run() { # variant port drill artifact_dir
+  local before t0 t1 summary p
+  before=$(runs_done "$2" "$3")
+  t0=$(secs)
+  curl -fs -X POST -H "Authorization: Bearer bench-token" \
+    "http://127.0.0.1:$2/api/v1/drills/$3/run" >/dev/null
+  until [[ $(runs_done "$2" "$3") != "$before" ]]; do sleep 0.05; done
+  t1=$(secs)
+  T[$1:total]+=" $(elapsed "$t0" "$t1")"
+  summary=$(ls -t "$4/$3"/drill_summary_*.json | head -1)
+  [[ $(jq -r .result "$summary") == passed ]] || {
+    echo "the drill failed:" >&2; jq . "$summary" >&2; exit 1
+  }
+  for p in guard backup verify restore checks report; do
+    T[$1:$p]+=" $(jq -r --arg p "$p" '[.phases[] | select(.phase == $p) | .seconds][0] // 0' "$summary")"
+  done
+  SIZE[$1]=$(jq -r '.backup.size_bytes' "$summary")
+}
+
+run_variant() { # variant
+  psql -qc checkpoint
+  case $1 in
+    drill) drill_run drill "$PORT" bench "$WORK/artifacts" ;;
+    compression=*) drill_run "$1" "$PORT" "bench-${1#compression=}" "$WORK/artifacts" ;;
+    compare) drill_run compare "$COMPARE_PORT" bench "$WORK/artifacts-compare" ;;
+  esac
+}
+last() { echo "${1##* }"; }
+for ((i = 1; i <= RUNS; i++)); do
+  psql -qc checkpoint
+  bare_run
+  for v in "${VARIANTS[@]}"; do run_variant "$v"; done
+  printf 'pair %d: bare %6.2f s   drill %6.2f s   ratio %.2f\n' "$i" "$(last "${T[bare:total]}")" \
+    "$(last "${T[drill:total]}")" \
+    "$(echo "$(last "${T[drill:total]}") / $(last "${T[bare:total]}")" | bc -l)"
 done
-printf '%-28s %10.2f   (%s bytes)\n' "total (summary)" "$(jq -r .duration_seconds "$summary")" "$drill_size"
-printf '%-28s %10.2f\n' "wall clock" "$drill_wall"
-printf '\nratio drill / bare = %.2f  (aim: at most 0.75)\n' "$(echo "$drill_wall / $bare_total" | bc -l)"
+rss_peak=$(kib VmHWM)
+rss_after=$(kib VmRSS)
+
+# shellcheck disable=SC2086 # the lists are meant to split
+row() { printf '%-24s %8.2f   %s\n' "$1" "$(median $2)" "$(printf '%.2f ' $2)"; }
+printf '\nsource %s rows, %s bytes; archive bytes: bare %s (pg_dump -Fc default level)' \
+  "$ROWS" "$size" "${SIZE[bare]}"
+for v in "${VARIANTS[@]}"; do printf ', %s %s' "$v" "${SIZE[$v]}"; done
+printf '\n\n%-24s %8s   %s\n' "bare commands" "median" "rounds (s)"
+row "pg_dump -Fc" "${T[bare:dump]}"
+row "sha256sum" "${T[bare:sha]}"
+row "createdb + pg_restore" "${T[bare:restore]}"
+row "total" "${T[bare:total]}"
+bare_m=$(median ${T[bare:total]})
+for v in "${VARIANTS[@]}"; do
+  printf '\n%-24s %8s   %s\n' "$v (serve + API)" "median" "rounds (s)"
+  for p in guard backup verify restore checks report; do row "$p" "${T[$v:$p]}"; done
+  row "total (trigger->done)" "${T[$v:total]}"
+  printf '%-24s %8.2f\n' "ratio to bare" "$(echo "$(median ${T[$v:total]}) / $bare_m" | bc -l)"
+done
+drill_m=$(median ${T[drill:total]})
+printf '\nratio drill / bare = %.2f (medians %.2f / %.2f s; goal at most 0.60)\n' \
+  "$(echo "$drill_m / $bare_m" | bc -l)" "$drill_m" "$bare_m"
+printf 'exporter RSS (VmRSS of the serving process; its children not counted): idle %.1f MB (goal <= 13), peak VmHWM %.1f MB over start-up and %d rounds (goal < 32), after %.1f MB\n' \
+  "$(echo "$rss_idle / 1024" | bc -l)" "$(echo "$rss_peak / 1024" | bc -l)" "$RUNS" \
+  "$(echo "$rss_after / 1024" | bc -l)"

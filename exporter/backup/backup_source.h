@@ -38,6 +38,11 @@ struct BackupArchive {
   // freshness are measured from it. Empty when the source cannot know.
   std::optional<SystemTime> recovery_point;
   std::string description;  // which archive and why, for the summary's notes
+  // A fresh custom-format dump that pg_restore decoded whole while it was
+  // written: the verify phase confirms the file on disk is those very bytes
+  // (sha256 above) and reports decode_failure, instead of decoding it again.
+  bool decoded_in_stream = false;
+  std::optional<std::string> decode_failure;
 };
 
 struct ArchiveVerification {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "artifacts/artifact_files.h"
+#include "backup/archive_stream_decoder.h"
 #include "crypto/sha256.h"
 #include "log/log.h"
 #include "util/secrets.h"
@@ -72,8 +73,9 @@ std::vector<std::string> dump_args(const PgSession& s, const BackupConfig& confi
   return args;
 }
 
-// Custom format: pg_dump writes to a pipe; every byte is hashed and written
-// in the same pass, so the checksum costs no second read.
+// Custom format: pg_dump writes to a pipe; every byte is hashed, written and
+// decoded by pg_restore in the same pass, so neither the checksum nor the
+// verify phase's decode costs a second read of the archive.
 void stream_custom_dump(const PgSession& s, const BackupConfig& config, const BackupPaths& paths,
                         const std::string& snapshot, BackupResult& result) {
   ChildSpec spec;
@@ -85,6 +87,9 @@ void stream_custom_dump(const PgSession& s, const BackupConfig& config, const Ba
   spec.err = ChildSpec::Stream::file;
   spec.err_file = paths.log;
   auto child = ChildProcess::spawn(spec);
+  ::fcntl(child.stdout_fd(), F_SETPIPE_SZ, 1 << 20);  // bigger reads, fewer wake-ups
+  ArchiveStreamDecoder decoder(
+      s, paths.dump.parent_path() / ("." + paths.dump.filename().string() + ".decode.tmp"));
 
   int fd = create_private_file(paths.dump);
   Sha256 sha;
@@ -121,6 +126,7 @@ void stream_custom_dump(const PgSession& s, const BackupConfig& config, const Ba
       if (n == 0) break;
       sha.update(buffer.data(), static_cast<size_t>(n));
       write_all(fd, buffer.data(), static_cast<size_t>(n), paths.dump);
+      decoder.feed(buffer.data(), static_cast<size_t>(n));
       written += static_cast<unsigned long long>(n);
     }
     if (::fsync(fd) != 0) {
@@ -137,6 +143,8 @@ void stream_custom_dump(const PgSession& s, const BackupConfig& config, const Ba
     throw std::runtime_error("pg_dump " + status.describe() + ": " + tail_of_file(paths.log) +
                              " (full output in " + paths.log.filename().string() + ")");
   }
+  result.decode_failure = decoder.finish(s.deadline, s.cancel);
+  result.decoded_in_stream = true;
   result.sha256 = sha.hex_digest();
   result.size = written;
   result.format = "custom";

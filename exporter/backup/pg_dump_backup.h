@@ -4,6 +4,7 @@
 // a parallel directory dump hashed file by file.
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "backup/backup_source.h"
@@ -25,6 +26,10 @@ struct BackupResult {
   unsigned long long size = 0;
   SystemTime snapshot_time{};
   std::string format;  // custom | directory
+  // Custom format: pg_restore decoded the stream as it was written; a failure
+  // is the verify phase's to report (the archive was written, but is broken).
+  bool decoded_in_stream = false;
+  std::optional<std::string> decode_failure;
 };
 
 // Throws std::runtime_error with what failed and what to do.

@@ -24,13 +24,18 @@ BackupArchive PgDumpSource::produce(const PgSession& session, const BackupReques
   archive.size = result.size;
   archive.format = result.format;
   archive.recovery_point = result.snapshot_time;
+  archive.decoded_in_stream = result.decoded_in_stream;
+  archive.decode_failure = result.decode_failure;
   return archive;
 }
 
 ArchiveVerification PgDumpSource::verify(const PgSession& session,
                                          const std::filesystem::path& folder,
                                          const BackupArchive& archive) {
-  VerifyResult result = run_verify(session, folder, archive.checksum, archive.dump);
+  VerifyResult result = archive.decoded_in_stream
+                            ? run_verify_decoded(session, folder, archive.checksum, archive.dump,
+                                                 {archive.sha256, archive.decode_failure})
+                            : run_verify(session, folder, archive.checksum, archive.dump);
   return {result.toc_entries, result.files_checked};
 }
 

@@ -188,4 +188,41 @@ VerifyResult run_verify(const PgSession& s, const std::filesystem::path& folder,
   return result;
 }
 
+VerifyResult run_verify_decoded(const PgSession& s, const std::filesystem::path& folder,
+                                const std::filesystem::path& checksum_file,
+                                const std::filesystem::path& dump, const StreamDecode& decoded) {
+  VerifyResult result;
+  bool dump_listed = false;
+  for (const auto& entry : read_checksums(checksum_file)) {
+    auto path = folder / entry.name;
+    if (!std::filesystem::exists(path)) {
+      throw std::runtime_error(entry.name + " is listed in " + checksum_file.filename().string() +
+                               " but missing");
+    }
+    std::string digest = sha256_file(path);
+    if (digest != entry.digest) mismatch(entry, digest);
+    if (path == dump) {
+      dump_listed = true;
+      if (digest != decoded.sha256) {
+        throw std::runtime_error(entry.name + ": SHA-256 " + digest +
+                                 " is not that of the bytes pg_restore decoded while the "
+                                 "backup was written (" +
+                                 decoded.sha256 + "), so it is not restored");
+      }
+    }
+    ++result.files_checked;
+  }
+  if (!dump_listed) {
+    throw std::runtime_error(checksum_file.filename().string() + " does not list " +
+                             dump.filename().string());
+  }
+  if (decoded.failure) {
+    throw std::runtime_error(
+        dump.filename().string() +
+        ": pg_restore cannot read the whole archive pg_dump wrote: " + *decoded.failure);
+  }
+  result.toc_entries = count_toc_entries(s, dump);
+  return result;
+}
+
 }  // namespace backupdrill

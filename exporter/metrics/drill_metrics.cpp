@@ -283,7 +283,23 @@ std::vector<prometheus::MetricFamily> DrillMetrics::Collect() const {
 }
 
 std::string DrillMetrics::render() const {
-  return prometheus::TextSerializer().Serialize(Collect());
+  std::vector<DrillMetricsState> drills = drills_();
+  bool ok = false;
+  SystemTime at;
+  {
+    std::lock_guard lock(mutex_);
+    ok = last_reload_ok_;
+    at = last_reload_;
+    if (rendered_ && rendered_->last_reload_ok == ok && rendered_->last_reload == at &&
+        rendered_->drills == drills) {
+      return rendered_->text;
+    }
+  }
+  std::string text =
+      prometheus::TextSerializer().Serialize(drill_metric_families(drills, &facts_, ok, at));
+  std::lock_guard lock(mutex_);
+  rendered_ = Rendered{std::move(drills), ok, at, text};
+  return text;
 }
 
 }  // namespace backupdrill

@@ -16,6 +16,7 @@
 
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -63,9 +64,19 @@ class DrillMetrics : public prometheus::Collectable {
  private:
   StateSource drills_;
   ExporterFacts facts_;
-  mutable std::mutex mutex_;  // guards the two reload fields
+  mutable std::mutex mutex_;  // guards the two reload fields and the cache
   bool last_reload_ok_ = true;
   SystemTime last_reload_;
+  // The last exposition and the state it shows: a scrape of an unchanged
+  // state (nearly every scrape: drills run rarely) costs a snapshot and a
+  // comparison, not a rendering (issue 16: /metrics with 100 drills).
+  struct Rendered {
+    std::vector<DrillMetricsState> drills;
+    bool last_reload_ok = true;
+    SystemTime last_reload;
+    std::string text;
+  };
+  mutable std::optional<Rendered> rendered_;
 };
 
 }  // namespace backupdrill

@@ -40,6 +40,7 @@ struct DrillHistory {
   // so it sets the last results but moves no counter.
   void record_run(const RunRecord& record, bool restored = false);
   void record_skip(const std::string& reason) { ++skipped[reason]; }
+  bool operator==(const DrillHistory&) const = default;
 };
 
 // One drill at one moment: its configuration's part, the scheduler's and the
@@ -57,6 +58,7 @@ struct DrillMetricsState {
 
   // The configuration's part; the rest as before any run.
   static DrillMetricsState configured(const DrillConfig& drill);
+  bool operator==(const DrillMetricsState&) const = default;
 };
 
 }  // namespace backupdrill

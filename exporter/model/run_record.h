@@ -18,11 +18,13 @@ struct PhaseTiming {
   SystemTime start{};
   SystemTime end{};
   double seconds() const { return std::chrono::duration<double>(end - start).count(); }
+  bool operator==(const PhaseTiming&) const = default;
 };
 
 struct ReportLine {  // one "name|value" line of validation_<ts>.txt
   std::string name;
   std::string value;
+  bool operator==(const ReportLine&) const = default;
 };
 
 struct RowCount {
@@ -31,6 +33,7 @@ struct RowCount {
   std::optional<long long> target;
   std::optional<std::string> source_fingerprint;
   std::optional<std::string> target_fingerprint;
+  bool operator==(const RowCount&) const = default;
 };
 
 struct CheckOutcome {
@@ -43,12 +46,14 @@ struct CheckOutcome {
   std::vector<ReportLine> lines;
   std::vector<std::string> smoke;  // "PASS ..." / "FAIL ..."
   std::vector<RowCount> rows;
+  bool operator==(const CheckOutcome&) const = default;
 };
 
 struct ArtifactInfo {
   std::string name;
   unsigned long long size = 0;
   std::string sha256;
+  bool operator==(const ArtifactInfo&) const = default;
 };
 
 struct RunRecord {
@@ -102,6 +107,7 @@ struct RunRecord {
 
   const PhaseTiming* phase(const std::string& name) const;
   double phase_seconds(const std::string& name) const;
+  bool operator==(const RunRecord&) const = default;
 };
 
 nlohmann::ordered_json to_json(const RunRecord& record);

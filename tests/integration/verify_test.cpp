@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "backup/archive_stream_decoder.h"
+#include "backup/pg_dump_source.h"
 #include "crypto/sha256.h"
 #include "process/child_process.h"
 #include "support.h"
@@ -74,6 +76,103 @@ TEST_F(VerifyPhase, ArchiveThatIsNotADumpFailsInPgRestore) {
 TEST_F(VerifyPhase, ChecksumFileCannotPointOutsideTheFolder) {
   write_file(dir_ / "backup_X.sha256", sha256_file(dump_) + "  ../../etc/passwd\n");
   EXPECT_THROW(verify(), std::runtime_error);
+}
+
+// A fresh dump is decoded by pg_restore while it is written (issue 16), so the
+// verify phase no longer decodes it again: it must still refuse a file that
+// changed on disk between the backup and the verify phase.
+class StreamedVerify : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const Cluster& a = cluster("a");
+    dir_ = fresh_dir(std::string("verify_streamed_") +
+                     ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    session_.drill = "verify";
+    session_.source.conninfo = pg::ConnInfo::parse(a.socket_conninfo("demo_template"));
+    session_.pg_dump = pg::probe_tool(a.bin_dir + "/pg_dump");
+    session_.pg_restore = pg::probe_tool(a.bin_dir + "/pg_restore");
+    archive_ = source_.produce(session_, BackupRequest{dir_, RunArtifactNames{"X"}, {}});
+  }
+
+  ArchiveVerification verify() { return source_.verify(session_, dir_, archive_); }
+
+  BackupConfig config_;
+  PgDumpSource source_{config_};
+  std::filesystem::path dir_;
+  PgSession session_;
+  BackupArchive archive_;
+};
+
+TEST_F(StreamedVerify, FreshDumpIsDecodedWhileWrittenAndPasses) {
+  EXPECT_TRUE(archive_.decoded_in_stream);
+  EXPECT_FALSE(archive_.decode_failure) << *archive_.decode_failure;
+  EXPECT_EQ(archive_.sha256, sha256_file(archive_.dump));
+  auto result = verify();
+  EXPECT_GT(result.toc_entries, 50);
+  EXPECT_EQ(result.files_checked, 1);
+  // The decoder's messages file is gone: only the run's artifacts remain.
+  for (const auto& e : std::filesystem::directory_iterator(dir_)) {
+    EXPECT_EQ(e.path().filename().string().find(".decode"), std::string::npos) << e.path();
+  }
+}
+
+TEST_F(StreamedVerify, ArchiveTruncatedAfterTheBackupFailsInVerify) {
+  std::filesystem::resize_file(archive_.dump, std::filesystem::file_size(archive_.dump) / 2);
+  try {
+    verify();
+    FAIL() << "a dump truncated after the backup passed verify";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("SHA-256 mismatch"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(StreamedVerify, ByteFlippedAfterTheBackupFailsInVerify) {
+  std::string bytes = read_file(archive_.dump);
+  bytes[bytes.size() / 2] ^= 0x5a;
+  write_file(archive_.dump, bytes, 0600);
+  try {
+    verify();
+    FAIL() << "a dump changed after the backup passed verify";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("not restored"), std::string::npos) << e.what();
+  }
+}
+
+// Archive and checksum file both replaced (by another valid dump): the
+// checksum file agrees, but these are not the bytes that were decoded.
+TEST_F(StreamedVerify, ArchiveAndChecksumReplacedAfterTheBackupFailInVerify) {
+  std::string bytes = read_file(archive_.dump);
+  bytes += std::string(16, '\0');  // other bytes, with a checksum file made to agree
+  write_file(archive_.dump, bytes, 0600);
+  write_file(archive_.checksum, sha256_file(archive_.dump) + "  backup_X.dump\n", 0600);
+  try {
+    verify();
+    FAIL() << "a replaced dump passed verify";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("decoded while the backup was written"), std::string::npos)
+        << e.what();
+  }
+}
+
+// The decoder itself: bytes that are not a whole archive are reported, and
+// the verify phase fails on that report even though the file matches its
+// checksum (a dump pg_dump wrote broken).
+TEST_F(StreamedVerify, ArchiveTheDecoderCouldNotReadFailsInVerify) {
+  std::string bytes = read_file(archive_.dump);
+  ArchiveStreamDecoder decoder(session_, dir_ / ".decode.tmp");
+  decoder.feed(bytes.data(), bytes.size() / 2);
+  auto failure = decoder.finish(Deadline::max(), {});
+  ASSERT_TRUE(failure.has_value()) << "half an archive decoded";
+  EXPECT_NE(failure->find("pg_restore"), std::string::npos) << *failure;
+
+  archive_.decode_failure = failure;
+  try {
+    verify();
+    FAIL() << "an archive its decoder could not read passed verify";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("cannot read the whole archive"), std::string::npos)
+        << e.what();
+  }
 }
 
 }  // namespace

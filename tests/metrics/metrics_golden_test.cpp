@@ -119,6 +119,30 @@ TEST(MetricsView, AFailedReloadShowsZeroAndKeepsTheLastGoodTime) {
       << text;
 }
 
+// A scrape of an unchanged state is served from the last rendering (issue
+// 16): every change, however small, must still show in the very next scrape.
+TEST(MetricsView, EveryChangeOfStateShowsInTheNextScrape) {
+  std::vector<DrillMetricsState> state = canned_state();
+  DrillMetrics metrics([&state] { return state; }, canned_facts());
+  const std::string first = metrics.render();
+  EXPECT_EQ(metrics.render(), first);
+  ASSERT_NE(first.find("backupdrill_running{drill=\"nightly\"} 1\n"), std::string::npos);
+
+  state[0].running = false;
+  EXPECT_NE(metrics.render().find("backupdrill_running{drill=\"nightly\"} 0\n"), std::string::npos);
+  state[1].queued = false;
+  EXPECT_NE(metrics.render().find("backupdrill_queued{drill=\"weekly\"} 0\n"), std::string::npos);
+  state[0].history.record_run(nightly_success());
+  EXPECT_NE(metrics.render().find("backupdrill_runs_total{drill=\"nightly\"} 2\n"),
+            std::string::npos);
+  const std::string before = metrics.render();
+  state[0].history.last->checks.at(0).seconds += 1;  // deep inside the last run
+  EXPECT_NE(metrics.render(), before);
+  metrics.record_reload(false, canned_at(300));
+  EXPECT_NE(metrics.render().find("backupdrill_config_last_reload_successful 0\n"),
+            std::string::npos);
+}
+
 // What --once pushes for one drill: only that drill's families, none of the
 // exporter's own (they would collide across the drills' push groups).
 TEST(MetricsView, PerDrillFamiliesAloneCarryOnlyThatDrill) {
