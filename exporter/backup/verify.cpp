@@ -10,6 +10,7 @@
 #include <optional>
 #include <vector>
 
+#include "backup/archive_stream_decoder.h"
 #include "crypto/sha256.h"
 #include "util/bounded_text.h"
 #include "util/secrets.h"
@@ -76,37 +77,13 @@ std::string trimmed(std::string text, size_t max_bytes = 1500) {
 // show up here, not half-way through the restore.
 void check_custom_file(const PgSession& s, const std::filesystem::path& path,
                        const ChecksumEntry& entry, const std::filesystem::path& err_file) {
-  ChildSpec spec;
-  spec.program = s.pg_restore.path;
-  spec.args = {"--file=/dev/null", "--format=custom"};
-  spec.in = ChildSpec::Stream::pipe;
-  spec.err = ChildSpec::Stream::file;
-  spec.err_file = err_file;
-  auto child = ChildProcess::spawn(spec);
-  ScopedSigpipeBlock no_sigpipe;  // pg_restore may stop reading early
-
-  bool reader_gone = false;
-  std::string digest = sha256_file(path, [&](const char* p, size_t left) {
-    while (!reader_gone && left > 0) {
-      ssize_t w = ::write(child.stdin_fd(), p, left);
-      if (w < 0 && errno == EINTR) continue;
-      if (w < 0) {
-        reader_gone = true;  // pg_restore stopped early: its status says why
-        break;
-      }
-      p += w;
-      left -= static_cast<size_t>(w);
-    }
-  });
-  child.close_stdin();
-  ExitStatus status = child.wait(s.deadline, s.cancel);
+  ArchiveStreamDecoder decoder(s, err_file);
+  std::string digest =
+      sha256_file(path, [&](const char* p, size_t left) { decoder.feed(p, left); });
+  const auto why = decoder.finish(s.deadline, s.cancel);
   if (digest != entry.digest) mismatch(entry, digest);
-  if (!status.ok()) {
-    std::ifstream in(err_file);
-    std::string err((std::istreambuf_iterator<char>(in)), {});
-    throw std::runtime_error(entry.name + ": pg_restore cannot read the whole archive (" +
-                             status.describe() + "): " + trimmed(err));
-  }
+  if (why)
+    throw std::runtime_error(entry.name + ": pg_restore cannot read the whole archive: " + *why);
 }
 
 // pg_restore decodes every block of the archive to /dev/null.

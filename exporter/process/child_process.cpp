@@ -308,8 +308,14 @@ std::optional<ExitStatus> ChildProcess::poll() {
   if (pid_ <= 0 || reaped_) return std::nullopt;
   int status = 0;
   if (::waitpid(pid_, &status, WNOHANG) != pid_) return std::nullopt;
+  return reaped(status, {});
+}
+
+// The child has been reaped with this wait status; `result` holds what wait()
+// did to it (timed out, cancelled). Anything the tool left behind in its group
+// goes with it.
+ExitStatus ChildProcess::reaped(int status, ExitStatus result) {
   reaped_ = true;
-  ExitStatus result;
   if (WIFEXITED(status)) {
     result.exited = true;
     result.code = WEXITSTATUS(status);
@@ -329,19 +335,7 @@ ExitStatus ChildProcess::wait(Deadline deadline, std::stop_token cancel) {
   while (true) {
     int status = 0;
     pid_t r = ::waitpid(pid_, &status, WNOHANG);
-    if (r == pid_) {
-      reaped_ = true;
-      if (WIFEXITED(status)) {
-        result.exited = true;
-        result.code = WEXITSTATUS(status);
-      } else if (WIFSIGNALED(status)) {
-        result.signal = WTERMSIG(status);
-      }
-      // Anything the tool left behind in its group goes with it.
-      ::kill(-pid_, SIGKILL);
-      reaper_forget(pid_);
-      return result;
-    }
+    if (r == pid_) return reaped(status, result);
     if (r < 0 && errno != EINTR) {
       reaped_ = true;
       reaper_forget(pid_);

@@ -102,6 +102,7 @@ class ChildProcess {
 
  private:
   ChildProcess() = default;
+  ExitStatus reaped(int status, ExitStatus result);
   pid_t pid_ = -1;
   int stdout_fd_ = -1;
   int stdin_fd_ = -1;

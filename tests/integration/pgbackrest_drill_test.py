@@ -96,6 +96,10 @@ name = "parity"
 tables = ["public.drill_rows"]
 compare_source = true
 tolerance = "100%"
+
+[[drill.check]]
+plugin = "amcheck"
+name = "structure"
 """
     path = os.path.join(case, "drill.toml")
     with open(path, "w") as f:
@@ -196,6 +200,9 @@ check(phys.get("archive_range_before") == phys.get("archive_range_after") == ran
       "latest: pgbackrest info shows the same archive range before and after")
 rows = [c for c in s.get("checks", []) if c["name"] == "rows"]
 check(bool(rows) and rows[0]["result"] == "passed", "latest: 150 rows restored (up to T2)")
+structure = [c for c in s.get("checks", []) if c["name"] == "structure"]
+check(bool(structure) and structure[0]["result"] == "passed",
+      f"latest: amcheck passes on the physical restore ({structure})")
 md = glob.glob(os.path.join(case, "artifacts", "*", "drill_summary_*.md"))
 check(bool(md) and "Physical restore" in open(md[-1]).read(), "latest: md summary has the facts")
 
@@ -277,7 +284,7 @@ with socket.socket() as sock:
 server = subprocess.Popen([EXPORTER, f"--config.file={config}",
                            f"--web.listen-address=127.0.0.1:{port}"],
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-metrics = ""
+metrics = api = landing = ""
 try:
     for _ in range(100):
         try:
@@ -285,6 +292,9 @@ try:
             break
         except OSError:
             time.sleep(0.2)
+    base = f"http://127.0.0.1:{port}"
+    api = urllib.request.urlopen(f"{base}/api/v1/drills", timeout=5).read().decode()
+    landing = urllib.request.urlopen(f"{base}/", timeout=5).read().decode()
 finally:
     server.terminate()
     server.wait(timeout=20)
@@ -292,6 +302,14 @@ m = re.search(r'backupdrill_phase_duration_seconds\{drill="latest",phase="recove
 check(m is not None and float(m.group(1)) > 0, f"metrics: phase_duration_seconds recover ({m and m.group(1)})")
 check('backupdrill_failures_total{drill="latest",phase="recover"}' in metrics,
       "metrics: failures_total with phase recover")
+
+# The API and the landing page show the physical drill like every other.
+drills = json.loads(api or "{}")
+drills = drills.get("drills", drills) if isinstance(drills, dict) else drills
+latest = next((d for d in drills if d.get("name") == "latest"), None)
+check(latest is not None and latest.get("last_run") is not None,
+      f"api: drill latest with its last run ({api[:200]})")
+check('href="/drills/latest/runs/' in landing, "landing page: links the physical drill's run")
 
 print("figures (seconds per --once run):", {k: round(v, 1) for k, v in figures.items()})
 if failures:
