@@ -18,6 +18,7 @@
 
 namespace bd = backupdrill;
 namespace ph = backupdrill::plugin_host;
+using bd::testing::contains;
 using bd::testing::pg;
 using bd::testing::run_exporter;
 using bd::testing::Scratch;
@@ -26,10 +27,6 @@ using bd::testing::sql_value;
 using namespace std::chrono_literals;
 
 namespace {
-
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
 
 struct PluginRun {
   bool passed = false;

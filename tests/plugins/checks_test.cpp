@@ -17,6 +17,7 @@
 #include "process/child_process.h"
 
 namespace bd = backupdrill;
+using bd::testing::contains;
 using bd::testing::pg;
 using bd::testing::run_exporter;
 using bd::testing::Scratch;
@@ -25,10 +26,6 @@ using bd::testing::sql_value;
 using namespace std::chrono_literals;
 
 namespace {
-
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
 
 nlohmann::json summary(const Scratch& s) {
   auto text = s.artifact("drill_summary_", ".json");

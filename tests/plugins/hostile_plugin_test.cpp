@@ -15,15 +15,12 @@
 #include "process/child_process.h"
 
 namespace bd = backupdrill;
+using bd::testing::contains;
 using bd::testing::pg;
 using bd::testing::Scratch;
 using namespace std::chrono_literals;
 
 namespace {
-
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
 
 // The VmHWM of pid in KiB; 0 once it is gone (or a zombie).
 long peak_kib(pid_t pid) {

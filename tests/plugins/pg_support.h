@@ -50,4 +50,8 @@ struct ExporterRun {
 ExporterRun run_exporter(const std::vector<std::string>& args,
                          const std::map<std::string, std::optional<std::string>>& env = {});
 
+inline bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
 }  // namespace backupdrill::testing
