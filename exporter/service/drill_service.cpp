@@ -1,5 +1,6 @@
 #include "service/drill_service.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "artifacts/run_history.h"
@@ -181,6 +182,25 @@ DrillService::TriggerResult DrillService::trigger(const std::string& name, const
   if (!drill) return {TriggerStatus::unknown, "", "no drill named \"" + name + "\""};
   if (stopped_) return {TriggerStatus::busy, "", "the exporter is shutting down"};
   Slot& slot = slots_[name];
+  if (slot.queued && how == "schedule") {
+    // Its next scheduled time has come while a scheduled run still waits:
+    // that run is skipped (reason queue) and this one takes its place in the
+    // queue, so the drill does not lose this run too and the queue keeps its
+    // order.
+    auto waiting = std::find_if(queue_.begin(), queue_.end(),
+                                [&](const Queued& q) { return q.drill == name; });
+    if (waiting != queue_.end() && waiting->start_before) {
+      slot.history.record_skip(kSkipQueue);
+      log::warn("queued run skipped: its drill's next scheduled run is due",
+                {{"drill", name}, {"run", waiting->run_id}, {"reason", "queue"}});
+      const auto now =
+          std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
+      waiting->run_id = next_stamp(slot, now);
+      waiting->start_before = slot.cron ? slot.cron->next_after(now) : std::nullopt;
+      log::info("drill queued", {{"drill", name}, {"run", waiting->run_id}, {"trigger", how}});
+      return {TriggerStatus::accepted, waiting->run_id, ""};
+    }
+  }
   if (slot.running || slot.queued) {
     // A drill never waits behind itself.
     slot.history.record_skip(kSkipBusy);
@@ -194,16 +214,8 @@ DrillService::TriggerResult DrillService::trigger(const std::string& name, const
     return {TriggerStatus::busy, "",
             "its target is being restored by drill \"" + it->second + "\""};
   }
-  // A stamp later than the last one, so two runs never share artifact names.
   auto now = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
-  std::string stamp = compact_utc(now);
-  if (!slot.last_stamp.empty() && stamp <= slot.last_stamp) {
-    SystemTime last;
-    parse_compact_utc(slot.last_stamp, last);
-    stamp = compact_utc(last + std::chrono::seconds(1));
-  }
-  slot.current_run = stamp;
-  slot.last_stamp = stamp;
+  std::string stamp = next_stamp(slot, now);
   busy_targets_[key] = name;  // a queued run holds its target too
   if (running_count_ < config_->exporter.max_concurrent_drills) {
     start_run(name, stamp, how);
@@ -223,6 +235,20 @@ DrillService::TriggerResult DrillService::trigger(const std::string& name, const
                {"max_concurrent_drills", std::to_string(config_->exporter.max_concurrent_drills)}});
   }
   return {TriggerStatus::accepted, stamp, ""};
+}
+
+// mutex_ held. A stamp later than the drill's last one, so two runs never
+// share artifact names; it becomes the slot's current run.
+std::string DrillService::next_stamp(Slot& slot, SystemTime now) {
+  std::string stamp = compact_utc(now);
+  if (!slot.last_stamp.empty() && stamp <= slot.last_stamp) {
+    SystemTime last;
+    parse_compact_utc(slot.last_stamp, last);
+    stamp = compact_utc(last + std::chrono::seconds(1));
+  }
+  slot.current_run = stamp;
+  slot.last_stamp = stamp;
+  return stamp;
 }
 
 // mutex_ held.

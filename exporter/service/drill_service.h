@@ -119,6 +119,7 @@ class DrillService {
                   std::string run_id, std::string how, std::shared_ptr<WatchedChild> restore_watch,
                   std::stop_token stop);
   void reap_finished_workers();
+  std::string next_stamp(Slot& slot, SystemTime now);
   void start_run(const std::string& drill, const std::string& stamp, const std::string& how);
   void start_queued();
   static std::string target_key(const DrillConfig& drill);

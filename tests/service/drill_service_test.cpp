@@ -81,6 +81,34 @@ TEST_F(DrillServiceTest, AQueuedDrillIsNeverQueuedTwice) {
   EXPECT_EQ(a->history.runs, 0u);
 }
 
+// Issue 16: a scheduled run still queued when its drill's next scheduled
+// time comes is skipped (reason queue), and the new run waits in its place:
+// not turned away as busy, which would lose both runs.
+TEST_F(DrillServiceTest, AScheduledRunStillQueuedAtTheNextFiringIsReplacedByIt) {
+  Config c = queue_only_config();
+  c.drills[0].schedule = "* * * * *";
+  DrillService service(c);
+  auto first = service.trigger("a", "schedule");
+  ASSERT_EQ(first.status, DrillService::TriggerStatus::accepted) << first.reason;
+  auto next = service.trigger("a", "schedule");
+  ASSERT_EQ(next.status, DrillService::TriggerStatus::accepted) << next.reason;
+  EXPECT_GT(next.run_id, first.run_id);
+  const auto* a = find(service.metrics_state(), "a");
+  ASSERT_NE(a, nullptr);
+  EXPECT_TRUE(a->queued);
+  EXPECT_EQ(service.state("a")->current_run, next.run_id);
+  EXPECT_EQ(a->history.skipped.at(kSkipQueue), 1u);
+  EXPECT_EQ(a->history.skipped.count(kSkipBusy) ? a->history.skipped.at(kSkipBusy) : 0u, 0u);
+  // Still one run waiting, which a person's trigger cannot double.
+  auto by_hand = service.trigger("a", "api");
+  EXPECT_EQ(by_hand.status, DrillService::TriggerStatus::busy);
+  EXPECT_EQ(by_hand.run_id, next.run_id);
+  // A run a person queued is not replaced by the schedule: it will do.
+  auto c_run = service.trigger("c", "api");
+  ASSERT_EQ(c_run.status, DrillService::TriggerStatus::accepted);
+  EXPECT_EQ(service.trigger("c", "schedule").status, DrillService::TriggerStatus::busy);
+}
+
 TEST_F(DrillServiceTest, TwoDrillsSharingATargetNeverOverlap) {
   DrillService service(queue_only_config());
   ASSERT_EQ(service.trigger("a", "api").status, DrillService::TriggerStatus::accepted);
