@@ -164,6 +164,21 @@ DrillService::ReloadSummary DrillService::reload(Config next_config) {
     for (const auto& name : summary.removed) set_cron(name, "");
     for (const auto& d : next->drills) set_cron(d.name, d.schedule);
     config_ = next;
+    // A removed drill's waiting run leaves the queue now and frees its
+    // target; a raised max_concurrent_drills starts waiting runs now, not
+    // when a running one ends.
+    std::erase_if(queue_, [&](const Queued& q) {
+      if (next->find_drill(q.drill)) return false;
+      if (auto slot = slots_.find(q.drill); slot != slots_.end()) {
+        slot->second.queued = false;
+        slot->second.current_run.clear();
+      }
+      std::erase_if(busy_targets_, [&](const auto& kv) { return kv.second == q.drill; });
+      log::info("queued run dropped: its drill was removed by the reload",
+                {{"drill", q.drill}, {"run", q.run_id}});
+      return true;
+    });
+    start_queued();
   }
   for (const auto* d : added) restore_drill(*next, *d);
   bool started = false;

@@ -156,6 +156,31 @@ TEST_F(DrillServiceTest, AReloadDropsRemovedDrillsFromTheViewAndAddsNewOnes) {
   EXPECT_TRUE(a->history.skipped.empty());
 }
 
+// A reload that raises max_concurrent_drills starts the waiting runs at once
+// (a's run fails in its guard: nothing listens on port 1).
+TEST_F(DrillServiceTest, AReloadWithMoreSlotsStartsWaitingRunsAtOnce) {
+  DrillService service(queue_only_config());
+  ASSERT_EQ(service.trigger("a", "api").status, DrillService::TriggerStatus::accepted);
+  ASSERT_TRUE(service.state("a")->queued);
+  Config more = queue_only_config();
+  more.exporter.max_concurrent_drills = 1;
+  service.reload(more);
+  EXPECT_FALSE(service.state("a")->queued);
+  service.wait_idle();
+  const auto* a = find(service.metrics_state(), "a");
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ(a->history.runs, 1u);
+  // A removed drill's waiting run leaves the queue and frees the target it
+  // shared with b.
+  Config none = queue_only_config();
+  DrillService other(none);
+  ASSERT_EQ(other.trigger("a", "api").status, DrillService::TriggerStatus::accepted);
+  ASSERT_EQ(other.trigger("b", "api").status, DrillService::TriggerStatus::busy);
+  none.drills.erase(none.drills.begin());
+  other.reload(none);
+  EXPECT_EQ(other.trigger("b", "api").status, DrillService::TriggerStatus::accepted);
+}
+
 TEST_F(DrillServiceTest, TheViewCarriesTheConfigurationAndTheSchedule) {
   Config c = queue_only_config();
   c.drills[0].schedule = "0 3 * * *";
