@@ -56,7 +56,7 @@ def source_rows():
 
 
 def write_config(name, *, conf=CONF, target="latest", expect_rows=150, keep_failed=False,
-                 extra_restore=""):
+                 extra_restore="", extra_checks=""):
     case = os.path.join(WORK, name)
     os.makedirs(case, exist_ok=True)
     work_dir = os.path.join(case, "w")  # short: the server's socket lives in it
@@ -100,6 +100,7 @@ tolerance = "100%"
 [[drill.check]]
 plugin = "amcheck"
 name = "structure"
+{extra_checks}
 """
     path = os.path.join(case, "drill.toml")
     with open(path, "w") as f:
@@ -271,6 +272,79 @@ check(len(kept) == 1 and os.path.exists(os.path.join(work_dir, kept[0], ".backup
       f"keep_failed: the failed run's directory is kept and unmarked ({kept})")
 check(any("kept for inspection" in n for n in s.get("notes", [])), "keep_failed: path noted")
 shutil.rmtree(work_dir, ignore_errors=True)
+
+# 4b. the exporter killed (kill -9) while its throwaway server runs: the server and
+# its backends die with it, and the next run removes the directory and passes.
+def alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def server_processes(postmaster):
+    """The postmaster and its children (each in a session of its own)."""
+    found = [postmaster] if alive(postmaster) else []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                if int(fields[1]) == postmaster and fields[0] != "Z":
+                    found.append(int(entry))
+            except OSError:
+                pass
+    return found
+
+
+hold = """
+[[drill.check]]
+plugin = "sql_assert"
+name = "hold"
+query = "select count(*) from pg_sleep(60)"
+expect = 1
+"""
+config, case, work_dir = write_config("killed", extra_checks=hold)
+log_path = os.path.join(case, "exporter.log")
+with open(log_path, "w") as log:
+    victim = subprocess.Popen([EXPORTER, f"--config.file={config}", "--once"],
+                              stdout=log, stderr=subprocess.STDOUT)
+postmaster = None
+deadline = time.monotonic() + 90
+while time.monotonic() < deadline and victim.poll() is None:
+    if "phase=checks" in open(log_path).read():
+        pids = glob.glob(os.path.join(work_dir, "*", "**", "postmaster.pid"), recursive=True)
+        if pids:
+            postmaster = int(open(pids[0]).readline())
+            break
+    time.sleep(0.2)
+check(postmaster is not None and alive(postmaster),
+      f"killed: the throwaway server runs during the checks (pid {postmaster})")
+time.sleep(1)  # inside the hold check's pg_sleep
+server = server_processes(postmaster) if postmaster else []
+check(len(server) >= 5, f"killed: the server's processes seen ({server})")
+victim.kill()
+victim.wait(timeout=10)
+left = server
+for _ in range(100):
+    left = [p for p in server if alive(p)]
+    if not left:
+        break
+    time.sleep(0.2)
+check(bool(server) and not left,
+      f"killed: the server and its {len(server) - 1} children died with the exporter (left: {left})")
+check(len(run_dirs(work_dir)) == 1, f"killed: its run directory is left ({run_dirs(work_dir)})")
+config, case, work_dir = write_config("killed")
+proc, s, seconds = run_once(config)
+check(proc.returncode == 0, f"killed: the next run passes (exit {proc.returncode}) {tail(proc)}")
+check(any("interrupted run" in n for n in s.get("notes", [])),
+      f"killed: the next run removed the leftover ({s.get('notes')})")
+check(run_dirs(work_dir) == [], f"killed: nothing left in work_dir ({run_dirs(work_dir)})")
+interrupted = [json.load(open(p)) for p in
+               glob.glob(os.path.join(case, "artifacts", "*", "drill_summary_*.json"))]
+check(any(r.get("failed_phase") == "interrupted" for r in interrupted),
+      "killed: the killed run is recorded as interrupted")
 
 # 5. the source is untouched, the fixture's repository unchanged.
 check(source_rows() == rows_before, "source: row count unchanged")
