@@ -346,6 +346,28 @@ interrupted = [json.load(open(p)) for p in
 check(any(r.get("failed_phase") == "interrupted" for r in interrupted),
       "killed: the killed run is recorded as interrupted")
 
+# 4c. a work_dir on a file system too small for the backup: refused in the guard,
+# naming both figures, before anything is written there (root: a small tmpfs).
+if ROOT:
+    config, case, work_dir = write_config("small")
+    os.makedirs(work_dir, exist_ok=True)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m,mode=0700", "tmpfs", work_dir],
+                             capture_output=True, text=True).returncode == 0
+    if mounted:
+        try:
+            shutil.chown(work_dir, "postgres", "postgres")
+            proc, s, seconds = run_once(config)
+            check(proc.returncode == 1, f"small: drill fails (exit {proc.returncode})")
+            check(s.get("failed_phase") == "guard", f"small: failed in guard ({s.get('failed_phase')})")
+            err = s.get("error", "")
+            check("not enough free space in [drill.restore] work_dir" in err and "MiB" in err and
+                  "are free" in err, f"small: the error names both figures: {err}")
+            check(run_dirs(work_dir) == [], f"small: nothing written ({run_dirs(work_dir)})")
+        finally:
+            subprocess.run(["umount", "-l", work_dir])
+    else:
+        print("skip small: cannot mount a tmpfs here")
+
 # 5. the source is untouched, the fixture's repository unchanged.
 check(source_rows() == rows_before, "source: row count unchanged")
 check(archive_range() == range_before, "source: archive range unchanged")
