@@ -46,14 +46,15 @@ std::unique_ptr<physical::PhysicalSource> make_physical_source(const DrillConfig
 
 PhysicalDrill::PhysicalDrill(const DrillConfig& drill, RunRecord& rec, fs::path folder,
                              std::string restore_log, std::string server_log, Deadline deadline,
-                             std::stop_token cancel)
+                             std::stop_token cancel, std::shared_ptr<WatchedChild> progress)
     : drill_(drill),
       rec_(rec),
       folder_(std::move(folder)),
       restore_log_(std::move(restore_log)),
       server_log_(std::move(server_log)),
       deadline_(deadline),
-      cancel_(cancel) {}
+      cancel_(cancel),
+      progress_(std::move(progress)) {}
 
 PhysicalDrill::~PhysicalDrill() {
   if (!cleaned_) cleanup(true);
@@ -142,7 +143,8 @@ void PhysicalDrill::guard() {
 void PhysicalDrill::restore() {
   run_ = physical::create_run_dir(drill_.restore.work_dir, rec_.run_id, user_);
   fact("run_dir", run_->root.string());
-  source_->restore(run_->data, run_->tablespaces, folder_ / restore_log_, deadline_, cancel_);
+  source_->restore(run_->data, run_->tablespaces, folder_ / restore_log_, deadline_, cancel_,
+                   progress_.get());
 }
 
 void PhysicalDrill::recover() {

@@ -26,7 +26,7 @@ class PhysicalDrill {
  public:
   PhysicalDrill(const DrillConfig& drill, RunRecord& rec, std::filesystem::path folder,
                 std::string restore_log, std::string server_log, Deadline deadline,
-                std::stop_token cancel);
+                std::stop_token cancel, std::shared_ptr<WatchedChild> progress);
   ~PhysicalDrill();  // cleans up if cleanup() was not called
 
   // Guard: the restore user, pgBackRest and the backup's facts, the server
@@ -56,6 +56,7 @@ class PhysicalDrill {
   std::string restore_log_, server_log_;
   Deadline deadline_;
   std::stop_token cancel_;
+  std::shared_ptr<WatchedChild> progress_;  // the restore's bytes (may be null)
   physical::OsUser user_;
   physical::RecoveryTarget target_;
   std::unique_ptr<physical::PhysicalSource> source_;

@@ -230,7 +230,8 @@ void physical_guard_phase(DrillContext& c) {
   c.rec.backup_source = to_string(c.drill.backup.source);
   c.checks->set_backup_facts(c.rec.backup_source, std::nullopt);
   c.physical.emplace(c.drill, c.rec, c.folder, c.names.restore_log(),
-                     "recover_" + c.names.stamp + ".log", c.deadline, c.options.cancel);
+                     "recover_" + c.names.stamp + ".log", c.deadline, c.options.cancel,
+                     c.options.restore_watch);
   c.physical->guard();
 }
 

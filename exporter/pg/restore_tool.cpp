@@ -166,7 +166,7 @@ ExitStatus run_pg_restore_logged(const PgSession& s, const std::vector<std::stri
   });
   ExitStatus status;
   // Published only while it runs: once reaped, its pid may belong to another.
-  ScopedWatch watch(s.restore_watch.get(), child.pid());
+  ScopedWatch watch(s.restore_watch.get(), child.pid(), IoCounter::read);
   try {
     status = child.wait(s.deadline, s.cancel);
   } catch (...) {

@@ -49,14 +49,20 @@ std::vector<std::string> restore_options(const std::filesystem::path& data_dir,
 void restore_backup(const PgBackRest& pgbackrest, const std::filesystem::path& data_dir,
                     const std::filesystem::path& tablespace_dir, const std::string& set,
                     const RecoveryTarget& target, const std::filesystem::path& log_file,
-                    Deadline deadline, std::stop_token cancel) {
+                    Deadline deadline, std::stop_token cancel, WatchedChild* progress) {
   ChildSpec spec =
       pgbackrest.spec("restore", restore_options(data_dir, tablespace_dir, set, target));
   spec.out = ChildSpec::Stream::file;
   spec.out_file = log_file;
   spec.err = ChildSpec::Stream::to_stdout;
   auto child = ChildProcess::spawn(spec);
-  const ExitStatus status = child.wait(deadline, cancel);
+  ExitStatus status;
+  {
+    // What it has written into the data directory (its log lines are small
+    // next to the files), while it runs: reaped, its pid may be another's.
+    ScopedWatch watch(progress, child.pid(), IoCounter::written);
+    status = child.wait(deadline, cancel);
+  }
   if (status.ok()) return;
   std::ifstream in(log_file);
   std::stringstream out;

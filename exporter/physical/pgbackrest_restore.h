@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "physical/pgbackrest_command.h"
+#include "process/io_progress.h"
 #include "util/time_format.h"
 
 namespace backupdrill::physical {
@@ -34,11 +35,12 @@ std::vector<std::string> restore_options(const std::filesystem::path& data_dir,
                                          const std::filesystem::path& tablespace_dir,
                                          const std::string& set, const RecoveryTarget& target);
 
-// Runs the restore, its whole output in log_file. Throws std::runtime_error
-// quoting pgBackRest's error line.
+// Runs the restore, its whole output in log_file; `progress` (may be null)
+// watches what it writes while it runs. Throws std::runtime_error quoting
+// pgBackRest's error line.
 void restore_backup(const PgBackRest& pgbackrest, const std::filesystem::path& data_dir,
                     const std::filesystem::path& tablespace_dir, const std::string& set,
                     const RecoveryTarget& target, const std::filesystem::path& log_file,
-                    Deadline deadline, std::stop_token cancel);
+                    Deadline deadline, std::stop_token cancel, WatchedChild* progress);
 
 }  // namespace backupdrill::physical

@@ -29,10 +29,11 @@ BackupFacts PgBackRestSource::describe(Deadline deadline) {
 void PgBackRestSource::restore(const std::filesystem::path& data_dir,
                                const std::filesystem::path& tablespace_dir,
                                const std::filesystem::path& log_file, Deadline deadline,
-                               std::stop_token cancel) {
+                               std::stop_token cancel, WatchedChild* progress) {
   // The set described at the guard, so the restore drills what was checked.
   const std::string set = backup_ ? backup_->label : set_;
-  restore_backup(pgbackrest_, data_dir, tablespace_dir, set, target_, log_file, deadline, cancel);
+  restore_backup(pgbackrest_, data_dir, tablespace_dir, set, target_, log_file, deadline, cancel,
+                 progress);
 }
 
 std::string PgBackRestSource::archive_range(Deadline deadline) {

@@ -17,8 +17,8 @@ class PgBackRestSource : public PhysicalSource {
   const char* name() const override { return "pgbackrest"; }
   BackupFacts describe(Deadline deadline) override;
   void restore(const std::filesystem::path& data_dir, const std::filesystem::path& tablespace_dir,
-               const std::filesystem::path& log_file, Deadline deadline,
-               std::stop_token cancel) override;
+               const std::filesystem::path& log_file, Deadline deadline, std::stop_token cancel,
+               WatchedChild* progress) override;
   std::string archive_range(Deadline deadline) override;
 
  private:

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "process/child_process.h"
+#include "process/io_progress.h"
 #include "util/time_format.h"
 
 namespace backupdrill::physical {
@@ -51,10 +52,12 @@ class PhysicalSource {
   // Restore: the backup's files into data_dir (fresh), tablespaces under
   // tablespace_dir, with the recovery configuration for the drill's target;
   // output in log_file. Throws std::runtime_error quoting the tool.
+  // `progress` (may be null) is told the tool's process group and the
+  // counter that measures it while it runs (the landing page, the API).
   virtual void restore(const std::filesystem::path& data_dir,
                        const std::filesystem::path& tablespace_dir,
                        const std::filesystem::path& log_file, Deadline deadline,
-                       std::stop_token cancel) = 0;
+                       std::stop_token cancel, WatchedChild* progress) = 0;
   // After the drill: the archive range now, to prove nothing was pushed.
   virtual std::string archive_range(Deadline deadline) = 0;
 };

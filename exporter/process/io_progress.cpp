@@ -26,16 +26,17 @@ std::optional<pid_t> process_group_of(const std::filesystem::path& proc_dir) {
   return static_cast<pid_t>(pgrp);
 }
 
-// rchar of /proc/<pid>/io; nullopt when it cannot be read (the process has
-// gone meanwhile, or belongs to someone else).
-std::optional<unsigned long long> rchar_of(const std::filesystem::path& proc_dir) {
+// rchar or wchar of /proc/<pid>/io; nullopt when it cannot be read (the
+// process has gone meanwhile, or belongs to someone else).
+std::optional<unsigned long long> counter_of(const std::filesystem::path& proc_dir,
+                                             IoCounter counter) {
   std::ifstream in(proc_dir / "io");
   std::string line;
+  const std::string_view key = counter == IoCounter::read ? "rchar: " : "wchar: ";
   while (std::getline(in, line)) {
-    constexpr std::string_view kKey = "rchar: ";
-    if (!line.starts_with(kKey)) continue;
+    if (!line.starts_with(key)) continue;
     unsigned long long value = 0;
-    const char* begin = line.data() + kKey.size();
+    const char* begin = line.data() + key.size();
     const char* end = line.data() + line.size();
     auto [ptr, ec] = std::from_chars(begin, end, value);
     if (ec != std::errc() || ptr != end) return std::nullopt;
@@ -54,7 +55,7 @@ bool all_digits(std::string_view s) {
 
 }  // namespace
 
-std::optional<unsigned long long> process_group_bytes_read(pid_t group) {
+std::optional<unsigned long long> process_group_io(pid_t group, IoCounter counter) {
   if (group <= 0) return std::nullopt;
   std::error_code ec;
   std::filesystem::directory_iterator it("/proc", ec), end;
@@ -67,7 +68,7 @@ std::optional<unsigned long long> process_group_bytes_read(pid_t group) {
     const auto& dir = it->path();
     if (!all_digits(dir.filename().native())) continue;
     if (process_group_of(dir) != group) continue;
-    if (auto bytes = rchar_of(dir)) {
+    if (auto bytes = counter_of(dir, counter)) {
       found = true;
       total += *bytes;
     }

@@ -452,7 +452,7 @@ std::vector<DrillMetricsState> DrillService::metrics_state() const {
   return out;
 }
 
-std::optional<unsigned long long> DrillService::restore_bytes_read(const std::string& drill) const {
+std::optional<unsigned long long> DrillService::restore_bytes_done(const std::string& drill) const {
   std::shared_ptr<WatchedChild> watch;
   {
     std::lock_guard lock(mutex_);
@@ -460,7 +460,7 @@ std::optional<unsigned long long> DrillService::restore_bytes_read(const std::st
     if (it == slots_.end() || !it->second.running) return std::nullopt;
     watch = it->second.restore_watch;
   }
-  return watch->bytes_read();  // reads /proc: not under the lock
+  return watch->bytes_done();  // reads /proc: not under the lock
 }
 
 std::vector<RunRecord> DrillService::runs(const std::string& drill, size_t limit) const {

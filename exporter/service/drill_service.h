@@ -70,7 +70,7 @@ class DrillService {
   // While the drill's restore phase runs pg_restore: how many bytes it has
   // read so far (of the archive, mostly; see process/io_progress.h).
   // nullopt at any other time.
-  std::optional<unsigned long long> restore_bytes_read(const std::string& drill) const;
+  std::optional<unsigned long long> restore_bytes_done(const std::string& drill) const;
   // What /metrics shows: every configured drill, now (DrillMetrics' source).
   std::vector<DrillMetricsState> metrics_state() const;
 
@@ -103,7 +103,7 @@ class DrillService {
     std::string current_run;
     std::string last_stamp;
     DrillHistory history;  // the last run, the last success, the counters
-    // The run's pg_restore while it restores (read by restore_bytes_read()).
+    // The run's pg_restore while it restores (read by restore_bytes_done()).
     std::shared_ptr<WatchedChild> restore_watch = std::make_shared<WatchedChild>();
   };
   struct Worker {

@@ -19,12 +19,13 @@ std::optional<BytesProgress> bytes_progress(const DrillService& service,
     return BytesProgress{kPhaseBackup, size_on_disk(dump), std::nullopt};
   }
   if (current.current_phase == kPhaseRestore) {
-    auto read = service.restore_bytes_read(current.drill);
-    if (!read) return std::nullopt;
-    BytesProgress p{kPhaseRestore, *read, std::nullopt};
+    auto done = service.restore_bytes_done(current.drill);
+    if (!done) return std::nullopt;
+    BytesProgress p{kPhaseRestore, *done, std::nullopt};
     if (current.backup_size > 0) {
-      // Its reads of the server's answers, the libraries and a Supabase
-      // restore's several passes may add up to more than the archive.
+      // pg_restore's reads of the server's answers, the libraries and a
+      // Supabase restore's several passes may add up to more than the
+      // archive; pgbackrest's log lines to more than the data directory.
       p.total = current.backup_size;
       p.done = std::min(p.done, current.backup_size);
     }

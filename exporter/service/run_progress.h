@@ -3,7 +3,8 @@
 // it: during the backup, the dump's size on disk so far (pg_dump cannot know
 // the total); during the restore, how much of the archive pg_restore has read
 // (its own reads, from /proc: it reports no progress itself), out of the
-// archive's size.
+// archive's size, or for a physical source how much pgbackrest restore has
+// written, out of the data directory's size.
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -22,7 +23,7 @@ struct BytesProgress {
 
 // current: the running drill's in-progress summary (from `folder`, its
 // artifact folder). nullopt in the other phases, and in the restore before
-// pg_restore starts or when it is not the tool (physical sources).
+// its tool starts.
 std::optional<BytesProgress> bytes_progress(const DrillService& service,
                                             const std::filesystem::path& folder,
                                             const RunRecord& current);

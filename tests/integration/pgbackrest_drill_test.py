@@ -56,7 +56,7 @@ def source_rows():
 
 
 def write_config(name, *, conf=CONF, target="latest", expect_rows=150, keep_failed=False,
-                 extra_restore="", extra_checks=""):
+                 extra_restore="", extra_checks="", extra_exporter=""):
     case = os.path.join(WORK, name)
     os.makedirs(case, exist_ok=True)
     work_dir = os.path.join(case, "w")  # short: the server's socket lives in it
@@ -64,6 +64,7 @@ def write_config(name, *, conf=CONF, target="latest", expect_rows=150, keep_fail
 [exporter]
 artifact_dir = "{case}/artifacts"
 plugin_dir = "{PLUGINS}"
+{extra_exporter}
 
 [[drill]]
 name = "{name}"
@@ -406,6 +407,62 @@ latest = next((d for d in drills if d.get("name") == "latest"), None)
 check(latest is not None and latest.get("last_run") is not None,
       f"api: drill latest with its last run ({api[:200]})")
 check('href="/drills/latest/runs/' in landing, "landing page: links the physical drill's run")
+
+# 7. While pgbackrest restores, the API and the landing page show how much it
+# has written of the data directory's size. A pgbackrest first in PATH runs
+# the real one, then holds the restore phase for a few seconds.
+config, case, work_dir = write_config("progress", extra_exporter='admin_token = "progress-token"')
+wrappers = os.path.join(case, "bin")
+os.makedirs(wrappers, exist_ok=True)
+real = shutil.which("pgbackrest")
+with open(os.path.join(wrappers, "pgbackrest"), "w") as f:
+    f.write(f"""#!/bin/sh
+case " $* " in
+  *" restore"*) "{real}" "$@"; rc=$?; sleep 6; exit $rc ;;
+esac
+exec "{real}" "$@"
+""")
+os.chmod(os.path.join(wrappers, "pgbackrest"), 0o755)
+for d in (case, wrappers):
+    os.chmod(d, 0o755)
+with socket.socket() as sock:
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+env = dict(os.environ, PATH=wrappers + os.pathsep + os.environ.get("PATH", ""))
+server = subprocess.Popen([EXPORTER, f"--config.file={config}",
+                           f"--web.listen-address=127.0.0.1:{port}"],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+base = f"http://127.0.0.1:{port}"
+progress = None
+page = ""
+try:
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(f"{base}/-/ready", timeout=2)
+            break
+        except OSError:
+            time.sleep(0.2)
+    trigger = urllib.request.Request(f"{base}/api/v1/drills/progress/run", method="POST",
+                                     headers={"Authorization": "Bearer progress-token"})
+    urllib.request.urlopen(trigger, timeout=5)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        listed = json.loads(urllib.request.urlopen(f"{base}/api/v1/drills", timeout=5).read())
+        listed = listed.get("drills", listed) if isinstance(listed, dict) else listed
+        mine = next((d for d in listed if d.get("name") == "progress"), {})
+        p = mine.get("progress")
+        if p and p.get("phase") == "restore" and p.get("bytes_total") and \
+                p["bytes_done"] >= p["bytes_total"] // 2:
+            progress = p
+            page = urllib.request.urlopen(f"{base}/", timeout=5).read().decode()
+            break
+        time.sleep(0.3)
+finally:
+    server.terminate()
+    server.wait(timeout=30)
+check(progress is not None and 0 < progress["bytes_done"] <= progress["bytes_total"],
+      f"progress: the API shows pgbackrest's bytes written during the restore ({progress})")
+check("restored " in page and " of " in page, "progress: the landing page says restored … of …")
 
 print("figures (seconds per --once run):", {k: round(v, 1) for k, v in figures.items()})
 if failures:

@@ -174,7 +174,7 @@ TEST(IoProgress, CountsWhatAProcessGroupHasReadSoFar) {
   spec.out = ChildSpec::Stream::pipe;
   auto child = ChildProcess::spawn(spec);
   WatchedChild watched;
-  EXPECT_EQ(watched.bytes_read(), std::nullopt);  // nothing watched yet
+  EXPECT_EQ(watched.bytes_done(), std::nullopt);  // nothing watched yet
 
   ASSERT_EQ(read_line(child.stdout_fd()), "ready\n");
   const auto read = process_group_bytes_read(child.pid());
@@ -183,12 +183,12 @@ TEST(IoProgress, CountsWhatAProcessGroupHasReadSoFar) {
   EXPECT_GE(*read, kRead);
   // Beyond the file, only the loader's and the shell's small reads.
   EXPECT_LT(*read, kRead + 256 * 1024);
-  watched.watch(child.pid());
-  const auto via_watch = watched.bytes_read();
+  watched.watch(child.pid(), IoCounter::read);
+  const auto via_watch = watched.bytes_done();
   ASSERT_TRUE(via_watch.has_value());
   EXPECT_GE(*via_watch, *read);
   watched.clear();
-  EXPECT_EQ(watched.bytes_read(), std::nullopt);
+  EXPECT_EQ(watched.bytes_done(), std::nullopt);
 
   ASSERT_EQ(::write(child.stdin_fd(), "\n", 1), 1);
   child.close_stdin();
@@ -196,6 +196,37 @@ TEST(IoProgress, CountsWhatAProcessGroupHasReadSoFar) {
   EXPECT_TRUE(child.wait().ok());
   EXPECT_EQ(process_group_bytes_read(child.pid()), std::nullopt);  // reaped: no group left
   EXPECT_EQ(process_group_bytes_read(0), std::nullopt);
+  std::filesystem::remove(file);
+}
+
+// Issue 16: a physical restore's progress is what pgbackrest has written.
+// A shell writes 512 KiB into a file (its printf reads nothing): the
+// written counter has them, the read one only the loader's small reads.
+TEST(IoProgress, CountsWhatAProcessGroupHasWrittenSoFar) {
+  const auto file = std::filesystem::temp_directory_path() /
+                    ("bd_io_written_" + std::to_string(::getpid()) + ".bin");
+  ChildSpec spec;
+  spec.program = "/bin/sh";
+  spec.args = {"-c", "printf '%0524288d' 0 > \"$1\"; echo ready; read x; echo done", "sh",
+               file.string()};
+  spec.in = ChildSpec::Stream::pipe;
+  spec.out = ChildSpec::Stream::pipe;
+  auto child = ChildProcess::spawn(spec);
+  ASSERT_EQ(read_line(child.stdout_fd()), "ready\n");
+  WatchedChild watched;
+  watched.watch(child.pid(), IoCounter::written);
+  const auto written = watched.bytes_done();
+  ASSERT_TRUE(written.has_value());
+  constexpr unsigned long long kWritten = 512 * 1024;
+  EXPECT_GE(*written, kWritten);
+  EXPECT_LT(*written, kWritten + 64 * 1024);
+  const auto read = process_group_io(child.pid(), IoCounter::read);
+  ASSERT_TRUE(read.has_value());
+  EXPECT_LT(*read, 256 * 1024ULL);
+  ASSERT_EQ(::write(child.stdin_fd(), "\n", 1), 1);
+  child.close_stdin();
+  EXPECT_EQ(read_line(child.stdout_fd()), "done\n");
+  EXPECT_TRUE(child.wait().ok());
   std::filesystem::remove(file);
 }
 
