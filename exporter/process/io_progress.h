@@ -23,9 +23,6 @@ enum class IoCounter { read, written };  // rchar, wchar
 // to the parent's figures). nullopt when no process of that group is left or
 // /proc cannot tell (not Linux, no permission).
 std::optional<unsigned long long> process_group_io(pid_t group, IoCounter counter);
-inline std::optional<unsigned long long> process_group_bytes_read(pid_t group) {
-  return process_group_io(group, IoCounter::read);
-}
 
 // Where a phase publishes the child it is waiting for (the process group
 // leader of pg_restore or pgbackrest restore) and which counter measures it,

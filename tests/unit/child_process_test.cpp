@@ -177,7 +177,7 @@ TEST(IoProgress, CountsWhatAProcessGroupHasReadSoFar) {
   EXPECT_EQ(watched.bytes_done(), std::nullopt);  // nothing watched yet
 
   ASSERT_EQ(read_line(child.stdout_fd()), "ready\n");
-  const auto read = process_group_bytes_read(child.pid());
+  const auto read = process_group_io(child.pid(), IoCounter::read);
   ASSERT_TRUE(read.has_value());
   constexpr unsigned long long kRead = 16 * 65536;
   EXPECT_GE(*read, kRead);
@@ -194,8 +194,8 @@ TEST(IoProgress, CountsWhatAProcessGroupHasReadSoFar) {
   child.close_stdin();
   EXPECT_EQ(read_line(child.stdout_fd()), "done\n");
   EXPECT_TRUE(child.wait().ok());
-  EXPECT_EQ(process_group_bytes_read(child.pid()), std::nullopt);  // reaped: no group left
-  EXPECT_EQ(process_group_bytes_read(0), std::nullopt);
+  EXPECT_EQ(process_group_io(child.pid(), IoCounter::read), std::nullopt);  // reaped: no group left
+  EXPECT_EQ(process_group_io(0, IoCounter::read), std::nullopt);
   std::filesystem::remove(file);
 }
 
