@@ -169,11 +169,7 @@ DrillService::ReloadSummary DrillService::reload(Config next_config) {
     // when a running one ends.
     std::erase_if(queue_, [&](const Queued& q) {
       if (next->find_drill(q.drill)) return false;
-      if (auto slot = slots_.find(q.drill); slot != slots_.end()) {
-        slot->second.queued = false;
-        slot->second.current_run.clear();
-      }
-      std::erase_if(busy_targets_, [&](const auto& kv) { return kv.second == q.drill; });
+      release_waiting(q.drill);
       log::info("queued run dropped: its drill was removed by the reload",
                 {{"drill", q.drill}, {"run", q.run_id}});
       return true;
@@ -252,6 +248,16 @@ DrillService::TriggerResult DrillService::trigger(const std::string& name, const
   return {TriggerStatus::accepted, stamp, ""};
 }
 
+// mutex_ held: a run that leaves the queue without starting gives up its run
+// id and its target.
+void DrillService::release_waiting(const std::string& drill) {
+  if (auto slot = slots_.find(drill); slot != slots_.end()) {
+    slot->second.queued = false;
+    slot->second.current_run.clear();
+  }
+  std::erase_if(busy_targets_, [&](const auto& kv) { return kv.second == drill; });
+}
+
 // mutex_ held. A stamp later than the drill's last one, so two runs never
 // share artifact names; it becomes the slot's current run.
 std::string DrillService::next_stamp(Slot& slot, SystemTime now) {
@@ -291,22 +297,15 @@ void DrillService::start_queued() {
   while (!stopped_ && running_count_ < config_->exporter.max_concurrent_drills && !queue_.empty()) {
     Queued q = std::move(queue_.front());
     queue_.pop_front();
-    Slot& slot = slots_[q.drill];
-    slot.queued = false;
-    const DrillConfig* drill = config_->find_drill(q.drill);
-    if (!drill) {  // a reload removed it while it waited
-      slot.current_run.clear();
-      std::erase_if(busy_targets_, [&](const auto& kv) { return kv.second == q.drill; });
-      continue;
-    }
+    // (A reload takes a removed drill's run out of the queue.)
     if (q.start_before && std::chrono::system_clock::now() >= *q.start_before) {
-      slot.history.record_skip(kSkipQueue);
+      slots_[q.drill].history.record_skip(kSkipQueue);
       log::warn("queued run skipped: its drill's next scheduled run is due",
                 {{"drill", q.drill}, {"run", q.run_id}, {"reason", "queue"}});
-      slot.current_run.clear();
-      busy_targets_.erase(target_key(*drill));
+      release_waiting(q.drill);
       continue;
     }
+    slots_[q.drill].queued = false;
     start_run(q.drill, q.run_id, q.how);
     log::info("drill started from the queue", {{"drill", q.drill}, {"run", q.run_id}});
   }

@@ -120,6 +120,7 @@ class DrillService {
                   std::stop_token stop);
   void reap_finished_workers();
   std::string next_stamp(Slot& slot, SystemTime now);
+  void release_waiting(const std::string& drill);
   void start_run(const std::string& drill, const std::string& stamp, const std::string& how);
   void start_queued();
   static std::string target_key(const DrillConfig& drill);
