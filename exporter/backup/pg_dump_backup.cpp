@@ -18,6 +18,7 @@
 #include "backup/archive_stream_decoder.h"
 #include "crypto/sha256.h"
 #include "log/log.h"
+#include "util/byte_size.h"
 #include "util/secrets.h"
 #include "util/text.h"
 
@@ -35,18 +36,6 @@ std::string tail_of_file(const std::filesystem::path& path, size_t max_bytes = 2
   if (text.size() > max_bytes) text = "..." + text.substr(text.size() - max_bytes);
   trim_right(text);
   return scrub(text);
-}
-
-std::string human_bytes(double bytes) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  int u = 0;
-  while (bytes >= 1024 && u < 4) {
-    bytes /= 1024;
-    ++u;
-  }
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f %s", bytes, units[u]);
-  return buf;
 }
 
 void write_all(int fd, const char* data, size_t size, const std::filesystem::path& path) {
@@ -103,11 +92,12 @@ void stream_custom_dump(const PgSession& s, const BackupConfig& config, const Ba
       auto now = std::chrono::steady_clock::now();
       if (now >= next_progress) {
         double secs = std::chrono::duration<double>(now - started).count();
-        log::info("backup in progress", {{"drill", s.drill},
-                                         {"phase", "backup"},
-                                         {"bytes", std::to_string(written)},
-                                         {"written", human_bytes(static_cast<double>(written))},
-                                         {"rate", human_bytes(written / secs) + "/s"}});
+        log::info("backup in progress",
+                  {{"drill", s.drill},
+                   {"phase", "backup"},
+                   {"bytes", std::to_string(written)},
+                   {"written", human_bytes(written)},
+                   {"rate", human_bytes(static_cast<unsigned long long>(written / secs)) + "/s"}});
         next_progress = now + kProgressEvery;
       }
       if (now >= s.deadline || (s.cancel.stop_requested())) {

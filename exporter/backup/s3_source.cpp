@@ -6,6 +6,7 @@
 
 #include "backup/checksum_sidecar.h"
 #include "backup/source_error.h"
+#include "util/byte_size.h"
 
 namespace backupdrill::backup {
 namespace {
@@ -115,6 +116,17 @@ void download_s3_archive(ChosenS3Archive& chosen, const BackupConfig& config,
     }
   }
   std::filesystem::path dest = dest_dir / name;
+  // Free space first: the object's size is known from the listing, so a
+  // download that would fill the disk fails now, with nothing written.
+  std::error_code ec;
+  const auto space = std::filesystem::space(dest_dir, ec);
+  if (!ec && chosen.size_bytes > space.available) {
+    throw BackupSourceError("not enough free space to download " + chosen.url + " into " +
+                            dest_dir.string() + ": it is " + human_bytes(chosen.size_bytes) + ", " +
+                            human_bytes(space.available) +
+                            " are free; free some space or point [exporter] artifact_dir at a "
+                            "larger disk");
+  }
   S3Download d = client.download(chosen.key, dest, progress);
   chosen.local_path = dest;
   chosen.sha256 = d.sha256;

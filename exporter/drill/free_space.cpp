@@ -8,6 +8,8 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "util/byte_size.h"
+
 namespace backupdrill {
 namespace {
 
@@ -16,19 +18,6 @@ namespace {
 constexpr double kMeasuredMargin = 1.10;
 
 }  // namespace
-
-std::string human_size(unsigned long long bytes) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double value = static_cast<double>(bytes);
-  int u = 0;
-  while (value >= 1024 && u < 4) {
-    value /= 1024;
-    ++u;
-  }
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f %s", value, units[u]);
-  return buf;
-}
 
 SpaceEstimate estimate_backup_space(const std::filesystem::path& folder,
                                     unsigned long long source_size, const std::string& compression,
@@ -61,7 +50,7 @@ SpaceEstimate estimate_backup_space(const std::filesystem::path& folder,
                            : "x 0.5: no earlier backup to learn from";
   }
   e.needed = static_cast<unsigned long long>(std::ceil(static_cast<double>(source_size) * ratio));
-  e.basis = "source database " + human_size(source_size) + " " + e.basis;
+  e.basis = "source database " + human_bytes(source_size) + " " + e.basis;
   return e;
 }
 

@@ -26,7 +26,4 @@ SpaceEstimate estimate_backup_space(const std::filesystem::path& folder,
                                     unsigned long long source_size, const std::string& compression,
                                     const std::vector<RunRecord>& previous);
 
-// "1.2 GiB"
-std::string human_size(unsigned long long bytes);
-
 }  // namespace backupdrill

@@ -2,13 +2,13 @@
 
 #include <cstdio>
 
-#include "drill/free_space.h"
 #include "log/log.h"
 #include "model/guard_report.h"
 #include "pg/tools.h"
 #include "physical/pgbackrest_source.h"
 #include "physical/recovery_wait.h"
 #include "physical/server_log.h"
+#include "util/byte_size.h"
 #include "util/secrets.h"
 
 namespace backupdrill {
@@ -129,13 +129,13 @@ void PhysicalDrill::guard() {
   if (space.available < needed) {
     throw std::runtime_error("not enough free space in [drill.restore] work_dir " +
                              work_dir.string() + " for backup " + facts_.label +
-                             ": it needs about " + human_size(needed) + ", " +
-                             human_size(space.available) + " are free");
+                             ": it needs about " + human_bytes(needed) + ", " +
+                             human_bytes(space.available) + " are free");
   }
   log::info("physical drill started", {{"drill", drill_.name},
                                        {"run", rec_.run_id},
                                        {"backup", facts_.label},
-                                       {"size", human_size(facts_.size)},
+                                       {"size", human_bytes(facts_.size)},
                                        {"target", target_.text},
                                        {"postgres", postgres_.string()}});
 }

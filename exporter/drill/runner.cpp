@@ -21,6 +21,7 @@
 #include "pg/passfile.h"
 #include "plugin_host/plugin_dir.h"
 #include "profiles/profile.h"
+#include "util/byte_size.h"
 #include "util/secrets.h"
 
 namespace backupdrill {
@@ -137,8 +138,8 @@ void guard_phase(DrillContext& c) {
                                      load_runs(c.folder, 20));
   if (c.source && drill.backup.source == BackupConfig::Source::pg_dump && !space.enough()) {
     throw std::runtime_error("not enough free space for the backup in " + c.folder.string() +
-                             ": it needs about " + human_size(space.needed) + " (" + space.basis +
-                             "), " + human_size(space.available) +
+                             ": it needs about " + human_bytes(space.needed) + " (" + space.basis +
+                             "), " + human_bytes(space.available) +
                              " are free; free some space or point [exporter] artifact_dir at a "
                              "larger disk");
   }

@@ -69,23 +69,6 @@ void add_page_headers(http::Response& response) {
                                 "default-src 'none'; style-src 'unsafe-inline'");
 }
 
-std::string human_bytes(unsigned long long bytes) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double value = static_cast<double>(bytes);
-  int u = 0;
-  while (value >= 1024 && u < 4) {
-    value /= 1024;
-    ++u;
-  }
-  char buf[32];
-  if (u == 0) {
-    std::snprintf(buf, sizeof buf, "%llu B", bytes);
-  } else {
-    std::snprintf(buf, sizeof buf, "%.1f %s", value, units[u]);
-  }
-  return buf;
-}
-
 std::string first_line(std::string_view text, size_t max_bytes) {
   return bounded_text(text.substr(0, text.find('\n')), max_bytes);
 }

@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "http/router.h"
+#include "util/byte_size.h"
 
 namespace backupdrill {
 
@@ -20,9 +21,6 @@ std::string page_end();
 // no script runs on them and no browser guesses a type (nosniff, a
 // Content-Security-Policy that allows only the inline style sheet).
 void add_page_headers(http::Response& response);
-
-// "1.5 MiB".
-std::string human_bytes(unsigned long long bytes);
 
 // The first line of a (multi-line) message, cut to max_bytes with "…".
 std::string first_line(std::string_view text, size_t max_bytes = 300);

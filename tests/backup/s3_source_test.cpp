@@ -6,6 +6,7 @@
 
 #include <curl/curl.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <fstream>
@@ -15,6 +16,7 @@
 #include "backup/source_error.h"
 #include "crypto/sha256.h"
 #include "support.h"
+#include "util/byte_size.h"
 
 namespace backupdrill::backup {
 namespace {
@@ -177,6 +179,36 @@ TEST_F(S3SourceTest, ASidecarMismatchFailsVerifyAndLeavesNoDownload) {
   config.checksum = BackupConfig::Checksum::automatic;
   download_s3_archive(chosen, config, dest);
   EXPECT_EQ(chosen.checksum, ChecksumOutcome::absent);
+}
+
+// Issue 16, free space first: the object's listed size is more than the
+// artifact folder's file system has free (a 256 KiB tmpfs; root only): the
+// download is refused naming both figures, before a byte is written.
+TEST_F(S3SourceTest, TooLittleFreeSpaceIsRefusedBeforeTheDownload) {
+  if (::geteuid() != 0) GTEST_SKIP() << "mounting a small filesystem needs root";
+  put_object("big/app.dump", archive_at("2026-11-25 03:00:00") + std::string(1 << 20, '\0'));
+  auto config = s3_config("big/");
+  auto chosen = find_newest_s3_archive(config);
+  fs::path dest = fresh_dir("s3_small_disk");
+  if (std::system(("mount -t tmpfs -o size=256k tmpfs '" + dest.string() + "'").c_str()) != 0) {
+    GTEST_SKIP() << "cannot mount a tmpfs here";
+  }
+  struct Unmount {
+    fs::path dir;
+    ~Unmount() { std::system(("umount -l '" + dir.string() + "'").c_str()); }
+  } unmount{dest};
+  try {
+    download_s3_archive(chosen, config, dest);
+    FAIL() << "a download larger than the free space was started";
+  } catch (const BackupSourceError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("not enough free space to download s3://backups/big/app.dump into " +
+                        dest.string() + ": it is " + human_bytes(chosen.size_bytes) + ", " +
+                        human_bytes(fs::space(dest).available) + " are free"),
+              std::string::npos)
+        << what;
+  }
+  EXPECT_TRUE(fs::is_empty(dest));
 }
 
 TEST_F(S3SourceTest, AnEmptyPrefixIsNoBackupFound) {

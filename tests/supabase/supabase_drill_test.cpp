@@ -9,6 +9,7 @@
 #include <pqxx/pqxx>
 #include <set>
 #include <sstream>
+#include <string_view>
 
 #include "pg/conninfo.h"
 #include "support.h"
@@ -432,8 +433,15 @@ TEST(SupabaseDrill, RestoreErrorsCountFailedEntriesWhateverTheJobs) {
     for (std::string line; std::getline(lines, line);) {
       EXPECT_EQ(line.find("pg_restore:", 1), std::string::npos) << line;
       EXPECT_TRUE(line.rfind("pg_restore: ", 0) == 0) << line;
-      if (line.rfind("pg_restore: from TOC entry ", 0) == 0)
-        failed.insert(line.substr(0, line.find(';')));
+      // Workers write a message in pieces: another's "error: " may land in
+      // front of this "from TOC entry" (seen with 2 jobs), so the entry is
+      // looked for anywhere in the line.
+      constexpr std::string_view kEntry = "from TOC entry ";
+      for (size_t at = line.find(kEntry); at != std::string::npos;
+           at = line.find(kEntry, at + kEntry.size())) {
+        const size_t from = at + kEntry.size();
+        failed.insert(line.substr(from, line.find(';', from) - from));
+      }
     }
     EXPECT_EQ(static_cast<int>(failed.size()), errors[jobs]) << log;
   }
