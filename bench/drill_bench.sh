@@ -36,8 +36,8 @@ trap cleanup EXIT
 for tool in jq bc curl; do
   command -v "$tool" >/dev/null || { echo "drill_bench: needs $tool" >&2; exit 2; }
 done
-# shellcheck source=bench/lib.sh
-. "$ROOT/bench/lib.sh"
+# shellcheck source=tests/support/lib.sh
+. "$ROOT/tests/support/lib.sh"
 
 "$ROOT/tests/support/pg_cluster.sh" start "$CLUSTER" >/dev/null
 set -a

@@ -36,8 +36,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# shellcheck source=bench/lib.sh
-. "$ROOT/bench/lib.sh"
+# shellcheck source=tests/support/lib.sh
+. "$ROOT/tests/support/lib.sh"
 
 "$ROOT/tests/support/pg_cluster.sh" start "$WORK/pg" >/dev/null
 set -a

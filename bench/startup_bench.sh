@@ -19,8 +19,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# shellcheck source=bench/lib.sh
-. "$ROOT/bench/lib.sh"
+# shellcheck source=tests/support/lib.sh
+. "$ROOT/tests/support/lib.sh"
 now_ms() { date +%s%3N; }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 

@@ -1,4 +1,4 @@
-# Shell helpers shared by the test scripts (sourced, not run). Each script
+# Shell helpers shared by the test and bench scripts (sourced, not run). Each script
 # defines its own fail() (they differ in what they print before exiting);
 # wait_for calls it.
 
