@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <cctype>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
@@ -22,19 +23,30 @@ namespace {
 
 const std::string kToken = "hostile-admin-token-51d2";
 
+// A config with the admin token from ${TOKEN}, its artifacts beside it, and
+// one drill whose source and target are port 1 on loopback, where nothing
+// listens. Returns its path.
+std::filesystem::path write_unreachable_drill(const std::filesystem::path& config,
+                                              const std::string& drill) {
+  write_file(config, "[exporter]\nartifact_dir = \"" +
+                         (config.parent_path() / "artifacts").string() +
+                         "\"\nadmin_token = \"${TOKEN}\"\n"
+                         "[[drill]]\nname = \"" +
+                         drill +
+                         "\"\n"
+                         "source_url = \"postgresql://nobody@127.0.0.1:1/src\"\n"
+                         "target_url = \"postgresql://nobody@127.0.0.1:1/tgt\"\n");
+  return config;
+}
+
 class HostileHttp : public ::testing::Test {
  protected:
   void SetUp() override {
     // A folder per test: ctest -j runs this fixture's tests side by side.
     dir_ = fresh_dir(std::string("http_hostile_") +
                      ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    const auto config = dir_ / "hostile.toml";
-    // Port 1 on loopback: nothing listens, and nothing here starts a drill.
-    write_file(config, "[exporter]\nartifact_dir = \"" + (dir_ / "artifacts").string() +
-                           "\"\nadmin_token = \"${TOKEN}\"\n"
-                           "[[drill]]\nname = \"hostile\"\n"
-                           "source_url = \"postgresql://nobody@127.0.0.1:1/src\"\n"
-                           "target_url = \"postgresql://nobody@127.0.0.1:1/tgt\"\n");
+    // Nothing here starts a drill.
+    const auto config = write_unreachable_drill(dir_ / "hostile.toml", "hostile");
     exporter_.emplace(config, std::vector<std::string>{},
                       std::map<std::string, std::optional<std::string>>{{"TOKEN", kToken}},
                       dir_ / "exporter.log");
@@ -139,13 +151,8 @@ TEST(TriggerUnderBasicAuth, TheAdminTokenAuthorisesItAndEveryOtherRouteNeedsBasi
   write_file(web,
              "basic_auth_users:\n  alice: "
              "$2y$10$A09EB5g/H0mAGYAfP/Hd5OlLgIZpmjd0.dsoqa3zDwDOwbS/ZzLJ.\n");
-  const auto config = dir / "trigger.toml";
-  // Port 1 on loopback: nothing listens, so a triggered drill fails at its guard.
-  write_file(config, "[exporter]\nartifact_dir = \"" + (dir / "artifacts").string() +
-                         "\"\nadmin_token = \"${TOKEN}\"\n"
-                         "[[drill]]\nname = \"guarded\"\n"
-                         "source_url = \"postgresql://nobody@127.0.0.1:1/src\"\n"
-                         "target_url = \"postgresql://nobody@127.0.0.1:1/tgt\"\n");
+  // A triggered drill fails at its guard.
+  const auto config = write_unreachable_drill(dir / "trigger.toml", "guarded");
   ServingExporter e(config, {"--web.config.file=" + web.string(), "--log.level=debug"},
                     {{"TOKEN", kToken}}, dir / "exporter.log");
   const std::string run = e.base_url() + "/api/v1/drills/guarded/run";

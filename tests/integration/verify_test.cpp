@@ -4,6 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
+#include <string>
+#include <vector>
+
 #include "backup/archive_stream_decoder.h"
 #include "backup/pg_dump_source.h"
 #include "crypto/sha256.h"
@@ -12,6 +16,20 @@
 
 namespace backupdrill::testing {
 namespace {
+
+// `run` must throw std::runtime_error naming each of `expected`; `passed`
+// says what it means when it does not throw.
+void expect_fails_naming(const std::function<void()>& run, const std::vector<std::string>& expected,
+                         const std::string& passed) {
+  try {
+    run();
+    ADD_FAILURE() << passed;
+  } catch (const std::runtime_error& e) {
+    for (const auto& part : expected) {
+      EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
+    }
+  }
+}
 
 class VerifyPhase : public ::testing::Test {
  protected:
@@ -45,13 +63,8 @@ TEST_F(VerifyPhase, IntactArchivePasses) {
 
 TEST_F(VerifyPhase, TruncatedArchiveFailsOnTheChecksum) {
   std::filesystem::resize_file(dump_, std::filesystem::file_size(dump_) / 2);
-  try {
-    verify();
-    FAIL() << "a truncated dump passed verify";
-  } catch (const std::runtime_error& e) {
-    EXPECT_NE(std::string(e.what()).find("SHA-256 mismatch"), std::string::npos) << e.what();
-    EXPECT_NE(std::string(e.what()).find("not restored"), std::string::npos) << e.what();
-  }
+  expect_fails_naming([&] { verify(); }, {"SHA-256 mismatch", "not restored"},
+                      "a truncated dump passed verify");
 }
 
 TEST_F(VerifyPhase, FlippedByteFailsOnTheChecksum) {
@@ -64,13 +77,8 @@ TEST_F(VerifyPhase, FlippedByteFailsOnTheChecksum) {
 TEST_F(VerifyPhase, ArchiveThatIsNotADumpFailsInPgRestore) {
   write_file(dump_, std::string(4096, 'x'), 0600);
   write_file(dir_ / "backup_X.sha256", sha256_file(dump_) + "  backup_X.dump\n");
-  try {
-    verify();
-    FAIL();
-  } catch (const std::runtime_error& e) {
-    EXPECT_NE(std::string(e.what()).find("cannot read the whole archive"), std::string::npos)
-        << e.what();
-  }
+  expect_fails_naming([&] { verify(); }, {"cannot read the whole archive"},
+                      "a file that is not a dump passed verify");
 }
 
 TEST_F(VerifyPhase, ChecksumFileCannotPointOutsideTheFolder) {
@@ -118,24 +126,16 @@ TEST_F(StreamedVerify, FreshDumpIsDecodedWhileWrittenAndPasses) {
 
 TEST_F(StreamedVerify, ArchiveTruncatedAfterTheBackupFailsInVerify) {
   std::filesystem::resize_file(archive_.dump, std::filesystem::file_size(archive_.dump) / 2);
-  try {
-    verify();
-    FAIL() << "a dump truncated after the backup passed verify";
-  } catch (const std::runtime_error& e) {
-    EXPECT_NE(std::string(e.what()).find("SHA-256 mismatch"), std::string::npos) << e.what();
-  }
+  expect_fails_naming([&] { verify(); }, {"SHA-256 mismatch"},
+                      "a dump truncated after the backup passed verify");
 }
 
 TEST_F(StreamedVerify, ByteFlippedAfterTheBackupFailsInVerify) {
   std::string bytes = read_file(archive_.dump);
   bytes[bytes.size() / 2] ^= 0x5a;
   write_file(archive_.dump, bytes, 0600);
-  try {
-    verify();
-    FAIL() << "a dump changed after the backup passed verify";
-  } catch (const std::runtime_error& e) {
-    EXPECT_NE(std::string(e.what()).find("not restored"), std::string::npos) << e.what();
-  }
+  expect_fails_naming([&] { verify(); }, {"not restored"},
+                      "a dump changed after the backup passed verify");
 }
 
 // Archive and checksum file both replaced (by another valid dump): the
@@ -145,13 +145,8 @@ TEST_F(StreamedVerify, ArchiveAndChecksumReplacedAfterTheBackupFailInVerify) {
   bytes += std::string(16, '\0');  // other bytes, with a checksum file made to agree
   write_file(archive_.dump, bytes, 0600);
   write_file(archive_.checksum, sha256_file(archive_.dump) + "  backup_X.dump\n", 0600);
-  try {
-    verify();
-    FAIL() << "a replaced dump passed verify";
-  } catch (const std::runtime_error& e) {
-    EXPECT_NE(std::string(e.what()).find("decoded while the backup was written"), std::string::npos)
-        << e.what();
-  }
+  expect_fails_naming([&] { verify(); }, {"decoded while the backup was written"},
+                      "a replaced dump passed verify");
 }
 
 // The decoder itself: bytes that are not a whole archive are reported, and
@@ -166,13 +161,8 @@ TEST_F(StreamedVerify, ArchiveTheDecoderCouldNotReadFailsInVerify) {
   EXPECT_NE(failure->find("pg_restore"), std::string::npos) << *failure;
 
   archive_.decode_failure = failure;
-  try {
-    verify();
-    FAIL() << "an archive its decoder could not read passed verify";
-  } catch (const std::runtime_error& e) {
-    EXPECT_NE(std::string(e.what()).find("cannot read the whole archive"), std::string::npos)
-        << e.what();
-  }
+  expect_fails_naming([&] { verify(); }, {"cannot read the whole archive"},
+                      "an archive its decoder could not read passed verify");
 }
 
 }  // namespace

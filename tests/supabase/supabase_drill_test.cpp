@@ -541,6 +541,18 @@ TEST(SupabaseDrill, TargetLackingAnExtensionIsRefusedBeforeAnythingIsTouched) {
   }
 }
 
+// A drill named "cron" of the cron source into `target` (Supabase profile,
+// clean mode, 2 restore jobs, no checks), run once; artifacts in dir/cron.
+ExporterRun cron_drill(const std::filesystem::path& dir, const std::string& target) {
+  auto config = dir / "drill.toml";
+  write_file(config, "[exporter]\nartifact_dir = \"" + dir.string() +
+                         "\"\n[[drill]]\nname = \"cron\"\nsource_url = \"${SRC}\"\n"
+                         "target_url = \"${TGT}\"\nprofile = \"supabase\"\n"
+                         "[drill.restore]\nmode = \"clean\"\njobs = 2\n");
+  return run_exporter({"--config.file=" + config.string(), "--once"},
+                      {{"SRC", src().admin_url("cron_source")}, {"TGT", target}});
+}
+
 // Issue 11, item 6: pg_cron's jobs arrive in a project whose cron.job
 // `postgres` may only read: through cron.schedule(), on the first drill
 // (the extension exists before the plan is made) and again on a rerun.
@@ -551,13 +563,7 @@ TEST(SupabaseDrill, PgCronJobsArriveThroughCronSchedule) {
   ASSERT_EQ(one(target, "select has_table_privilege('cron.job', 'insert')"), "f");
   for (int run_no = 1; run_no <= 2; ++run_no) {
     auto dir = fresh_dir("supabase_cron");
-    auto config = dir / "drill.toml";
-    write_file(config, "[exporter]\nartifact_dir = \"" + dir.string() +
-                           "\"\n[[drill]]\nname = \"cron\"\nsource_url = \"${SRC}\"\n"
-                           "target_url = \"${TGT}\"\nprofile = \"supabase\"\n"
-                           "[drill.restore]\nmode = \"clean\"\njobs = 2\n");
-    auto run = run_exporter({"--config.file=" + config.string(), "--once"},
-                            {{"SRC", src().admin_url("cron_source")}, {"TGT", target}});
+    auto run = cron_drill(dir, target);
     ASSERT_EQ(run.exit_code, 0) << run_no << "\n" << run.output;
     EXPECT_EQ(rows(target, jobs), rows(src().admin_url("cron_source"), jobs)) << run_no;
     EXPECT_EQ(rows(target, jobs).size(), 2u);
@@ -599,13 +605,7 @@ TEST(SupabaseDrill, InactivePgCronJobWithoutAlterJobFailsNamingTheGrant) {
             "1");
   const auto before = rows(target, jobs);
   auto dir = fresh_dir("supabase_cron_inactive");
-  auto config = dir / "drill.toml";
-  write_file(config, "[exporter]\nartifact_dir = \"" + dir.string() +
-                         "\"\n[[drill]]\nname = \"cron\"\nsource_url = \"${SRC}\"\n"
-                         "target_url = \"${TGT}\"\nprofile = \"supabase\"\n"
-                         "[drill.restore]\nmode = \"clean\"\n");
-  auto run = run_exporter({"--config.file=" + config.string(), "--once"},
-                          {{"SRC", src().admin_url("cron_source")}, {"TGT", target}});
+  auto run = cron_drill(dir, target);
   EXPECT_EQ(run.exit_code, 1) << run.output;
   std::string log = read_file(only_file(dir / "cron", "restore_", ".log"));
   EXPECT_NE(log.find("GRANT EXECUTE ON FUNCTION cron.alter_job TO postgres"), std::string::npos)
