@@ -1,11 +1,11 @@
 #include "artifacts/run_history.h"
 
 #include <algorithm>
-#include <fstream>
 #include <set>
 
 #include "artifacts/artifact_files.h"
 #include "log/log.h"
+#include "util/contained_file.h"
 
 namespace backupdrill {
 namespace {
@@ -36,18 +36,31 @@ std::optional<std::string> stamp_of(const std::string& name) {
 }
 
 std::optional<RunRecord> load_summary(const std::filesystem::path& file) {
-  try {
-    std::ifstream in(file);
-    if (!in) return std::nullopt;
-    return run_record_from_json(nlohmann::json::parse(in));
-  } catch (const std::exception& e) {
-    log::warn("skipping an unreadable drill summary",
-              {{"file", file.string()}, {"error", e.what()}});
-    return std::nullopt;
+  std::string why;
+  auto record = read_run_summary(file, &why);
+  if (!record && !why.empty()) {
+    log::warn("skipping an unreadable drill summary", {{"file", file.string()}, {"error", why}});
   }
+  return record;
 }
 
 }  // namespace
+
+std::optional<RunRecord> read_run_summary(const std::filesystem::path& file, std::string* why) {
+  // Opened as the files route opens a file: no link, a regular file only.
+  UniqueFd fd = open_own_regular_file(file);
+  if (!fd) return std::nullopt;
+  try {
+    auto json = nlohmann::json::parse(read_all(fd.get(), kMaxSummaryBytes, file.string()));
+    return run_record_from_json(json);
+  } catch (const nlohmann::json::parse_error& e) {
+    // nlohmann's message quotes the bytes it last read: say where, not what.
+    if (why) *why = "not JSON (a syntax error at byte " + std::to_string(e.byte) + ")";
+  } catch (const std::exception& e) {
+    if (why) *why = e.what();
+  }
+  return std::nullopt;
+}
 
 std::vector<std::string> run_stamps(const std::filesystem::path& folder) {
   std::set<std::string, std::greater<>> stamps;

@@ -25,6 +25,14 @@ std::optional<RunRecord> load_newest_run(const std::filesystem::path& folder);
 // must be a run stamp (is_run_stamp): it becomes part of a file name.
 std::optional<RunRecord> load_run(const std::filesystem::path& folder, const std::string& stamp);
 
+// One drill_summary_<ts>.json, opened without following a link (a regular
+// file only) and read up to kMaxSummaryBytes; nullopt when it is missing,
+// refused or does not parse, with `why` (when given) saying which, never
+// quoting the file's bytes.
+std::optional<RunRecord> read_run_summary(const std::filesystem::path& file,
+                                          std::string* why = nullptr);
+constexpr size_t kMaxSummaryBytes = 64u << 20;
+
 // YYYYMMDDTHHMMSSZ, checked character by character (it comes from URLs).
 bool is_run_stamp(std::string_view text);
 

@@ -9,6 +9,7 @@
 #include <ctime>
 
 #include "util/bounded_text.h"
+#include "util/contained_file.h"
 
 namespace backupdrill::backup {
 namespace {
@@ -210,39 +211,34 @@ ArchiveHeader parse_archive_header(std::string_view bytes, const std::string& or
   return parse_pgdmp(bytes.substr(5), origin, container);
 }
 
-ArchiveHeader read_archive_header(const std::filesystem::path& path) {
+ArchiveHeader read_archive_header(const ContainedFolder& folder,
+                                  const std::filesystem::path& path) {
   std::error_code ec;
-  auto status = std::filesystem::status(path, ec);
-  if (ec) throw ArchiveHeaderError(path.string() + ": " + ec.message());
   auto container = ArchiveHeader::Format::custom;
   std::filesystem::path file = path;
-  if (std::filesystem::is_directory(status)) {
+  if (std::filesystem::is_directory(path, ec)) {
+    folder.open(path, /*directory=*/true);  // the dump's folder itself stays inside too
     file = path / "toc.dat";
     container = ArchiveHeader::Format::directory;
-    if (!std::filesystem::is_regular_file(file, ec)) {
+    if (!std::filesystem::exists(file, ec)) {
       throw ArchiveHeaderError(path.string() +
                                ": a folder without toc.dat, so not a directory-format dump");
     }
-  } else if (!std::filesystem::is_regular_file(status)) {
-    throw ArchiveHeaderError(path.string() + ": not a regular file or a directory dump");
   }
-  // O_NONBLOCK: a FIFO swapped in after the check above cannot block us.
-  int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-  if (fd < 0) throw ArchiveHeaderError(file.string() + ": cannot open: " + std::strerror(errno));
   std::string bytes(kArchiveHeaderMaxBytes, '\0');
   size_t got = 0;
-  while (got < bytes.size()) {
-    ssize_t n = ::read(fd, bytes.data() + got, bytes.size() - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int err = errno;
-      ::close(fd);
-      throw ArchiveHeaderError(file.string() + ": cannot read: " + std::strerror(err));
+  try {
+    UniqueFd fd = folder.open(file);
+    while (got < bytes.size()) {
+      ssize_t n = ::read(fd.get(), bytes.data() + got, bytes.size() - got);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) throw std::runtime_error(file.string() + ": cannot read: " + std::strerror(errno));
+      if (n == 0) break;
+      got += static_cast<size_t>(n);
     }
-    if (n == 0) break;
-    got += static_cast<size_t>(n);
+  } catch (const std::runtime_error& e) {
+    throw ArchiveHeaderError(e.what());
   }
-  ::close(fd);
   bytes.resize(got);
   return parse_archive_header(bytes, file.string(), container);
 }

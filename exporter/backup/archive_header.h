@@ -19,6 +19,7 @@
 #include <string>
 #include <string_view>
 
+#include "util/contained_file.h"
 #include "util/time_format.h"
 
 namespace backupdrill::backup {
@@ -61,7 +62,9 @@ ArchiveHeader parse_archive_header(std::string_view bytes, const std::string& or
                                    ArchiveHeader::Format container = ArchiveHeader::Format::custom);
 
 // Reads a custom- or tar-format file, or a directory dump (a folder with
-// toc.dat). Throws ArchiveHeaderError naming the path and what is wrong.
-ArchiveHeader read_archive_header(const std::filesystem::path& path);
+// toc.dat), of the backup folder `folder` (a link out of it is refused
+// before a byte is read). Throws ArchiveHeaderError naming the path and what
+// is wrong, never quoting the file's bytes.
+ArchiveHeader read_archive_header(const ContainedFolder& folder, const std::filesystem::path& path);
 
 }  // namespace backupdrill::backup

@@ -1,7 +1,6 @@
 #include "backup/checksum_sidecar.h"
 
 #include "backup/source_error.h"
-#include "util/bounded_text.h"
 
 namespace backupdrill::backup {
 namespace {
@@ -32,9 +31,9 @@ std::vector<SidecarLine> parse_sidecar(std::string_view text, const std::string&
     bool ok = line.size() >= 67 && line[64] == ' ' && (line[65] == ' ' || line[65] == '*');
     for (size_t i = 0; ok && i < 64; ++i) ok = is_hex(line[i]);
     if (!ok) {
-      throw BackupVerifyError(origin + ":" + std::to_string(number) +
-                              ": not a sha256sum line (\"<64 hex digits>  <file name>\"): \"" +
-                              utf8_or_replaced(bounded_text(line, 120)) + "\"");
+      // Described, never quoted: the bytes may not be a checksum file's.
+      throw BackupVerifyError(origin + ": line " + std::to_string(number) +
+                              " is not in sha256sum format (\"<64 hex digits>  <file name>\")");
     }
     SidecarLine entry{std::string(line.substr(0, 64)), std::string(line.substr(66))};
     for (char& c : entry.digest) {

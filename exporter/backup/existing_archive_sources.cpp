@@ -5,6 +5,7 @@
 #include "backup/verify.h"
 #include "crypto/sha256.h"
 #include "log/log.h"
+#include "util/contained_file.h"
 
 namespace backupdrill {
 namespace {
@@ -46,6 +47,13 @@ ArchiveVerification FileArchiveSource::verify(const PgSession& session,
   log::info("archive checksum", {{"file", chosen_->path.string()},
                                  {"sha256", chosen_->sha256},
                                  {"checksum", backup::to_string(chosen_->checksum)}});
+  // pg_restore opens the path itself: the archive must still resolve inside
+  // the backup folder, as it did when it was hashed a moment ago.
+  if (!ContainedFolder(chosen_->folder).contains(archive.dump)) {
+    throw backup::BackupVerifyError(archive.dump.string() +
+                                    " is refused: it now resolves outside " +
+                                    chosen_->folder.string() + " (replaced by a link?)");
+  }
   ArchiveVerification result;
   result.files_checked = chosen_->files_hashed;
   result.toc_entries = read_whole_archive(session, archive.dump);

@@ -1,15 +1,15 @@
 #include "backup/file_source.h"
 
 #include <glob.h>
+#include <unistd.h>
 
 #include <algorithm>
-#include <fstream>
 #include <map>
-#include <sstream>
 
 #include "backup/checksum_sidecar.h"
 #include "backup/source_error.h"
 #include "crypto/sha256.h"
+#include "util/contained_file.h"
 
 namespace backupdrill::backup {
 namespace fs = std::filesystem;
@@ -46,29 +46,31 @@ std::vector<fs::path> expand(const std::string& pattern) {
   return out;
 }
 
-FileCandidate examine(const fs::path& path) {
+FileCandidate examine(const ContainedFolder& folder, const fs::path& path) {
   FileCandidate c{path, std::nullopt, ""};
   try {
-    c.header = read_archive_header(path);
+    c.header = read_archive_header(folder, path);
   } catch (const ArchiveHeaderError& e) {
     c.problem = e.what();
   }
   return c;
 }
 
-std::string read_bounded(const fs::path& file) {
-  std::error_code ec;
-  auto size = fs::file_size(file, ec);
-  if (ec) throw BackupVerifyError(file.string() + ": " + ec.message());
-  if (size > kMaxSidecarBytes) {
-    throw BackupVerifyError(file.string() + ": larger than " +
-                            std::to_string(kMaxSidecarBytes >> 20) + " MiB, not a checksum file");
+// A sidecar's text, opened inside the backup folder only.
+std::string read_sidecar_text(const ContainedFolder& folder, const fs::path& file) {
+  try {
+    UniqueFd fd = folder.open(file);
+    return read_all(fd.get(), kMaxSidecarBytes, file.string());
+  } catch (const std::runtime_error& e) {
+    throw BackupVerifyError(std::string(e.what()) + "; it is not used as a checksum file");
   }
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw BackupVerifyError(file.string() + ": cannot read");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
+}
+
+// Whether a directory entry of that name exists, a dangling link included:
+// a sidecar that cannot be read is an error, never "no sidecar".
+bool entry_exists(const fs::path& p) {
+  std::error_code ec;
+  return fs::exists(fs::symlink_status(p, ec));
 }
 
 // The archive's path without a trailing slash (a directory named "x/").
@@ -88,18 +90,18 @@ bool names_archive_file(const SidecarLine& line, const std::string& name) {
 }
 
 // `<archive>.sha256`, else `<stem>.sha256` when it has a line for the archive.
-std::optional<Sidecar> find_sidecar(const fs::path& archive, bool directory) {
+std::optional<Sidecar> find_sidecar(const ContainedFolder& folder, const fs::path& archive,
+                                    bool directory) {
   fs::path p = plain(archive);
   std::string name = p.filename().string();
   fs::path first = p.parent_path() / (name + ".sha256");
-  std::error_code ec;
-  if (fs::exists(first, ec)) {
-    return Sidecar{first, parse_sidecar(read_bounded(first), first.string())};
+  if (entry_exists(first)) {
+    return Sidecar{first, parse_sidecar(read_sidecar_text(folder, first), first.string())};
   }
   if (!p.has_extension()) return std::nullopt;
   fs::path second = p.parent_path() / (p.stem().string() + ".sha256");
-  if (!fs::exists(second, ec)) return std::nullopt;
-  auto lines = parse_sidecar(read_bounded(second), second.string());
+  if (!entry_exists(second)) return std::nullopt;
+  auto lines = parse_sidecar(read_sidecar_text(folder, second), second.string());
   bool mentions = std::any_of(lines.begin(), lines.end(), [&](const SidecarLine& l) {
     if (!directory) return names_archive_file(l, name);
     auto parent = fs::path(l.name).parent_path();
@@ -109,11 +111,24 @@ std::optional<Sidecar> find_sidecar(const fs::path& archive, bool directory) {
   return Sidecar{second, std::move(lines)};
 }
 
-void hash_file_archive(ChosenFileArchive& chosen, const std::optional<Sidecar>& sidecar) {
-  std::error_code ec;
-  chosen.size_bytes = fs::file_size(chosen.path, ec);
-  if (ec) throw BackupSourceError(chosen.path.string() + ": " + ec.message());
-  chosen.sha256 = sha256_file(chosen.path);
+// Hashes one file of the backup folder, opened inside it; its size too.
+std::string hash_contained(const ContainedFolder& folder, const fs::path& file,
+                           unsigned long long& size) {
+  try {
+    UniqueFd fd = folder.open(file);
+    std::string digest = sha256_fd(fd.get(), file.string());
+    size = static_cast<unsigned long long>(::lseek(fd.get(), 0, SEEK_CUR));
+    return digest;
+  } catch (const RefusedFileError& e) {
+    throw BackupVerifyError(e.what());
+  } catch (const std::runtime_error& e) {
+    throw BackupSourceError(e.what());
+  }
+}
+
+void hash_file_archive(ChosenFileArchive& chosen, const ContainedFolder& folder,
+                       const std::optional<Sidecar>& sidecar) {
+  chosen.sha256 = hash_contained(folder, chosen.path, chosen.size_bytes);
   chosen.files_hashed = 1;
   if (!sidecar) return;
   std::string name = chosen.path.filename().string();
@@ -136,12 +151,15 @@ void hash_file_archive(ChosenFileArchive& chosen, const std::optional<Sidecar>& 
   }
 }
 
-void hash_directory_archive(ChosenFileArchive& chosen, const std::optional<Sidecar>& sidecar) {
+void hash_directory_archive(ChosenFileArchive& chosen, const ContainedFolder& folder,
+                            const std::optional<Sidecar>& sidecar) {
   fs::path dir = plain(chosen.path);
   std::string dir_name = dir.filename().string();
   std::vector<fs::path> files;
+  // Every entry but a real sub-folder is a file of the dump: a link or a
+  // FIFO among them is opened (and refused) like any other.
   for (const auto& entry : fs::directory_iterator(dir)) {
-    if (entry.is_regular_file()) files.push_back(entry.path());
+    if (!entry.is_directory() || entry.is_symlink()) files.push_back(entry.path());
   }
   std::sort(files.begin(), files.end());
   std::map<std::string, std::string> listed;  // file name in the dump -> digest
@@ -168,9 +186,10 @@ void hash_directory_archive(ChosenFileArchive& chosen, const std::optional<Sidec
   chosen.size_bytes = 0;
   chosen.files_hashed = 0;
   for (const auto& file : files) {
-    std::string digest = sha256_file(file);
+    unsigned long long size = 0;
+    std::string digest = hash_contained(folder, file, size);
     ++chosen.files_hashed;
-    chosen.size_bytes += fs::file_size(file);
+    chosen.size_bytes += size;
     std::string name = file.filename().string();
     if (name == "toc.dat") chosen.sha256 = digest;
     if (!sidecar) continue;
@@ -217,6 +236,14 @@ ChosenFileArchive find_newest_file_archive(const std::string& path) {
         "source = \"file\" needs path (a dump file, a directory dump or a glob)");
   }
   std::vector<FileCandidate> candidates;
+  const fs::path root = storage_folder_of(path);
+  auto contained = [&]() {
+    try {
+      return ContainedFolder(root);
+    } catch (const RefusedFileError& e) {
+      throw BackupSourceError(std::string("no backup found: ") + e.what());
+    }
+  };
   if (!has_glob_chars(path)) {
     std::error_code ec;
     if (!fs::exists(path, ec)) {
@@ -228,11 +255,15 @@ ChosenFileArchive find_newest_file_archive(const std::string& path) {
                               "drill the newest archive in it, give a glob such as \"" +
                               plain(path).string() + "/*.dump\"");
     }
-    candidates.push_back(examine(path));
+    candidates.push_back(examine(contained(), path));
   } else {
-    for (const auto& match : expand(path)) {
-      if (match.extension() == ".sha256") continue;  // sidecars are not candidates
-      candidates.push_back(examine(match));
+    auto matches = expand(path);
+    if (!matches.empty()) {
+      const ContainedFolder folder = contained();
+      for (const auto& match : matches) {
+        if (match.extension() == ".sha256") continue;  // sidecars are not candidates
+        candidates.push_back(examine(folder, match));
+      }
     }
   }
   const FileCandidate* best = nullptr;
@@ -262,6 +293,7 @@ ChosenFileArchive find_newest_file_archive(const std::string& path) {
     throw BackupSourceError("no backup found: " + why);
   }
   ChosenFileArchive chosen;
+  chosen.folder = root;
   chosen.path = best->path;
   chosen.header = *best->header;
   if (usable == 1) {
@@ -280,8 +312,12 @@ ChosenFileArchive find_newest_file_archive(const std::string& path) {
 
 void verify_file_archive(ChosenFileArchive& chosen, BackupConfig::Checksum checksum) {
   bool directory = chosen.header.format == ArchiveHeader::Format::directory;
+  const ContainedFolder folder(chosen.folder.empty() ? storage_folder_of(chosen.path.string())
+                                                     : chosen.folder);
   std::optional<Sidecar> sidecar;
-  if (checksum != BackupConfig::Checksum::none) sidecar = find_sidecar(chosen.path, directory);
+  if (checksum != BackupConfig::Checksum::none) {
+    sidecar = find_sidecar(folder, chosen.path, directory);
+  }
   if (checksum == BackupConfig::Checksum::required && !sidecar) {
     throw BackupVerifyError(
         "checksum = \"required\" but " + chosen.path.filename().string() +
@@ -292,9 +328,9 @@ void verify_file_archive(ChosenFileArchive& chosen, BackupConfig::Checksum check
         " > " + plain(chosen.path).filename().string() + ".sha256\" next to the archive)");
   }
   if (directory) {
-    hash_directory_archive(chosen, sidecar);
+    hash_directory_archive(chosen, folder, sidecar);
   } else {
-    hash_file_archive(chosen, sidecar);
+    hash_file_archive(chosen, folder, sidecar);
   }
   if (sidecar) {
     chosen.checksum = ChecksumOutcome::verified;

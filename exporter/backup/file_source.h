@@ -10,6 +10,13 @@
 // (a sidecar, a README, a truncated file) are listed with the reason they
 // were passed over, so a broken newest backup shows in the summary.
 //
+// The folder is untrusted storage: every file (archive, sidecar, each file
+// of a directory dump) is opened inside the configured folder
+// (storage_folder_of(path), util/contained_file.h). A symbolic link is
+// followed only while it resolves inside that folder; one that leads out is
+// refused before a byte is read, and errors describe bad content without
+// quoting it.
+//
 // Thread safety: no shared state; one call per drill.
 #include <cstdint>
 #include <filesystem>
@@ -40,6 +47,9 @@ enum class ChecksumOutcome {
 std::string to_string(ChecksumOutcome outcome);
 
 struct ChosenFileArchive {
+  // The backup folder every file is read inside (storage_folder_of the
+  // configured path): a link that resolves out of it is refused.
+  std::filesystem::path folder;
   std::filesystem::path path;
   ArchiveHeader header;
   unsigned long long size_bytes = 0;  // the file; a directory dump: all its files

@@ -5,14 +5,17 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
+#include <map>
 #include <mutex>
 
 #include "backup/source_error.h"
 #include "crypto/sha256.h"
 #include "util/bounded_text.h"
 #include "util/secrets.h"
+#include "util/text.h"
 
 namespace backupdrill::backup {
 namespace {
@@ -119,6 +122,8 @@ struct Exchange {
   CURLcode result = CURLE_OK;
   std::string curl_error;
   std::string body;  // the answer when it is kept (errors, lists)
+  // Response headers, names lower-cased, of the last response (bounded).
+  std::map<std::string, std::string> headers;
 };
 
 using Sink = std::function<bool(const char*, size_t)>;
@@ -135,6 +140,26 @@ struct CurlCall {
   static int on_progress(void* self, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
     auto* call = static_cast<CurlCall*>(self);
     return call->cancel.stop_requested() ? 1 : 0;
+  }
+  // "Name: value\r\n", one line a call; a new status line starts afresh.
+  static size_t on_header(char* data, size_t size, size_t count, void* self) {
+    auto* headers = static_cast<std::map<std::string, std::string>*>(self);
+    size_t n = size * count;
+    std::string_view line(data, n);
+    if (line.starts_with("HTTP/")) headers->clear();
+    auto colon = line.find(':');
+    if (colon == std::string_view::npos || colon > 64 || headers->size() > 100) return n;
+    std::string name(line.substr(0, colon));
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::string_view value = line.substr(colon + 1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+      value.remove_prefix(1);
+    while (!value.empty() &&
+           (value.back() == '\r' || value.back() == '\n' || value.back() == ' ')) {
+      value.remove_suffix(1);
+    }
+    (*headers)[name] = std::string(value.substr(0, 256));
+    return n;
   }
 };
 
@@ -257,6 +282,8 @@ Exchange signed_get(const std::string& url, const std::string& region, const std
   curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
   curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, &CurlCall::on_progress);
   curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &call);
+  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, &CurlCall::on_header);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &ex.headers);
   ex.result = curl_easy_perform(curl);
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &ex.status);
   ex.curl_error = error[0] != '\0' ? error : curl_easy_strerror(ex.result);
@@ -389,7 +416,57 @@ std::optional<std::string> S3Client::get_small(const std::string& key, size_t ma
   return body;
 }
 
-S3Download S3Client::download(const std::string& key, const std::filesystem::path& dest,
+namespace {
+
+std::string unquoted(std::string text) {
+  if (text.size() >= 2 && text.front() == '"' && text.back() == '"') {
+    text = text.substr(1, text.size() - 2);
+  }
+  return text;
+}
+
+bool is_md5_etag(const std::string& etag) {
+  return etag.size() == 32 && etag.find_first_not_of("0123456789abcdefABCDEF") == std::string::npos;
+}
+
+// Whether this GET's ETag is the MD5 of the bytes: a single-part upload
+// ("<32 hex>", no "-<parts>") not encrypted with SSE-KMS or SSE-C, whose
+// ETags are not MD5s.
+bool etag_is_content_md5(const Exchange& ex, const std::string& etag) {
+  auto sse = ex.headers.find("x-amz-server-side-encryption");
+  bool kms = sse != ex.headers.end() && sse->second.starts_with("aws:kms");
+  bool customer = ex.headers.count("x-amz-server-side-encryption-customer-algorithm") > 0;
+  return is_md5_etag(etag) && !kms && !customer;
+}
+
+// Why a GET that ended without a transport error is still not the whole
+// listed object, or "" when it is.
+std::string incomplete(const S3Object& object, const Exchange& ex, unsigned long long got,
+                       const std::string& sha256_hex, const std::string& md5_hex) {
+  if (got != object.size) {
+    return "got " + std::to_string(got) + " of " + std::to_string(object.size) +
+           " bytes (the listed size)";
+  }
+  auto etag = ex.headers.find("etag");
+  std::string served = etag == ex.headers.end() ? object.etag : unquoted(etag->second);
+  if (!object.etag.empty() && served != object.etag) {
+    return "the object changed after it was listed (ETag " + object.etag + ", now " +
+           bounded_text(served, 80) + ")";
+  }
+  if (etag_is_content_md5(ex, served) && to_lower_ascii(served) != md5_hex) {
+    return "the bytes' MD5 " + md5_hex + " is not the object's ETag " + served;
+  }
+  auto checksum = ex.headers.find("x-amz-checksum-sha256");
+  if (checksum != ex.headers.end() && checksum->second.find('-') == std::string::npos &&
+      checksum->second != hex_to_base64(sha256_hex)) {
+    return "the bytes' SHA-256 is not the object's x-amz-checksum-sha256";
+  }
+  return "";
+}
+
+}  // namespace
+
+S3Download S3Client::download(const S3Object& object, const std::filesystem::path& dest,
                               const S3Progress& progress) const {
   S3Download result;
   std::string last_error;
@@ -401,11 +478,13 @@ S3Download S3Client::download(const std::string& key, const std::filesystem::pat
                               std::strerror(errno));
     }
     Sha256 sha;
+    Md5 md5;
     unsigned long long done = 0;
     unsigned long long next_report = 0;
     int write_errno = 0;
     Exchange ex = signed_get(
-        object_url(key), region_, access_key_id_, secret_access_key_, {},
+        object_url(object.key), region_, access_key_id_, secret_access_key_,
+        {"x-amz-checksum-mode: ENABLED"},
         [&](const char* data, size_t n) {
           size_t off = 0;
           while (off < n) {
@@ -418,9 +497,10 @@ S3Download S3Client::download(const std::string& key, const std::filesystem::pat
             off += static_cast<size_t>(w);
           }
           sha.update(data, n);
+          md5.update(data, n);
           done += n;
           if (progress && done >= next_report) {
-            progress(done, 0);
+            progress(done, object.size);
             next_report = done + (64ull << 20);
           }
           return true;
@@ -435,10 +515,17 @@ S3Download S3Client::download(const std::string& key, const std::filesystem::pat
     if (ex.result == CURLE_OK && ex.status == 200) {
       result.size = done;
       result.sha256 = sha.hex_digest();
-      if (progress) progress(done, done);
-      return result;
+      std::string why = incomplete(object, ex, done, result.sha256, md5.hex_digest());
+      if (why.empty()) {
+        if (progress) progress(done, done);
+        return result;
+      }
+      // Cut, or not the listed object: a transport error, retried.
+      last_error = "downloading " + url_of(object.key) + " (" + where() + "): " + why;
+      std::filesystem::remove(dest);
+      continue;
     }
-    last_error = failure(*this, "downloading " + url_of(key), ex);
+    last_error = failure(*this, "downloading " + url_of(object.key), ex);
     std::filesystem::remove(dest);
     if (!transient(ex)) break;
   }

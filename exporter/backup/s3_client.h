@@ -73,9 +73,14 @@ class S3Client {
   // A small object whole; nullopt when it does not exist (404). Refuses one
   // larger than max_bytes.
   std::optional<std::string> get_small(const std::string& key, size_t max_bytes) const;
-  // Streams the object into dest (created 0600, must not exist), hashing it.
-  // A failed attempt is retried from the start; a failure leaves no file.
-  S3Download download(const std::string& key, const std::filesystem::path& dest,
+  // Streams the listed object into dest (created 0600), hashing it. The
+  // download is complete only at the listed size and, where the store gives
+  // them, the listed ETag (a single-part upload's MD5) and its
+  // x-amz-checksum-sha256: a body cut short (a proxy that closes the
+  // connection instead of sending Content-Length) is a transport error.
+  // A failed attempt is retried from the start; a failure leaves no file
+  // and says "got X of Y bytes" when that was the cause.
+  S3Download download(const S3Object& object, const std::filesystem::path& dest,
                       const S3Progress& progress = {}) const;
 
   // "bucket \"b\" at endpoint http://127.0.0.1:9000" for messages.

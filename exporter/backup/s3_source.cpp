@@ -127,7 +127,8 @@ void download_s3_archive(ChosenS3Archive& chosen, const BackupConfig& config,
                             " are free; free some space or point [exporter] artifact_dir at a "
                             "larger disk");
   }
-  S3Download d = client.download(chosen.key, dest, progress);
+  S3Object listed{chosen.key, chosen.size_bytes, chosen.etag, chosen.last_modified};
+  S3Download d = client.download(listed, dest, progress);
   chosen.local_path = dest;
   chosen.sha256 = d.sha256;
   chosen.download_attempts = d.attempts;

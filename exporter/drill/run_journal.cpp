@@ -29,16 +29,6 @@ std::string unique_stamp(const std::filesystem::path& folder, SystemTime& starte
   }
 }
 
-std::optional<RunRecord> read_summary(const std::filesystem::path& file) {
-  try {
-    std::ifstream in(file);
-    if (!in) return std::nullopt;
-    return run_record_from_json(nlohmann::json::parse(in));
-  } catch (const std::exception&) {
-    return std::nullopt;  // load_runs() reports unreadable summaries
-  }
-}
-
 // The in-progress summary is rewritten at each phase start: its time is the
 // last moment the run was known to be alive.
 SystemTime last_sign_of_life(const std::filesystem::path& file, SystemTime fallback) {
@@ -93,7 +83,7 @@ std::vector<std::string> finalize_interrupted_runs(const std::filesystem::path& 
   for (const auto& stamp : run_stamps(folder)) {
     RunArtifactNames names{stamp};
     const auto file = folder / names.summary_json();
-    auto record = read_summary(file);
+    auto record = read_run_summary(file);  // load_runs() reports unreadable ones
     if (!record || !record->in_progress) continue;
     if (process_alive(static_cast<pid_t>(record->exporter_pid), record->exporter_identity)) {
       continue;  // another exporter is running it right now

@@ -1,8 +1,13 @@
 #include "service/restore_log_excerpt.h"
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <deque>
-#include <fstream>
 #include <string_view>
+
+#include "util/contained_file.h"
 
 namespace backupdrill {
 namespace {
@@ -32,8 +37,10 @@ bool is_error(std::string_view message) {
 
 std::optional<RestoreLogExcerpt> read_restore_log(const std::filesystem::path& log,
                                                   const RestoreLogLimits& limits) {
-  std::ifstream in(log, std::ios::binary);
-  if (!in) return std::nullopt;
+  // Opened as the files route opens a file: a restore log replaced by a
+  // link (or anything but a regular file) is not read.
+  UniqueFd fd = open_own_regular_file(log);
+  if (!fd) return std::nullopt;
   RestoreLogExcerpt out;
   std::deque<std::string> tail;
   std::string entry;
@@ -71,18 +78,23 @@ std::optional<RestoreLogExcerpt> read_restore_log(const std::filesystem::path& l
 
   std::string line;
   bool cut = false;
-  char c;
-  while (read < limits.max_read_bytes && in.get(c)) {
-    ++read;
-    if (c == '\n') {
-      handle(std::move(line));
-      line.clear();
-      cut = false;
-    } else if (line.size() < limits.max_line_bytes) {
-      line.push_back(c);
-    } else if (!cut) {
-      line += "\xe2\x80\xa6";  // …
-      cut = true;
+  char buf[65536];
+  while (read < limits.max_read_bytes) {
+    ssize_t n = ::read(fd.get(), buf, std::min(sizeof buf, limits.max_read_bytes - read));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    read += static_cast<size_t>(n);
+    for (char c : std::string_view(buf, static_cast<size_t>(n))) {
+      if (c == '\n') {
+        handle(std::move(line));
+        line.clear();
+        cut = false;
+      } else if (line.size() < limits.max_line_bytes) {
+        line.push_back(c);
+      } else if (!cut) {
+        line += "\xe2\x80\xa6";  // …
+        cut = true;
+      }
     }
   }
   if (!line.empty()) handle(std::move(line));

@@ -6,6 +6,8 @@
 
 #include <algorithm>
 
+#include "util/contained_file.h"
+
 namespace backupdrill {
 namespace {
 
@@ -47,30 +49,28 @@ ServedFile read_run_file(const std::filesystem::path& folder, const RunRecord& r
   // O_NOFOLLOW and the S_ISREG test: a link or a folder planted under a
   // listed name is not followed.
   const auto path = folder / name;
-  int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) return refused(404, "the file " + name + " is no longer there (retention?)");
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    return refused(404, "run " + run.run_id + " has no text file of that name");
+  UniqueFd fd = open_own_regular_file(path);
+  if (!fd) {
+    std::error_code ec;
+    if (std::filesystem::exists(std::filesystem::symlink_status(path, ec))) {
+      return refused(404, "run " + run.run_id + " has no text file of that name");
+    }
+    return refused(404, "the file " + name + " is no longer there (retention?)");
   }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) return refused(404, "the file " + name + " cannot be read");
   if (static_cast<unsigned long long>(st.st_size) > max_bytes) {
-    ::close(fd);
     return refused(413, "the file " + name + " has " + std::to_string(st.st_size) +
                             " bytes, more than the " + std::to_string(max_bytes) +
                             " served over HTTP: read it in the drill's artifact folder");
   }
   ServedFile out;
-  out.body.resize(static_cast<size_t>(st.st_size));
-  size_t got = 0;
-  while (got < out.body.size()) {
-    ssize_t n = ::read(fd, out.body.data() + got, out.body.size() - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    got += static_cast<size_t>(n);
+  try {
+    out.body = read_all(fd.get(), max_bytes, name);
+  } catch (const std::runtime_error&) {
+    return refused(413, "the file " + name + " grew past the " + std::to_string(max_bytes) +
+                            " bytes served over HTTP: read it in the drill's artifact folder");
   }
-  ::close(fd);
-  out.body.resize(got);
   return out;
 }
 

@@ -13,4 +13,12 @@ inline std::string& trim_right(std::string& text, std::string_view chars = " \n"
   return text;
 }
 
+// ASCII letters lowered, every other byte kept.
+inline std::string to_lower_ascii(std::string text) {
+  for (char& c : text) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return text;
+}
+
 }  // namespace backupdrill

@@ -23,6 +23,11 @@ using backupdrill::testing::pg_restore_list;
 using backupdrill::testing::read_file;
 using backupdrill::testing::write_file;
 
+// The header of a file read as the file source reads it: inside its folder.
+ArchiveHeader header_of(const fs::path& path) {
+  return read_archive_header(ContainedFolder(storage_folder_of(path.string())), path);
+}
+
 class ArchiveHeaderTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -36,7 +41,7 @@ class ArchiveHeaderTest : public ::testing::Test {
 // the dump's: between just before and just after pg_dump ran.
 void expect_matches_pg_restore(const fs::path& archive, ArchiveHeader::Format format,
                                SystemTime before, SystemTime after) {
-  ArchiveHeader h = read_archive_header(archive);
+  ArchiveHeader h = header_of(archive);
   std::string listing = pg_restore_list(archive);
   EXPECT_EQ(h.format, format);
   EXPECT_EQ(h.created_local + " UTC", list_field(listing, "Archive created at"));
@@ -54,7 +59,7 @@ TEST_F(ArchiveHeaderTest, CustomFormatMatchesPgRestoreList) {
   make_archive("demo_template", "custom", dir / "a.dump");
   auto after = std::chrono::system_clock::now();
   expect_matches_pg_restore(dir / "a.dump", ArchiveHeader::Format::custom, before, after);
-  EXPECT_EQ(read_archive_header(dir / "a.dump").database, "demo_template");
+  EXPECT_EQ(header_of(dir / "a.dump").database, "demo_template");
 }
 
 TEST_F(ArchiveHeaderTest, DirectoryFormatMatchesPgRestoreList) {
@@ -77,7 +82,7 @@ TEST_F(ArchiveHeaderTest, RewrittenTimeIsReadBackAndPgRestoreAgrees) {
   fs::path dir = fresh_dir("header_rewritten");
   make_archive("demo_template", "custom", dir / "a.dump");
   backupdrill::testing::set_archive_time(dir / "a.dump", "2026-01-02 03:04:05");
-  ArchiveHeader h = read_archive_header(dir / "a.dump");
+  ArchiveHeader h = header_of(dir / "a.dump");
   EXPECT_EQ(h.created_local, "2026-01-02 03:04:05");
   EXPECT_EQ(iso8601_utc(h.created_at), "2026-01-02T03:04:05.000Z");
   EXPECT_EQ(list_field(pg_restore_list(dir / "a.dump"), "Archive created at"),
@@ -104,7 +109,7 @@ TEST_F(ArchiveHeaderTest, EveryTruncationIsAClearError) {
   EXPECT_LT(complete, 400u);
   write_file(dir / "cut.dump", bytes.substr(0, complete - 3));
   try {
-    read_archive_header(dir / "cut.dump");
+    header_of(dir / "cut.dump");
     FAIL() << "a truncated header was accepted";
   } catch (const ArchiveHeaderError& e) {
     EXPECT_NE(std::string(e.what()).find((dir / "cut.dump").string()), std::string::npos);
@@ -147,7 +152,7 @@ std::string error_of(const std::string& bytes) {
 
 std::string error_of_path(const fs::path& path) {
   try {
-    read_archive_header(path);
+    header_of(path);
   } catch (const ArchiveHeaderError& e) {
     return e.what();
   }
