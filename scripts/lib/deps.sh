@@ -23,8 +23,8 @@ BACKUPDRILL_DEB_PACKAGES=(
   pgbackrest
   # observability tests: promtool, amtool
   prometheus prometheus-alertmanager prometheus-pushgateway
-  # scripts and tests
-  python3 jq openssl curl apache2-utils
+  # scripts and tests (universal-ctags: scripts/long_functions.sh)
+  python3 jq openssl curl apache2-utils universal-ctags
   # packaging: the man page, generated from --help
   help2man
   # the S3 source's tests run s3rver (npm; npm comes with nodejs from
