@@ -1,6 +1,6 @@
-// backupdrill_exporter: the command line of DESIGN.md. Exit codes: 0 every
-// drill passed, 1 a drill failed, 2 usage, config or plugin error (nothing
-// was touched).
+// backupdrill_exporter: the command line of docs/design.md (Command line).
+// Exit codes: 0 every drill passed, 1 a drill failed, 2 usage, config, plugin
+// or safety refusal (nothing was touched).
 #include <signal.h>
 
 #include <CLI/CLI.hpp>

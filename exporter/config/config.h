@@ -1,7 +1,7 @@
 #pragma once
-// The exporter's configuration: the TOML file of DESIGN.md, or the runbook's
-// environment variables, validated up front so a drill never starts on a
-// half-understood config.
+// The exporter's configuration: the TOML file of docs/design.md,
+// Configuration, or the runbook's environment variables, validated up front
+// so a drill never starts on a half-understood config.
 #include <toml++/toml.h>
 
 #include <chrono>

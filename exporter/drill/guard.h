@@ -1,7 +1,7 @@
 #pragma once
-// The safety rules of DESIGN.md, checked before anything is written: never
-// restore into the source, never destroy a database that is not a drill
-// target.
+// The safety rules of docs/design.md (Safety rules), checked before anything
+// is written: never restore into the source, never destroy a database that
+// is not a drill target.
 #include <stdexcept>
 #include <string>
 

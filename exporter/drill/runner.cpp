@@ -332,7 +332,8 @@ void report_phase(DrillContext& c) {
 // RTO: from the restore's start until the checks passed; a failed run never
 // met it, and its figure is the time it spent before failing. RPO: a fresh
 // dump's data is as old as its snapshot at the end of the run; an existing
-// archive's was already that old when the drill started (DESIGN.md).
+// archive's was already that old when the drill started (docs/design.md,
+// Metrics).
 void measure_objectives(RunRecord& rec) {
   if (const PhaseTiming* restore = rec.phase(kPhaseRestore)) {
     SystemTime end = rec.success ? rec.phase(kPhaseChecks)->end : rec.finished;

@@ -1,5 +1,5 @@
 #pragma once
-// The metrics contract of DESIGN.md as a view of state: a
+// The metrics contract (docs/design.md, Metrics) as a view of state: a
 // prometheus::Collectable that renders the drills' state (DrillMetricsState,
 // asked of its owner at every scrape) and a few facts about the exporter.
 // There are no metric objects to keep in sync: a drill a reload removed is

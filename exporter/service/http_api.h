@@ -1,6 +1,7 @@
 #pragma once
-// The exporter's HTTP surface (contract of DESIGN.md): the landing page,
-// /metrics, health and readiness, and the JSON API with the admin trigger.
+// The exporter's HTTP surface (contract of docs/design.md, HTTP API and
+// pages): the landing page, /metrics, health and readiness, and the JSON API
+// with the admin trigger.
 #include <atomic>
 
 #include "http/router.h"
