@@ -129,10 +129,17 @@ bd::DrillMetricsState once_state(const bd::DrillConfig& drill, const bd::DrillRu
   return state;
 }
 
-// Pushes each drill's series; a failed push is logged and returns false.
-bool push_drills(const PushTarget& target, const std::vector<bd::DrillMetricsState>& drills) {
+// One drill's series to push, and where its run is recorded on disk.
+struct PushedDrill {
+  bd::DrillMetricsState state;
+  std::string recorded_in;  // the summary, or the drill's folder for a run without one
+};
+
+// Pushes each drill's series; a failed push is logged, told on the terminal
+// (where the run is recorded all the same) and returns false.
+bool push_drills(const PushTarget& target, const std::vector<PushedDrill>& drills) {
   bool ok = true;
-  for (const auto& state : drills) {
+  for (const auto& [state, recorded_in] : drills) {
     auto result = bd::push_drill_metrics(target.gateway, target.job, state);
     if (result.ok) {
       bd::log::info("pushed the drill's series",
@@ -140,10 +147,21 @@ bool push_drills(const PushTarget& target, const std::vector<bd::DrillMetricsSta
     } else {
       bd::log::error("cannot push the drill's series; its run and result are unaffected",
                      {{"drill", state.drill}, {"error", result.error}});
+      say("cannot push drill \"" + state.drill + "\"'s series to the Pushgateway " +
+          target.gateway.url + ": " + result.error + ". The run itself is recorded in " +
+          recorded_in + "; the exit code is 1 when the drill passed but its push failed.");
       ok = false;
     }
   }
   return ok;
+}
+
+// Where a --once run is recorded: its Markdown summary, else its drill's folder.
+std::string recorded_in(const bd::Config& config, const bd::DrillConfig& drill,
+                        const bd::DrillRun& run) {
+  auto folder = config.exporter.artifact_dir / drill.name;
+  if (run.record.run_id.empty()) return folder.string();
+  return (folder / bd::RunArtifactNames{run.record.run_id}.summary_md()).string();
 }
 
 int run_once(const bd::Config& config, const std::vector<std::string>& only,
@@ -165,7 +183,7 @@ int run_once(const bd::Config& config, const std::vector<std::string>& only,
     }
   }
   int exit_code = kExitPassed;
-  std::vector<bd::DrillMetricsState> pushed;
+  std::vector<PushedDrill> pushed;
   for (const auto* drill : selected) {
     // A run a killed exporter left unfinished is recorded before the next.
     bd::finalize_interrupted_runs(config.exporter.artifact_dir / drill->name);
@@ -183,16 +201,12 @@ int run_once(const bd::Config& config, const std::vector<std::string>& only,
       say("drill \"" + drill->name + "\" failed in phase " + run.record.failed_phase + ": " +
           run.record.error +
           (run.record.run_id.empty() ? std::string()
-                                     : " (see " +
-                                           (config.exporter.artifact_dir / drill->name /
-                                            bd::RunArtifactNames{run.record.run_id}.summary_md())
-                                               .string() +
-                                           ")"));
+                                     : " (see " + recorded_in(config, *drill, run) + ")"));
       if (exit_code == kExitPassed) exit_code = kExitFailed;
     } else if (run.status == bd::DrillStatus::passed) {
       bd::apply_retention(config.exporter.artifact_dir / drill->name, config.exporter.keep_runs);
     }
-    if (push) pushed.push_back(once_state(*drill, run));
+    if (push) pushed.push_back({once_state(*drill, run), recorded_in(config, *drill, run)});
   }
   // A failed push makes a passing run exit 1; a failed or refused drill keeps
   // its own exit code.

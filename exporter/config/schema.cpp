@@ -1,5 +1,6 @@
 #include "config/schema.h"
 
+#include <algorithm>
 #include <functional>
 #include <set>
 
@@ -152,10 +153,52 @@ std::string cron_problem(const std::string& expression) {
   return "";
 }
 
+// What is wrong with the authority ("host[:port]") of an http(s) URL, or "".
+std::string authority_problem(std::string_view authority) {
+  if (authority.find('@') != std::string_view::npos) {
+    return "has credentials in it; give them in their own keys, never in a URL";
+  }
+  size_t host_end = 0;
+  if (authority.starts_with("[")) {  // [::1]:9000
+    host_end = authority.find(']');
+    if (host_end == std::string_view::npos) return "has an IPv6 address without its closing ]";
+    ++host_end;
+  } else {
+    host_end = std::min(authority.find(':'), authority.size());
+  }
+  if (host_end == 0) return "has no host";
+  std::string_view rest = authority.substr(host_end);
+  if (rest.empty()) return "";
+  if (rest.front() != ':') return "has text after its host that is not a :port";
+  std::string_view port = rest.substr(1);
+  bool digits = !port.empty() && port.size() <= 5 &&
+                port.find_first_not_of("0123456789") == std::string_view::npos;
+  if (!digits || std::stoi(std::string(port)) < 1 || std::stoi(std::string(port)) > 65535) {
+    return "has an empty or invalid port (after the ':', a number from 1 to 65535, or no ':' "
+           "for the scheme's default)";
+  }
+  return "";
+}
+
 std::string http_url_problem(const std::string& url, const std::string& example) {
-  if (url.empty() || url.starts_with("http://") || url.starts_with("https://")) return "";
-  return "\"" + bounded_text(url, 80) + "\" is not an http:// or https:// URL; expected e.g. " +
-         example;
+  if (url.empty()) return "";
+  std::string_view rest = url;
+  for (std::string_view scheme : {"http://", "https://"}) {
+    if (rest.starts_with(scheme)) rest.remove_prefix(scheme.size());
+  }
+  if (rest.size() == url.size()) {
+    return "\"" + bounded_text(url, 80) + "\" is not an http:// or https:// URL; expected e.g. " +
+           example;
+  }
+  bool blank =
+      std::any_of(url.begin(), url.end(), [](unsigned char c) { return c <= ' ' || c == 0x7f; });
+  std::string why = blank ? "has a space or a control character"
+                          : authority_problem(rest.substr(0, rest.find_first_of("/?#")));
+  if (why.empty()) return "";
+  // A URL with credentials is not quoted: its password would reach the error.
+  std::string quoted = url.find('@') == std::string::npos ? "\"" + bounded_text(url, 80) + "\""
+                                                          : std::string("the URL");
+  return quoted + " " + why + "; expected e.g. " + example;
 }
 
 // s3://bucket/prefix/ (the prefix may be empty).

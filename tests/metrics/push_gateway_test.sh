@@ -10,7 +10,8 @@
 #   2. promtool: BackupDrillFailed fires on the pushed failure's series (as
 #      Prometheus sees them when it scrapes the gateway with honor_labels),
 #      not on the pushed success
-#   3. a gateway that cannot be reached: the push failure is logged, a passing
+#   3. a gateway that cannot be reached: the push failure is logged and told
+#      on the terminal with where the run is recorded, a passing
 #      drill exits 1, a failing drill still exits 1 with its own result logged
 #   4. malformed push flags exit 2 before any drill runs
 set -euo pipefail
@@ -149,6 +150,11 @@ dead=http://127.0.0.1:$(free_port)
 [[ $(once deadpass passing --push.gateway="$dead") == 1 ]] || fail "a failed push did not make a passing run exit 1"
 grep -q "cannot push the drill's series" "$WORK/deadpass.log" || fail "the failed push is not logged"
 grep -q "drill=passing" "$WORK/deadpass.log" || fail "the failed push does not name the drill"
+# The terminal gets a sentence of its own: what failed and where the run is.
+grep -q "^backupdrill_exporter: cannot push drill \"passing\"'s series to the Pushgateway $dead" \
+  "$WORK/deadpass.log" || fail "no terminal sentence for the failed push"
+grep -q "^backupdrill_exporter: .*The run itself is recorded in $WORK/artifacts/passing/drill_summary_.*\.md" \
+  "$WORK/deadpass.log" || fail "the push sentence does not say where the run is recorded"
 [[ $(once deadfail failing --push.gateway="$dead") == 1 ]] || fail "a failing drill with a failed push did not exit 1"
 grep -q "cannot push the drill's series" "$WORK/deadfail.log" || fail "the failed push is not logged (failing drill)"
 grep -qi "check.*fail\|failed" "$WORK/deadfail.log" || fail "the drill's own failure is hidden"

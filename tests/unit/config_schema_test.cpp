@@ -346,6 +346,17 @@ TEST(ConfigBackupSource, EachSourceRefusesWhatItLacksOrIgnores) {
             {"key \"secret_access_key\"", "together"}},
            {"source = \"s3\"\nurl = \"s3://b/\"\nendpoint = \"r2.example\"",
             {"key \"endpoint\"", "https://"}},
+           // Issue 22: an empty or invalid port is refused, never taken as port 80.
+           {"source = \"s3\"\nurl = \"s3://b/\"\nendpoint = \"http://127.0.0.1:\"",
+            {"t.toml:9:", "key \"endpoint\"", "empty or invalid port"}},
+           {"source = \"s3\"\nurl = \"s3://b/\"\nendpoint = \"http://127.0.0.1:99999/\"",
+            {"key \"endpoint\"", "empty or invalid port"}},
+           {"source = \"s3\"\nurl = \"s3://b/\"\nendpoint = \"http://[::1]:x\"",
+            {"key \"endpoint\"", "empty or invalid port"}},
+           {"source = \"s3\"\nurl = \"s3://b/\"\nendpoint = \"https://:9000\"",
+            {"key \"endpoint\"", "has no host"}},
+           {"source = \"s3\"\nurl = \"s3://b/\"\nendpoint = \"http://k:s3cr3t@127.0.0.1:9000\"",
+            {"key \"endpoint\"", "has credentials in it"}},
            {"source = \"file\"\npath = \"/a\"\nurl = \"s3://b/\"",
             {"t.toml:9:", "key \"url\"", "only applies with source = \"s3\"",
              "not with source = \"file\""}},
@@ -369,6 +380,7 @@ TEST(ConfigBackupSource, EachSourceRefusesWhatItLacksOrIgnores) {
     for (const auto& needle : c.expected) {
       EXPECT_NE(msg.find(needle), std::string::npos) << c.backup << "\n" << msg;
     }
+    EXPECT_EQ(msg.find("s3cr3t"), std::string::npos) << "a password in: " << msg;
   }
 }
 
