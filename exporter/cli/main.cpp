@@ -214,19 +214,8 @@ int run_once(const bd::Config& config, const std::vector<std::string>& only,
   return exit_code;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  // A tool that exits early must not kill the exporter through its pipe.
-  ::signal(SIGPIPE, SIG_IGN);
-  // A check worker (the hidden --plugin-worker=FILE): the exporter re-runs
-  // itself to run one plugin in isolation; nothing else is parsed.
-  if (bd::plugin_host::is_worker_invocation(argc, argv)) {
-    return bd::plugin_host::worker_main(argc, argv);
-  }
-
-  Options opt;
-  CLI::App app{"backupdrill_exporter: proves that PostgreSQL backups restore, on a schedule"};
+// The flags of docs/design.md (Command line), parsed into opt.
+void add_flags(CLI::App& app, Options& opt) {
   app.option_defaults()->always_capture_default();
   app.add_option("--config.file", opt.config_file,
                  "TOML configuration; without it, the runbook's environment variables define "
@@ -264,56 +253,54 @@ int main(int argc, char** argv) {
       "\n"
       "Exit codes: 0 every drill passed; 1 a drill failed (its summary says in which phase\n"
       "and why); 2 usage, config, plugin or safety refusal (nothing was touched).");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? kExitPassed : kExitUsage;
-  }
+}
 
-  try {
-    bd::log::setup(bd::log::parse_level(opt.log_level), bd::log::parse_format(opt.log_format));
-  } catch (const std::invalid_argument& e) {
-    std::cerr << "backupdrill_exporter: " << e.what() << "\n";
-    return kExitUsage;
-  }
-
+// The commands that print something and exit without starting the exporter
+// (--version, --list-checks, --sample-config): their exit code, or nullopt
+// when none was asked for.
+std::optional<int> answer_and_exit(const Options& opt) {
   if (opt.version) {
     std::cout << bd::version_text() << bd::pg_clients_report(opt.config_file);
     return kExitPassed;
   }
-  if (opt.list_checks || !opt.sample_config.empty()) {
-    try {
-      auto dir = plugin_dir_for_listing(opt.config_file);
-      return opt.list_checks ? list_checks(dir) : print_sample_config(dir, opt.sample_config);
-    } catch (const std::exception& e) {
-      say(std::string("cannot list the check plugins: ") + e.what());
-      return kExitUsage;
-    }
-  }
-  if (!opt.drills.empty() && !opt.once) {
-    say("--drill is only valid with --once.");
+  if (!opt.list_checks && opt.sample_config.empty()) return std::nullopt;
+  try {
+    auto dir = plugin_dir_for_listing(opt.config_file);
+    return opt.list_checks ? list_checks(dir) : print_sample_config(dir, opt.sample_config);
+  } catch (const std::exception& e) {
+    say(std::string("cannot list the check plugins: ") + e.what());
     return kExitUsage;
   }
-  std::optional<PushTarget> push;
-  if (!opt.push_gateway.empty()) {
-    if (!opt.once) {
-      say("--push.gateway is only valid with --once (serve mode is scraped).");
-      return kExitUsage;
-    }
-    try {
-      push = PushTarget{bd::parse_push_gateway_url(opt.push_gateway), opt.push_job};
-      bd::check_push_job(opt.push_job);
-    } catch (const std::invalid_argument& e) {
-      say(std::string("invalid push flag: ") + e.what());
-      return kExitUsage;
-    }
-  }
+}
 
-  // Before any thread exists: the reaper that kills our children's process
-  // groups (pg_restore --jobs workers...) if this process dies.
+// The flags only --once takes: false (having said why) when one is given
+// without it or is invalid; push is set from --push.gateway and --push.job.
+bool check_once_flags(const Options& opt, std::optional<PushTarget>& push) {
+  if (!opt.drills.empty() && !opt.once) {
+    say("--drill is only valid with --once.");
+    return false;
+  }
+  if (opt.push_gateway.empty()) return true;
+  if (!opt.once) {
+    say("--push.gateway is only valid with --once (serve mode is scraped).");
+    return false;
+  }
+  try {
+    push = PushTarget{bd::parse_push_gateway_url(opt.push_gateway), opt.push_job};
+    bd::check_push_job(opt.push_job);
+  } catch (const std::invalid_argument& e) {
+    say(std::string("invalid push flag: ") + e.what());
+    return false;
+  }
+  return true;
+}
+
+// Before any thread exists: the reaper that kills our children's process
+// groups (pg_restore --jobs workers...) if this process dies, and the
+// PGPASSFILEs and worker logs of an exporter that was killed (kill -9, OOM)
+// before it could remove them.
+void clean_up_after_earlier_exporters() {
   bd::start_orphan_reaper();
-  // PGPASSFILEs and worker logs of an exporter that was killed (kill -9,
-  // OOM) before it could remove them.
   try {
     for (const auto& dir : bd::pg::sweep_abandoned_private_dirs()) {
       bd::log::info("removed the working folder of an exporter that is gone",
@@ -322,33 +309,70 @@ int main(int argc, char** argv) {
   } catch (const std::exception& e) {
     bd::log::warn("cannot sweep the private working folders", {{"error", e.what()}});
   }
+}
 
+// The config of --config.file or of the runbook's environment, its checks
+// loaded; nullopt (having said why) when there is none or it is invalid.
+std::optional<bd::Config> load_config(const Options& opt) {
   if (opt.config_file.empty() && !std::getenv("SOURCE_DB_URL") && !std::getenv("TARGET_DB_URL")) {
     std::cerr << "backupdrill_exporter: nothing to run. Start it with --config.file=FILE (see "
                  "config/example.toml), or set the runbook's variables SOURCE_DB_URL and "
                  "TARGET_DB_URL (see --help).\n";
-    return kExitUsage;
+    return std::nullopt;
   }
-
-  bd::Config config;
   try {
-    config = opt.config_file.empty() ? bd::runbook_config() : bd::load_config_file(opt.config_file);
+    bd::Config config =
+        opt.config_file.empty() ? bd::runbook_config() : bd::load_config_file(opt.config_file);
     config.exporter.plugin_dir = bd::plugin_host::effective_plugin_dir(config.exporter.plugin_dir);
     bd::validate_checks(config);
+    return config;
   } catch (const std::exception& e) {
     if (opt.once || opt.check_config) {
       say(std::string("invalid configuration: ") + e.what());
     } else {
       bd::log::error("invalid configuration", {{"error", bd::scrub(e.what())}});
     }
-    return kExitUsage;
+    return std::nullopt;
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // A tool that exits early must not kill the exporter through its pipe.
+  ::signal(SIGPIPE, SIG_IGN);
+  // A check worker (the hidden --plugin-worker=FILE): the exporter re-runs
+  // itself to run one plugin in isolation; nothing else is parsed.
+  if (bd::plugin_host::is_worker_invocation(argc, argv)) {
+    return bd::plugin_host::worker_main(argc, argv);
   }
 
+  Options opt;
+  CLI::App app{"backupdrill_exporter: proves that PostgreSQL backups restore, on a schedule"};
+  add_flags(app, opt);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? kExitPassed : kExitUsage;
+  }
+  try {
+    bd::log::setup(bd::log::parse_level(opt.log_level), bd::log::parse_format(opt.log_format));
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "backupdrill_exporter: " << e.what() << "\n";
+    return kExitUsage;
+  }
+  if (auto exit_code = answer_and_exit(opt)) return *exit_code;
+  std::optional<PushTarget> push;
+  if (!check_once_flags(opt, push)) return kExitUsage;
+
+  clean_up_after_earlier_exporters();
+  std::optional<bd::Config> config = load_config(opt);
+  if (!config) return kExitUsage;
   if (opt.check_config) {
-    std::cout << config.source << ": configuration is valid: " << config.drills.size() << " drill"
-              << (config.drills.size() == 1 ? "" : "s") << "\n";
+    std::cout << config->source << ": configuration is valid: " << config->drills.size() << " drill"
+              << (config->drills.size() == 1 ? "" : "s") << "\n";
     return kExitPassed;
   }
-  if (opt.once) return run_once(config, opt.drills, push);
-  return bd::serve(config, {opt.listen_address, opt.web_config_file});
+  if (opt.once) return run_once(*config, opt.drills, push);
+  return bd::serve(*config, {opt.listen_address, opt.web_config_file});
 }
