@@ -322,135 +322,212 @@ CallResult CheckWorker::call(const CallArgs& args, Deadline deadline, std::stop_
   return exchange(request, deadline, cancel, out);
 }
 
+namespace {
+
+// What the frames of one call gathered before its "done", and where they
+// go: the outcome, within the worker's budget.
+struct Gathered {
+  Gathered(OutputBudget& budget_in, CheckOutcome& out_in, log::Fields log_fields_in)
+      : budget(budget_in), out(out_in), log_fields(std::move(log_fields_in)) {
+    for (size_t i = 0; i < out.rows.size(); ++i) row_index.emplace(out.rows[i].table, i);
+  }
+
+  OutputBudget& budget;
+  CheckOutcome& out;
+  const log::Fields log_fields;
+  RowIndex row_index;  // where each table's RowCount is in out.rows
+  std::string fail_message, limit_message, skip_reason, summary;
+  bool skipped = false;
+};
+
+// Takes one frame of a call; false when it went over the output budget.
+// Every kept item passes the budget first (the worker's own budget stops a
+// plugin before this one does; passing this one means the plugin wrote to
+// the pipe itself, so its worker is killed).
+using FrameHandler = bool (*)(const json& frame, Gathered& g);
+
+bool take_log(const json& frame, Gathered& g) {
+  if (g.budget.log()) {
+    log::write(level_of(int_of(frame, "level", 1)), message_of(frame, "message"), g.log_fields);
+  }
+  return true;
+}
+
+bool take_line(const json& frame, Gathered& g) {
+  auto name = text_of(frame, "name"), value = text_of(frame, "value");
+  if (!g.budget.line(name, value)) return false;
+  g.out.lines.push_back({scrub(name), scrub(value)});
+  return true;
+}
+
+bool take_smoke(const json& frame, Gathered& g) {
+  auto text = text_of(frame, "text");
+  if (!g.budget.smoke(text)) return false;
+  auto passed = frame.find("passed");
+  bool ok = passed != frame.end() && passed->is_boolean() && passed->get<bool>();
+  g.out.smoke.push_back(std::string(ok ? "PASS " : "FAIL ") + scrub(text));
+  return true;
+}
+
+bool take_emit(const json& frame, Gathered& g) {
+  std::array<Label, kMaxLabels> labels;
+  size_t count = labels_of(frame, labels);
+  auto name = text_of(frame, "name");
+  if (!g.budget.value(name, count <= kMaxLabels ? labels.data() : nullptr, count)) return false;
+  if (name == "rows") {
+    record_rows(labels.data(), count, number_of(frame, "value", 0), g.out, g.row_index);
+  }
+  return true;
+}
+
+bool take_fail(const json& frame, Gathered& g) {
+  if (g.fail_message.empty()) g.fail_message = message_of(frame, "message");
+  if (g.fail_message.empty()) g.fail_message = "failed without a message";
+  return true;
+}
+
+bool take_skip(const json& frame, Gathered& g) {
+  g.skipped = true;
+  g.skip_reason = message_of(frame, "reason");
+  return true;
+}
+
+bool take_summary(const json& frame, Gathered& g) {
+  g.summary = message_of(frame, "message");
+  return true;
+}
+
+bool take_secret(const json& frame, Gathered& g) {
+  auto value = text_of(frame, "value");
+  if (!g.budget.secret(value)) return false;
+  register_secret(value);
+  return true;
+}
+
+bool take_limit(const json& frame, Gathered& g) {
+  g.limit_message = message_of(frame, "message");
+  if (g.limit_message.empty()) g.limit_message = "went over its output limits";
+  return true;
+}
+
+// The frames a call may send before "done", by "op"; others are ignored.
+const std::unordered_map<std::string_view, FrameHandler>& frame_handlers() {
+  static const std::unordered_map<std::string_view, FrameHandler> handlers{
+      {"log", take_log},         {"line", take_line},     {"smoke", take_smoke},
+      {"emit", take_emit},       {"fail", take_fail},     {"skip", take_skip},
+      {"summary", take_summary}, {"secret", take_secret}, {"limit", take_limit}};
+  return handlers;
+}
+
+// The result of a call whose worker sent "done", from what it gathered.
+CallResult call_result(const json& done, Gathered& g, bool cancel_sent) {
+  int status = int_of(done, "status", 1);
+  if (cancel_sent) return {CallResult::Kind::cancelled, "was cancelled with the drill"};
+  if (!g.limit_message.empty()) {
+    drop_output(g.out);
+    return {CallResult::Kind::over_limit, g.limit_message};
+  }
+  if (!g.fail_message.empty()) return {CallResult::Kind::failed, g.fail_message};
+  if (status != 0) {
+    return {CallResult::Kind::failed,
+            "returned status " + std::to_string(status) + " without a message"};
+  }
+  if (g.skipped) {
+    g.out.skipped = true;
+    g.out.message = g.skip_reason;
+  } else if (!g.summary.empty()) {
+    g.out.message = g.summary;
+  }
+  return {};
+}
+
+}  // namespace
+
+// One call's time: its deadline, and kill_at, which a cancel brings forward
+// to the end of its grace.
+struct CheckWorker::Call {
+  Deadline deadline;
+  Clock::time_point started = Clock::now();
+  Deadline kill_at = deadline;
+  bool cancel_sent = false;
+};
+
 CallResult CheckWorker::exchange(const json& request, Deadline deadline, std::stop_token cancel,
                                  CheckOutcome& out) {
   if (!alive_) return {CallResult::Kind::crashed, "is no longer running"};
-  const auto started = Clock::now();
+  Call call{deadline};
   try {
     write_frame(child_->stdin_fd(), request);
   } catch (const ProtocolError&) {
     return died("");
   }
-  bool cancel_sent = false;
-  Deadline kill_at = deadline;
-  std::string fail_message, limit_message;
-  bool skipped = false;
-  std::string skip_reason, summary;
-  RowIndex row_index;
-  for (size_t i = 0; i < out.rows.size(); ++i) row_index.emplace(out.rows[i].table, i);
-  const log::Fields log_fields{{"check", out.name}, {"plugin", info_.file.filename().string()}};
-  // Past kill_at: a timeout, or the end of the grace after a cancel.
-  auto cut_off = [&](Clock::time_point now) -> CallResult {
-    kill_now();
-    if (cancel_sent && now < deadline) {
-      return {CallResult::Kind::cancelled, "was cancelled with the drill"};
+  Gathered g(budget_, out, {{"check", out.name}, {"plugin", info_.file.filename().string()}});
+  while (true) {
+    std::optional<json> frame;
+    if (auto ended = next_frame(call, cancel, frame)) return *ended;
+    const std::string& op = (*frame)["op"].get_ref<const std::string&>();
+    if (op == "done") {
+      note_dropped_logs(*frame, out.name);
+      return call_result(*frame, g, call.cancel_sent);
     }
-    return {CallResult::Kind::timed_out, "did not finish within its timeout of " +
-                                             ms_text(deadline - started) +
-                                             "; its worker was killed"};
-  };
+    auto handler = frame_handlers().find(op);
+    if (handler != frame_handlers().end() && !handler->second(*frame, g)) return over_limit(out);
+  }
+}
+
+std::optional<CallResult> CheckWorker::next_frame(Call& call, std::stop_token cancel,
+                                                  std::optional<json>& frame) {
   while (true) {
     auto now = Clock::now();
-    if (cancel.stop_requested() && !cancel_sent) {
+    if (cancel.stop_requested() && !call.cancel_sent) {
       try {
         write_frame(child_->stdin_fd(), {{"op", "cancel"}});
       } catch (const ProtocolError&) {
       }
-      cancel_sent = true;
-      kill_at = std::min(deadline, now + std::chrono::duration_cast<Clock::duration>(kCancelGrace));
+      call.cancel_sent = true;
+      call.kill_at =
+          std::min(call.deadline, now + std::chrono::duration_cast<Clock::duration>(kCancelGrace));
     }
-    if (now >= kill_at) return cut_off(now);
-    auto wait = std::min<Clock::duration>(kill_at - now, std::chrono::milliseconds(200));
+    if (now >= call.kill_at) return cut_off(call, now);
+    auto wait = std::min<Clock::duration>(call.kill_at - now, std::chrono::milliseconds(200));
     pollfd pfd{child_->stdout_fd(), POLLIN, 0};
     int pr = ::poll(
         &pfd, 1,
         static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(wait).count()) + 1);
     if (pr <= 0) continue;
-    std::optional<json> frame;
     try {
       // A frame is written whole; a worker stuck mid-frame is a dead one.
-      frame = read_frame(child_->stdout_fd(), kill_at);
+      frame = read_frame(child_->stdout_fd(), call.kill_at);
     } catch (const ProtocolError& e) {
       // The deadline passing inside a frame is a timeout, not a broken protocol.
-      if (Clock::now() >= kill_at) return cut_off(Clock::now());
+      if (Clock::now() >= call.kill_at) return cut_off(call, Clock::now());
       kill_now();
-      return {CallResult::Kind::crashed, std::string("broke the protocol: ") + e.what()};
+      return CallResult{CallResult::Kind::crashed, std::string("broke the protocol: ") + e.what()};
     }
     if (!frame) return died("");
-    const std::string& op = (*frame)["op"].get_ref<const std::string&>();
-    if (op == "done") {
-      auto dropped = static_cast<size_t>(std::max(0, int_of(*frame, "dropped_logs", 0)));
-      if (dropped > dropped_logs_) {
-        log::warn("a check's log lines over its limit were dropped",
-                  {{"check", out.name},
-                   {"plugin", info_.file.filename().string()},
-                   {"dropped", std::to_string(dropped - dropped_logs_)},
-                   {"limit", std::to_string(kMaxLogLines) + " log lines per check"}});
-        dropped_logs_ = dropped;
-      }
-      int status = int_of(*frame, "status", 1);
-      if (cancel_sent) return {CallResult::Kind::cancelled, "was cancelled with the drill"};
-      if (!limit_message.empty()) {
-        drop_output(out);
-        return {CallResult::Kind::over_limit, limit_message};
-      }
-      if (!fail_message.empty()) return {CallResult::Kind::failed, fail_message};
-      if (status != 0) {
-        return {CallResult::Kind::failed,
-                "returned status " + std::to_string(status) + " without a message"};
-      }
-      if (skipped) {
-        out.skipped = true;
-        out.message = skip_reason;
-      } else if (!summary.empty()) {
-        out.message = summary;
-      }
-      return {};
-    }
-    // Every kept item passes the budget first (the worker's own budget stops
-    // a plugin before this one does; passing this one means the plugin wrote
-    // to the pipe itself, so its worker is killed).
-    if (op == "log") {
-      if (budget_.log()) {
-        log::write(level_of(int_of(*frame, "level", 1)), message_of(*frame, "message"), log_fields);
-      }
-    } else if (op == "line") {
-      auto name = text_of(*frame, "name"), value = text_of(*frame, "value");
-      if (!budget_.line(name, value)) return over_limit(out);
-      out.lines.push_back({scrub(name), scrub(value)});
-    } else if (op == "smoke") {
-      auto text = text_of(*frame, "text");
-      if (!budget_.smoke(text)) return over_limit(out);
-      auto passed = frame->find("passed");
-      bool ok = passed != frame->end() && passed->is_boolean() && passed->get<bool>();
-      out.smoke.push_back(std::string(ok ? "PASS " : "FAIL ") + scrub(text));
-    } else if (op == "emit") {
-      std::array<Label, kMaxLabels> labels;
-      size_t count = labels_of(*frame, labels);
-      auto name = text_of(*frame, "name");
-      if (!budget_.value(name, count <= kMaxLabels ? labels.data() : nullptr, count)) {
-        return over_limit(out);
-      }
-      if (name == "rows") {
-        record_rows(labels.data(), count, number_of(*frame, "value", 0), out, row_index);
-      }
-    } else if (op == "fail") {
-      if (fail_message.empty()) fail_message = message_of(*frame, "message");
-      if (fail_message.empty()) fail_message = "failed without a message";
-    } else if (op == "skip") {
-      skipped = true;
-      skip_reason = message_of(*frame, "reason");
-    } else if (op == "summary") {
-      summary = message_of(*frame, "message");
-    } else if (op == "secret") {
-      auto value = text_of(*frame, "value");
-      if (!budget_.secret(value)) return over_limit(out);
-      register_secret(value);
-    } else if (op == "limit") {
-      limit_message = message_of(*frame, "message");
-      if (limit_message.empty()) limit_message = "went over its output limits";
-    }
+    return std::nullopt;
   }
+}
+
+CallResult CheckWorker::cut_off(const Call& call, Deadline now) {
+  kill_now();
+  if (call.cancel_sent && now < call.deadline) {
+    return {CallResult::Kind::cancelled, "was cancelled with the drill"};
+  }
+  return {CallResult::Kind::timed_out, "did not finish within its timeout of " +
+                                           ms_text(call.deadline - call.started) +
+                                           "; its worker was killed"};
+}
+
+void CheckWorker::note_dropped_logs(const json& done, const std::string& check) {
+  auto dropped = static_cast<size_t>(std::max(0, int_of(done, "dropped_logs", 0)));
+  if (dropped <= dropped_logs_) return;
+  log::warn("a check's log lines over its limit were dropped",
+            {{"check", check},
+             {"plugin", info_.file.filename().string()},
+             {"dropped", std::to_string(dropped - dropped_logs_)},
+             {"limit", std::to_string(kMaxLogLines) + " log lines per check"}});
+  dropped_logs_ = dropped;
 }
 
 }  // namespace backupdrill::plugin_host

@@ -104,6 +104,14 @@ class CheckWorker {
  private:
   CallResult exchange(const nlohmann::json& request, Deadline deadline, std::stop_token cancel,
                       CheckOutcome& out);
+  struct Call;  // one call's deadline and cancel (check_worker.cpp)
+  // The next frame of a call into `frame`, or how the call ended without one
+  // (timed out, cancelled, the worker gone or broken).
+  std::optional<CallResult> next_frame(Call& call, std::stop_token cancel,
+                                       std::optional<nlohmann::json>& frame);
+  CallResult cut_off(const Call& call, Deadline now);
+  // Warns of the log lines the worker dropped since it last said so.
+  void note_dropped_logs(const nlohmann::json& done, const std::string& check);
   CallResult died(const std::string& context);
   CallResult over_limit(CheckOutcome& out);
   void kill_now();

@@ -198,61 +198,130 @@ void limit_memory(long long megabytes) {
   ::setrlimit(RLIMIT_AS, &lim);
 }
 
-}  // namespace
-
-bool is_worker_invocation(int argc, char** argv) {
-  return argc >= 2 && std::string_view(argv[1]).starts_with(kWorkerFlag);
-}
-
-int worker_main(int argc, char** argv) {
+// The worker's command line: the plugin's file and its memory limit.
+struct WorkerArgs {
   std::string file;
   long long memory_mb = 0;
+};
+
+WorkerArgs parse_worker_args(int argc, char** argv) {
+  WorkerArgs args;
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
-    if (a.starts_with(kWorkerFlag)) file = a.substr(std::strlen(kWorkerFlag));
+    if (a.starts_with(kWorkerFlag)) args.file = a.substr(std::strlen(kWorkerFlag));
     if (a.starts_with(kWorkerMemoryFlag)) {
-      memory_mb = std::atoll(std::string(a.substr(std::strlen(kWorkerMemoryFlag))).c_str());
+      args.memory_mb = std::atoll(std::string(a.substr(std::strlen(kWorkerMemoryFlag))).c_str());
     }
   }
-  // The worker dies with the exporter, whatever the plugin does.
-  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-  ::signal(SIGPIPE, SIG_IGN);
+  return args;
+}
 
-  // The protocol moves off stdin/stdout, so a plugin that prints to stdout
-  // writes to the worker's log file instead of corrupting the frames.
-  WorkerHost host;
+// The protocol moves off stdin/stdout, so a plugin that prints to stdout
+// writes to the worker's log file instead of corrupting the frames.
+void move_protocol_off_stdio(WorkerHost& host) {
   host.in_fd = ::fcntl(0, F_DUPFD_CLOEXEC, 3);
   host.out_fd = ::fcntl(1, F_DUPFD_CLOEXEC, 3);
   int devnull = ::open("/dev/null", O_RDONLY);
   ::dup2(devnull, 0);
   ::close(devnull);
   ::dup2(2, 1);
+}
 
-  limit_memory(memory_mb);
-  const bd_check_descriptor* d = load(file, host.out_fd);
+void fill_host_api(bd_host_api& api) {
+  api.struct_size = sizeof(bd_host_api);
+  api.abi_version = BACKUPDRILL_ABI_VERSION;
+  api.log = cb_log;
+  api.emit_value = cb_emit;
+  api.report_line = cb_line;
+  api.smoke_line = cb_smoke;
+  api.fail = cb_fail;
+  api.skip = cb_skip;
+  api.summary = cb_summary;
+  api.secret = cb_secret;
+  api.cancelled = cb_cancelled;
+  api.remaining_ms = cb_remaining;
+}
 
-  host.api.struct_size = sizeof(bd_host_api);
-  host.api.abi_version = BACKUPDRILL_ABI_VERSION;
-  host.api.log = cb_log;
-  host.api.emit_value = cb_emit;
-  host.api.report_line = cb_line;
-  host.api.smoke_line = cb_smoke;
-  host.api.fail = cb_fail;
-  host.api.skip = cb_skip;
-  host.api.summary = cb_summary;
-  host.api.secret = cb_secret;
-  host.api.cancelled = cb_cancelled;
-  host.api.remaining_ms = cb_remaining;
-
+// The plugin's descriptor, the first frame the exporter reads.
+void send_hello(WorkerHost& host, const bd_check_descriptor& d) {
   send(&host.api, {{"op", "hello"},
-                   {"name", text(bounded_text(view(d->name), kMaxNameBytes))},
-                   {"version", text(bounded_text(view(d->version), kMaxNameBytes))},
-                   {"description", text(bounded_text(view(d->description), kMaxMessageBytes))},
-                   {"sample", text(bounded_text(view(d->sample_config), kMaxSampleBytes))},
-                   {"source_phase", d->source_phase != nullptr}});
+                   {"name", text(bounded_text(view(d.name), kMaxNameBytes))},
+                   {"version", text(bounded_text(view(d.version), kMaxNameBytes))},
+                   {"description", text(bounded_text(view(d.description), kMaxMessageBytes))},
+                   {"sample", text(bounded_text(view(d.sample_config), kMaxSampleBytes))},
+                   {"source_phase", d.source_phase != nullptr}});
+}
 
+// The loaded plugin and the one check it runs once created.
+struct LoadedCheck {
+  const bd_check_descriptor* d = nullptr;
   void* instance = nullptr;
   bool created = false;
+};
+
+// --check-config and start-up: one worker per plugin creates and destroys
+// each of that plugin's check configs in turn, so the cost is one process
+// per plugin, not one per check. Each validation starts with a fresh output
+// budget, as a worker of its own would.
+int validate_config(const json& frame, const LoadedCheck& check, WorkerHost& host) {
+  host.budget = OutputBudget{};
+  std::string config = frame.value("config", "");
+  void* probe = nullptr;
+  int status = check.d->create(config.c_str(), &host.api, &probe);
+  if (status == BD_OK && probe != nullptr) check.d->destroy(probe);
+  return status;
+}
+
+int create_check(const json& frame, LoadedCheck& check, WorkerHost& host) {
+  std::string config = frame.value("config", "");
+  int status = check.d->create(config.c_str(), &host.api, &check.instance);
+  check.created = status == BD_OK;
+  return status;
+}
+
+// One phase of the created check.
+int call_check(const json& frame, const LoadedCheck& check, WorkerHost& host) {
+  std::string drill = frame.value("drill", ""), name = frame.value("check", "");
+  std::string source = frame.value("source", ""), target = frame.value("target", "");
+  std::string snapshot = frame.value("snapshot", "");
+  bd_run_context ctx{};
+  ctx.struct_size = sizeof ctx;
+  ctx.phase = frame.value("phase", BD_PHASE_TARGET);
+  ctx.drill_name = drill.c_str();
+  ctx.check_name = name.c_str();
+  ctx.source_conninfo = source.c_str();
+  ctx.target_conninfo = target.c_str();
+  ctx.snapshot_id = snapshot.empty() ? nullptr : snapshot.c_str();
+  // Backup sources (issue 13): what the drill knows of the restored data.
+  std::string backup_source = frame.value("backup_source", "");
+  ctx.recovery_point_ms = frame.value("recovery_point_ms", int64_t{0});
+  ctx.backup_source = backup_source.empty() ? nullptr : backup_source.c_str();
+  const bd_check_descriptor* d = check.d;
+  int status;
+  if (ctx.phase == BD_PHASE_SOURCE) {
+    status = d->source_phase ? d->source_phase(check.instance, &ctx, &host.api) : BD_OK;
+  } else {
+    status = d->run(check.instance, &ctx, &host.api);
+  }
+  // Wipe the password-bearing strings as soon as the call is over.
+  std::fill(source.begin(), source.end(), '\0');
+  std::fill(target.begin(), target.end(), '\0');
+  return status;
+}
+
+// A request's status; a request out of order is a protocol error the
+// check fails with.
+int handle_request(const std::string& op, const json& frame, LoadedCheck& check, WorkerHost& host) {
+  if (op == "validate" && !check.created) return validate_config(frame, check, host);
+  if (op == "create" && !check.created) return create_check(frame, check, host);
+  if (op == "call" && check.created) return call_check(frame, check, host);
+  cb_fail(&host.api, ("protocol error: unexpected \"" + op + "\"").c_str());
+  return BD_ERROR;
+}
+
+// The exporter's requests, each answered with "done", until "quit" or the
+// end of the pipe.
+void serve_requests(WorkerHost& host, LoadedCheck& check) {
   while (true) {
     std::optional<json> frame;
     try {
@@ -271,54 +340,34 @@ int worker_main(int argc, char** argv) {
     host.deadline = timeout_ms > 0 ? Clock::now() + std::chrono::milliseconds(timeout_ms)
                                    : Clock::time_point::max();
     host.failed = false;
-    int status = BD_ERROR;
-    if (op == "validate" && !created) {
-      // --check-config and start-up: one worker per plugin creates and
-      // destroys each of that plugin's check configs in turn, so the cost is
-      // one process per plugin, not one per check. Each validation starts
-      // with a fresh output budget, as a worker of its own would.
-      host.budget = OutputBudget{};
-      std::string config = frame->value("config", "");
-      void* probe = nullptr;
-      status = d->create(config.c_str(), &host.api, &probe);
-      if (status == BD_OK && probe != nullptr) d->destroy(probe);
-    } else if (op == "create" && !created) {
-      std::string config = frame->value("config", "");
-      status = d->create(config.c_str(), &host.api, &instance);
-      created = status == BD_OK;
-    } else if (op == "call" && created) {
-      std::string drill = frame->value("drill", ""), check = frame->value("check", "");
-      std::string source = frame->value("source", ""), target = frame->value("target", "");
-      std::string snapshot = frame->value("snapshot", "");
-      bd_run_context ctx{};
-      ctx.struct_size = sizeof ctx;
-      ctx.phase = frame->value("phase", BD_PHASE_TARGET);
-      ctx.drill_name = drill.c_str();
-      ctx.check_name = check.c_str();
-      ctx.source_conninfo = source.c_str();
-      ctx.target_conninfo = target.c_str();
-      ctx.snapshot_id = snapshot.empty() ? nullptr : snapshot.c_str();
-      // Backup sources (issue 13): what the drill knows of the restored data.
-      std::string backup_source = frame->value("backup_source", "");
-      ctx.recovery_point_ms = frame->value("recovery_point_ms", int64_t{0});
-      ctx.backup_source = backup_source.empty() ? nullptr : backup_source.c_str();
-      if (ctx.phase == BD_PHASE_SOURCE) {
-        status = d->source_phase ? d->source_phase(instance, &ctx, &host.api) : BD_OK;
-      } else {
-        status = d->run(instance, &ctx, &host.api);
-      }
-      // Wipe the password-bearing strings as soon as the call is over.
-      std::fill(source.begin(), source.end(), '\0');
-      std::fill(target.begin(), target.end(), '\0');
-    } else {
-      cb_fail(&host.api, ("protocol error: unexpected \"" + op + "\"").c_str());
-    }
+    int status = handle_request(op, *frame, check, host);
     // Once over a limit, every call says so: the check fails with the limit.
     if (host.budget.over()) send(&host.api, {{"op", "limit"}, {"message", host.budget.verdict()}});
     send(&host.api,
          {{"op", "done"}, {"status", status}, {"dropped_logs", host.budget.dropped_logs()}});
   }
-  if (created) d->destroy(instance);
+}
+
+}  // namespace
+
+bool is_worker_invocation(int argc, char** argv) {
+  return argc >= 2 && std::string_view(argv[1]).starts_with(kWorkerFlag);
+}
+
+int worker_main(int argc, char** argv) {
+  const WorkerArgs args = parse_worker_args(argc, argv);
+  // The worker dies with the exporter, whatever the plugin does.
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  WorkerHost host;
+  move_protocol_off_stdio(host);
+  limit_memory(args.memory_mb);
+  LoadedCheck check{load(args.file, host.out_fd)};
+  fill_host_api(host.api);
+  send_hello(host, *check.d);
+  serve_requests(host, check);
+  if (check.created) check.d->destroy(check.instance);
   // No static destructors of plugin code after this point: nothing to gain.
   _exit(0);
 }
