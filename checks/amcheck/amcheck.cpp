@@ -86,49 +86,76 @@ class Amcheck : public backupdrill::sdk::Check {
   }
 
  private:
+  // What checking the relations found, and why it stopped early if it did.
+  struct Tally {
+    std::vector<am::Finding> findings;
+    size_t indexes = 0, heaps = 0;
+    std::optional<Stop> stop;
+    size_t checked() const { return indexes + heaps; }
+  };
+
+  // The statements that check one relation, its oid as $1.
+  struct Statements {
+    std::string index_check;
+    std::string heap_check;
+  };
+
   void check(const RunContext& ctx, Host& host, std::unique_ptr<pqxx::connection>& conn,
              const am::Extension& ext, int server_version) {
     bool heaps = config_.heap && server_version >= 140000;
-    if (config_.heapallindexed &&
-        !am::has_function(*conn, ext, "bt_index_check(regclass,boolean)")) {
-      host.fail("the amcheck extension in the restored database is version " + ext.version +
-                ", without heapallindexed (bt_index_check(regclass, boolean), version 1.1+): "
-                "ALTER EXTENSION amcheck UPDATE on the source, or set heapallindexed = false");
-      return;
-    }
-    if (heaps && !am::has_function(*conn, ext,
-                                   "verify_heapam(regclass,boolean,boolean,text,bigint,bigint)")) {
-      host.fail("the amcheck extension in the restored database is version " + ext.version +
-                ", without verify_heapam (version 1.3+, PostgreSQL 14+): ALTER EXTENSION amcheck "
-                "UPDATE on the source, or set heap = false");
-      return;
-    }
+    if (!has_functions(host, *conn, ext, heaps)) return;
     const auto relations = am::relations_to_check(*conn, config_, heaps);
     if (relations.empty()) {
       host.skip("nothing to check: no B-tree index or table in " +
                 am::schemas_text(config_.schemas));
       return;
     }
-    const std::string index_check =
+    const Statements statements{
         "select " + ext.function(*conn, "bt_index_check") +
-        (config_.heapallindexed ? "($1::oid::regclass, true)" : "($1::oid::regclass)");
-    const std::string heap_check =
+            (config_.heapallindexed ? "($1::oid::regclass, true)" : "($1::oid::regclass)"),
         "select blkno, offnum, attnum, msg from " + ext.function(*conn, "verify_heapam") +
-        "($1::oid::regclass, on_error_stop => true, check_toast => true, skip => 'none') limit 1";
+            "($1::oid::regclass, on_error_stop => true, check_toast => true, skip => 'none') "
+            "limit 1"};
+    Tally tally;
+    if (!check_relations(ctx, host, conn, ext, relations, statements, tally)) return;
+    report(ctx, host, tally, relations.size(), heaps, server_version);
+  }
 
-    std::vector<am::Finding> findings;
-    size_t indexes = 0, heap_count = 0;
-    std::optional<Stop> stop;
+  // The functions the configured checks call, in the installed amcheck's
+  // version: false (the check failed, naming the upgrade) when one is missing.
+  bool has_functions(Host& host, pqxx::connection& conn, const am::Extension& ext, bool heaps) {
+    if (config_.heapallindexed &&
+        !am::has_function(conn, ext, "bt_index_check(regclass,boolean)")) {
+      host.fail("the amcheck extension in the restored database is version " + ext.version +
+                ", without heapallindexed (bt_index_check(regclass, boolean), version 1.1+): "
+                "ALTER EXTENSION amcheck UPDATE on the source, or set heapallindexed = false");
+      return false;
+    }
+    if (heaps && !am::has_function(conn, ext,
+                                   "verify_heapam(regclass,boolean,boolean,text,bigint,bigint)")) {
+      host.fail("the amcheck extension in the restored database is version " + ext.version +
+                ", without verify_heapam (version 1.3+, PostgreSQL 14+): ALTER EXTENSION amcheck "
+                "UPDATE on the source, or set heap = false");
+      return false;
+    }
+    return true;
+  }
+
+  // Each relation in turn, until the last, a cancel or the check's time
+  // running out; false when the check must end at once (it failed).
+  bool check_relations(const RunContext& ctx, Host& host, std::unique_ptr<pqxx::connection>& conn,
+                       const am::Extension& ext, const std::vector<am::Relation>& relations,
+                       const Statements& statements, Tally& tally) {
     auto progress_at = Clock::now() + std::chrono::seconds(30);
-    for (size_t i = 0; i < relations.size() && !stop; ++i) {
-      const auto& rel = relations[i];
+    for (size_t i = 0; i < relations.size() && !tally.stop; ++i) {
       if (host.cancelled()) {
-        stop = Stop{"it was cancelled (the drill was cancelled or the check's timeout passed)"};
+        tally.stop =
+            Stop{"it was cancelled (the drill was cancelled or the check's timeout passed)"};
         break;
       }
       long long left = host.remaining_ms() - kReserveMs;
       if (left < 1000) {
-        stop = Stop{"its timeout ran out; raise the check's timeout (e.g. timeout = \"1h\")"};
+        tally.stop = Stop{"its timeout ran out; raise the check's timeout (e.g. timeout = \"1h\")"};
         break;
       }
       if (Clock::now() >= progress_at) {
@@ -136,79 +163,98 @@ class Amcheck : public backupdrill::sdk::Check {
                   " relations checked");
         progress_at = Clock::now() + std::chrono::seconds(30);
       }
-      std::optional<am::Finding> finding;
-      try {
-        pqxx::nontransaction tx(*conn);
-        tx.exec("set statement_timeout = " + std::to_string(std::min<long long>(left, INT32_MAX)));
-        if (rel.is_index()) {
-          tx.exec_params(index_check, rel.oid);
-        } else {
-          auto r = tx.exec_params(heap_check, rel.oid);
-          if (!r.empty()) finding = am::Finding{am::describe(rel), true, heap_problem(r[0])};
-        }
-      } catch (const pqxx::sql_error& e) {
-        switch (am::classify_sqlstate(sqlstate_of(e))) {
-          case am::ErrorKind::corruption:
-            finding = am::Finding{am::describe(rel), true, server_message(e)};
-            break;
-          case am::ErrorKind::not_checkable:
-            finding = am::Finding{am::describe(rel), false,
-                                  server_message(e) + " (SQLSTATE " + sqlstate_of(e) + ")"};
-            break;
-          case am::ErrorKind::out_of_time:
-            stop = Stop{"its timeout ran out while checking " + am::describe(rel) +
-                        "; raise the check's timeout (e.g. timeout = \"1h\")"};
-            continue;
-          case am::ErrorKind::no_privilege:
-            host.fail("the target's user may not run amcheck (" + server_message(e) +
-                      "): connect to the target as a superuser, or GRANT EXECUTE ON FUNCTION " +
-                      ext.function(*conn, "bt_index_check(regclass, boolean)") + ", " +
-                      ext.function(*conn, "verify_heapam") + " to that user on the source");
-            return;
-        }
-      } catch (const pqxx::broken_connection& e) {
-        finding = am::Finding{am::describe(rel), false,
-                              "the server closed the connection while checking it (did it crash "
-                              "on a damaged page? see its log): " +
-                                  server_message(e)};
-        if (!reconnect(ctx.target, host, conn)) {
-          stop = Stop{"the server did not accept connections again after that"};
-        }
-      }
-      (rel.is_index() ? indexes : heap_count) += 1;
-      if (finding) {
-        host.warn("amcheck: " + finding->relation + (finding->corrupt ? " is corrupt: " : ": ") +
-                  finding->message);
-        findings.push_back(std::move(*finding));
+      if (!check_relation(ctx, host, conn, ext, relations[i], statements, left, tally)) {
+        return false;
       }
     }
+    return true;
+  }
 
-    size_t checked = indexes + heap_count;
-    host.emit("relations_checked", static_cast<double>(indexes), {{"kind", "btree_index"}});
-    host.emit("relations_checked", static_cast<double>(heap_count), {{"kind", "heap"}});
-    host.emit("corrupt_relations", static_cast<double>(findings.size()));
+  // One relation, within `left_ms`: a finding, a stop, or nothing wrong.
+  // False when the check must end at once (it failed).
+  static bool check_relation(const RunContext& ctx, Host& host,
+                             std::unique_ptr<pqxx::connection>& conn, const am::Extension& ext,
+                             const am::Relation& rel, const Statements& statements,
+                             long long left_ms, Tally& tally) {
+    std::optional<am::Finding> finding;
+    try {
+      pqxx::nontransaction tx(*conn);
+      tx.exec("set statement_timeout = " + std::to_string(std::min<long long>(left_ms, INT32_MAX)));
+      if (rel.is_index()) {
+        tx.exec_params(statements.index_check, rel.oid);
+      } else {
+        auto r = tx.exec_params(statements.heap_check, rel.oid);
+        if (!r.empty()) finding = am::Finding{am::describe(rel), true, heap_problem(r[0])};
+      }
+    } catch (const pqxx::sql_error& e) {
+      switch (am::classify_sqlstate(sqlstate_of(e))) {
+        case am::ErrorKind::corruption:
+          finding = am::Finding{am::describe(rel), true, server_message(e)};
+          break;
+        case am::ErrorKind::not_checkable:
+          finding = am::Finding{am::describe(rel), false,
+                                server_message(e) + " (SQLSTATE " + sqlstate_of(e) + ")"};
+          break;
+        case am::ErrorKind::out_of_time:
+          tally.stop = Stop{"its timeout ran out while checking " + am::describe(rel) +
+                            "; raise the check's timeout (e.g. timeout = \"1h\")"};
+          return true;
+        case am::ErrorKind::no_privilege:
+          host.fail("the target's user may not run amcheck (" + server_message(e) +
+                    "): connect to the target as a superuser, or GRANT EXECUTE ON FUNCTION " +
+                    ext.function(*conn, "bt_index_check(regclass, boolean)") + ", " +
+                    ext.function(*conn, "verify_heapam") + " to that user on the source");
+          return false;
+      }
+    } catch (const pqxx::broken_connection& e) {
+      finding = am::Finding{am::describe(rel), false,
+                            "the server closed the connection while checking it (did it crash "
+                            "on a damaged page? see its log): " +
+                                server_message(e)};
+      if (!reconnect(ctx.target, host, conn)) {
+        tally.stop = Stop{"the server did not accept connections again after that"};
+      }
+    }
+    (rel.is_index() ? tally.indexes : tally.heaps) += 1;
+    if (finding) {
+      host.warn("amcheck: " + finding->relation + (finding->corrupt ? " is corrupt: " : ": ") +
+                finding->message);
+      tally.findings.push_back(std::move(*finding));
+    }
+    return true;
+  }
+
+  // The series, the summary lines and the verdict.
+  void report(const RunContext& ctx, Host& host, const Tally& tally, size_t relation_count,
+              bool heaps, int server_version) {
+    size_t checked = tally.checked();
+    host.emit("relations_checked", static_cast<double>(tally.indexes), {{"kind", "btree_index"}});
+    host.emit("relations_checked", static_cast<double>(tally.heaps), {{"kind", "heap"}});
+    host.emit("corrupt_relations", static_cast<double>(tally.findings.size()));
     host.line(ctx.check + ".relations_checked", std::to_string(checked));
-    host.line(ctx.check + ".corrupt_relations", std::to_string(findings.size()));
+    host.line(ctx.check + ".corrupt_relations", std::to_string(tally.findings.size()));
 
     std::string heap_note;
     if (config_.heap && !heaps) {
       heap_note = "; no heap checks: verify_heapam needs PostgreSQL 14+ (the target runs " +
                   std::to_string(server_version / 10000) + ")";
     }
-    if (stop) {
+    if (tally.stop) {
       std::string text = "stopped after " + std::to_string(checked) + " of " +
-                         std::to_string(relations.size()) + " relations because " + stop->why;
-      if (!findings.empty()) text += "; so far " + am::failure_message(findings, checked);
+                         std::to_string(relation_count) + " relations because " + tally.stop->why;
+      if (!tally.findings.empty())
+        text += "; so far " + am::failure_message(tally.findings, checked);
       host.fail(text);
       return;
     }
-    if (!findings.empty()) {
-      host.fail(am::failure_message(findings, checked) + heap_note);
+    if (!tally.findings.empty()) {
+      host.fail(am::failure_message(tally.findings, checked) + heap_note);
       return;
     }
-    host.summary("no corruption found in " +
-                 am::checked_text(indexes, heap_count, config_.heapallindexed, config_.schemas) +
-                 heap_note);
+    host.summary(
+        "no corruption found in " +
+        am::checked_text(tally.indexes, tally.heaps, config_.heapallindexed, config_.schemas) +
+        heap_note);
   }
 
   // "block 0, offset 3, attribute 2: <verify_heapam's message>"

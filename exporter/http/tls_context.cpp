@@ -97,26 +97,17 @@ std::string openssl_group(const std::string& go_name) {
   return it == groups.end() ? std::string() : it->second;
 }
 
-}  // namespace
-
-std::shared_ptr<ssl::context> make_tls_context(const TlsServerConfig& c) {
-  auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
-  SSL_CTX* native = ctx->native_handle();
-  ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                   ssl::context::no_sslv3 | ssl::context::no_compression);
-  SSL_CTX_set_options(native, SSL_OP_NO_RENEGOTIATION);
-  SSL_CTX_set_min_proto_version(native, protocol(c.min_version));
-  SSL_CTX_set_max_proto_version(native, protocol(c.max_version));
-
+// The server's certificate chain and its private key, which must match.
+void use_certificate(ssl::context& ctx, const TlsServerConfig& c) {
   const auto [cert_pem, cert_key] = pem_source("cert_file", c.cert_file, "cert", c.cert);
   try {
-    ctx->use_certificate_chain(boost::asio::buffer(cert_pem));
+    ctx.use_certificate_chain(boost::asio::buffer(cert_pem));
   } catch (const boost::system::system_error& e) {
     fail(cert_key, "expected a PEM certificate chain: " + e.code().message());
   }
   const auto [key_pem, key_key] = pem_source("key_file", c.key_file, "key", c.key);
   try {
-    ctx->use_private_key(boost::asio::buffer(key_pem), ssl::context::pem);
+    ctx.use_private_key(boost::asio::buffer(key_pem), ssl::context::pem);
   } catch (const boost::system::system_error& e) {
     if (e.code().message().find("mismatch") == std::string::npos) {
       fail(key_key, "expected a PEM private key: " + e.code().message());
@@ -124,16 +115,21 @@ std::shared_ptr<ssl::context> make_tls_context(const TlsServerConfig& c) {
     ERR_clear_error();
     fail(key_key, "the private key does not belong to the certificate of " + cert_key);
   }
-  if (SSL_CTX_check_private_key(native) != 1) {
+  if (SSL_CTX_check_private_key(ctx.native_handle()) != 1) {
     ERR_clear_error();
     fail(key_key, "the private key does not belong to the certificate of " + cert_key);
   }
+}
 
+// client_auth_type as exporter-toolkit (Go's crypto/tls) means it, with the
+// client CAs it needs.
+void verify_clients(ssl::context& ctx, const TlsServerConfig& c) {
+  SSL_CTX* native = ctx.native_handle();
   const bool has_ca = !c.client_ca_file.empty() || !c.client_ca.empty();
   if (has_ca) {
     const auto [ca_pem, ca_key] =
         pem_source("client_ca_file", c.client_ca_file, "client_ca", c.client_ca);
-    load_client_cas(*ctx, ca_pem, ca_key);
+    load_client_cas(ctx, ca_pem, ca_key);
   }
   switch (c.client_auth) {
     case ClientAuth::kNoClientCert:
@@ -165,44 +161,65 @@ std::shared_ptr<ssl::context> make_tls_context(const TlsServerConfig& c) {
                          nullptr);
       break;
   }
+}
+
+void set_cipher_suites(SSL_CTX* native, const std::vector<std::string>& suites) {
+  if (suites.empty()) return;
+  std::string list;
+  for (const std::string& name : suites) {
+    const std::string mapped = openssl_cipher(name);
+    if (mapped.empty()) {
+      fail("cipher_suites", "unknown cipher suite \"" + name +
+                                "\"; expected a Go crypto/tls name such as "
+                                "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256");
+    }
+    // TLS 1.3 suites are not configurable, in Go as here.
+    if (mapped.rfind("TLS_", 0) == 0) continue;
+    list += (list.empty() ? "" : ":") + mapped;
+  }
+  if (!list.empty() && SSL_CTX_set_cipher_list(native, list.c_str()) != 1) {
+    ERR_clear_error();
+    fail("cipher_suites", "OpenSSL accepts none of " + list);
+  }
+}
+
+void set_curve_preferences(SSL_CTX* native, const std::vector<std::string>& curves) {
+  if (curves.empty()) return;
+  std::string list;
+  for (const std::string& name : curves) {
+    const std::string group = openssl_group(name);
+    if (group.empty()) {
+      fail("curve_preferences",
+           "unknown curve \"" + name + "\"; expected CurveP256, CurveP384, CurveP521 or X25519");
+    }
+    list += (list.empty() ? "" : ":") + group;
+  }
+  if (SSL_CTX_set1_groups_list(native, list.c_str()) != 1) {
+    ERR_clear_error();
+    fail("curve_preferences", "OpenSSL refuses the groups " + list);
+  }
+}
+
+}  // namespace
+
+std::shared_ptr<ssl::context> make_tls_context(const TlsServerConfig& c) {
+  auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
+  SSL_CTX* native = ctx->native_handle();
+  ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                   ssl::context::no_sslv3 | ssl::context::no_compression);
+  SSL_CTX_set_options(native, SSL_OP_NO_RENEGOTIATION);
+  SSL_CTX_set_min_proto_version(native, protocol(c.min_version));
+  SSL_CTX_set_max_proto_version(native, protocol(c.max_version));
+
+  use_certificate(*ctx, c);
+  verify_clients(*ctx, c);
   // Without it, OpenSSL refuses to resume sessions once peers are verified.
   static const unsigned char kSessionContext[] = "backupdrill";
   SSL_CTX_set_session_id_context(native, kSessionContext, sizeof kSessionContext - 1);
 
-  if (!c.cipher_suites.empty()) {
-    std::string list;
-    for (const std::string& name : c.cipher_suites) {
-      const std::string mapped = openssl_cipher(name);
-      if (mapped.empty()) {
-        fail("cipher_suites", "unknown cipher suite \"" + name +
-                                  "\"; expected a Go crypto/tls name such as "
-                                  "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256");
-      }
-      // TLS 1.3 suites are not configurable, in Go as here.
-      if (mapped.rfind("TLS_", 0) == 0) continue;
-      list += (list.empty() ? "" : ":") + mapped;
-    }
-    if (!list.empty() && SSL_CTX_set_cipher_list(native, list.c_str()) != 1) {
-      ERR_clear_error();
-      fail("cipher_suites", "OpenSSL accepts none of " + list);
-    }
-  }
+  set_cipher_suites(native, c.cipher_suites);
   if (c.prefer_server_cipher_suites) SSL_CTX_set_options(native, SSL_OP_CIPHER_SERVER_PREFERENCE);
-  if (!c.curve_preferences.empty()) {
-    std::string list;
-    for (const std::string& name : c.curve_preferences) {
-      const std::string group = openssl_group(name);
-      if (group.empty()) {
-        fail("curve_preferences",
-             "unknown curve \"" + name + "\"; expected CurveP256, CurveP384, CurveP521 or X25519");
-      }
-      list += (list.empty() ? "" : ":") + group;
-    }
-    if (SSL_CTX_set1_groups_list(native, list.c_str()) != 1) {
-      ERR_clear_error();
-      fail("curve_preferences", "OpenSSL refuses the groups " + list);
-    }
-  }
+  set_curve_preferences(native, c.curve_preferences);
   return ctx;
 }
 
