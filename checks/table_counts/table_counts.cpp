@@ -140,16 +140,7 @@ class TableCounts : public backupdrill::sdk::Check {
     pqxx::work tx(conn);
     tx.exec("set transaction read only");
     tx.exec(kStableOutputSettings);
-    std::vector<TableName> tables = resolve(tx);
-    if (compare_source_ && source_done_) {
-      // Tables of listed schemas come from the source: one missing on the
-      // target is a failure, not something to skip.
-      for (const auto& t : source_tables_) {
-        bool found = false;
-        for (const auto& have : tables) found |= have.schema == t.schema && have.table == t.table;
-        if (!found) tables.push_back(t);
-      }
-    }
+    const std::vector<TableName> tables = target_tables(tx);
     std::vector<std::string> problems;
     for (const auto& t : tables) {
       if (host.cancelled()) throw std::runtime_error("cancelled");
@@ -165,34 +156,62 @@ class TableCounts : public backupdrill::sdk::Check {
       }
       emit(host, t, "target", m);
       host.line(t.display(), std::to_string(m.rows));
-      if (!compare_source_) continue;
-      auto it = source_.find(t.display());
-      if (!source_done_) {
-        problems.push_back("the source counts were not taken in the backup's snapshot");
-        break;
-      }
-      if (it == source_.end()) {
-        problems.push_back(t.display() + ": not found on the source");
-      } else if (tolerance_) {
-        long long diff = m.rows - it->second.rows;
-        long long off = diff < 0 ? -diff : diff;
-        std::string both = t.display() + ": source has " + std::to_string(it->second.rows) +
-                           " rows, target has " + std::to_string(m.rows);
-        if (off > tolerance_->allowed(it->second.rows)) {
-          problems.push_back(both + ", " + std::to_string(off) + " apart, over the tolerance of " +
-                             tolerance_->text);
-        } else if (off != 0) {
-          within_.push_back(both);
-        }
-      } else if (it->second.rows != m.rows) {
-        problems.push_back(t.display() + ": source has " + std::to_string(it->second.rows) +
-                           " rows, target has " + std::to_string(m.rows));
-      } else if (fingerprint_ && it->second.fingerprint != m.fingerprint) {
-        problems.push_back(t.display() + ": same row count (" + std::to_string(m.rows) +
-                           ") but the content fingerprint differs (source " +
-                           it->second.fingerprint + ", target " + m.fingerprint + ")");
+      if (compare_source_ && !compare(t, m, problems)) break;
+    }
+    report(host, problems, tables.size());
+  }
+
+ private:
+  // The tables to count on the target. Tables of listed schemas come from
+  // the source: one missing on the target is a failure, not something to
+  // skip.
+  std::vector<TableName> target_tables(pqxx::transaction_base& tx) const {
+    std::vector<TableName> tables = resolve(tx);
+    if (compare_source_ && source_done_) {
+      for (const auto& t : source_tables_) {
+        bool found = false;
+        for (const auto& have : tables) found |= have.schema == t.schema && have.table == t.table;
+        if (!found) tables.push_back(t);
       }
     }
+    return tables;
+  }
+
+  // The target's measure of t against the source's, a problem when they
+  // differ (beyond the tolerance); false when the source was not counted in
+  // the backup's snapshot, which ends the comparison.
+  bool compare(const TableName& t, const Measure& m, std::vector<std::string>& problems) {
+    auto it = source_.find(t.display());
+    if (!source_done_) {
+      problems.push_back("the source counts were not taken in the backup's snapshot");
+      return false;
+    }
+    if (it == source_.end()) {
+      problems.push_back(t.display() + ": not found on the source");
+    } else if (tolerance_) {
+      long long diff = m.rows - it->second.rows;
+      long long off = diff < 0 ? -diff : diff;
+      std::string both = t.display() + ": source has " + std::to_string(it->second.rows) +
+                         " rows, target has " + std::to_string(m.rows);
+      if (off > tolerance_->allowed(it->second.rows)) {
+        problems.push_back(both + ", " + std::to_string(off) + " apart, over the tolerance of " +
+                           tolerance_->text);
+      } else if (off != 0) {
+        within_.push_back(both);
+      }
+    } else if (it->second.rows != m.rows) {
+      problems.push_back(t.display() + ": source has " + std::to_string(it->second.rows) +
+                         " rows, target has " + std::to_string(m.rows));
+    } else if (fingerprint_ && it->second.fingerprint != m.fingerprint) {
+      problems.push_back(t.display() + ": same row count (" + std::to_string(m.rows) +
+                         ") but the content fingerprint differs (source " + it->second.fingerprint +
+                         ", target " + m.fingerprint + ")");
+    }
+    return true;
+  }
+
+  // The verdict: every problem, or what was counted and compared.
+  void report(Host& host, const std::vector<std::string>& problems, size_t table_count) const {
     if (!problems.empty()) {
       std::string message;
       for (const auto& p : problems) message += (message.empty() ? "" : "; ") + p;
@@ -202,19 +221,18 @@ class TableCounts : public backupdrill::sdk::Check {
     if (tolerance_) {
       std::string differing;
       for (const auto& w : within_) differing += "; " + w;
-      host.summary(std::to_string(tables.size()) + " tables counted, within " + tolerance_->text +
+      host.summary(std::to_string(table_count) + " tables counted, within " + tolerance_->text +
                    " of the source " +
                    (source_now_ ? "as it is now (not at the backup's snapshot)"
                                 : "at the backup's snapshot") +
                    differing);
       return;
     }
-    host.summary(std::to_string(tables.size()) + " tables counted" +
+    host.summary(std::to_string(table_count) + " tables counted" +
                  (compare_source_ ? ", equal to the source at the backup's snapshot" : "") +
                  (fingerprint_ ? ", content fingerprints equal" : ""));
   }
 
- private:
   void count_source_now(const RunContext& ctx, Host& host) {
     pqxx::connection conn(ctx.source);
     pqxx::work tx(conn);

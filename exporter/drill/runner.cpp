@@ -347,6 +347,111 @@ void measure_objectives(RunRecord& rec) {
   rec.rpo_compliant = rec.success && rec.rpo_seconds && *rec.rpo_seconds <= rec.rpo_target_seconds;
 }
 
+// The record's first fields, before anything can fail.
+void start_record(RunRecord& rec, const DrillConfig& drill, const RunOptions& options) {
+  rec.drill = drill.name;
+  rec.trigger = options.trigger;
+  rec.started = Clock::now();
+  rec.rto_target_seconds = std::chrono::duration<double>(drill.rto_target).count();
+  rec.rpo_target_seconds = std::chrono::duration<double>(drill.rpo_target).count();
+  rec.restore_mode = drill.restore.mode == RestoreConfig::Mode::recreate ? "recreate" : "clean";
+}
+
+// Without its folder a run can keep no record and write no backup.
+void fail_without_folder(DrillRun& run, const DrillConfig& drill,
+                         const std::filesystem::path& folder, const std::exception& e) {
+  RunRecord& rec = run.record;
+  run.status = DrillStatus::failed;
+  rec.failed_phase = kPhaseGuard;
+  rec.error = "cannot create the drill's artifact folder " + folder.string() + ": " +
+              scrub(e.what()) + " (check [exporter] artifact_dir, its owner and free space)";
+  rec.finished = Clock::now();
+  log::error("drill failed", {{"drill", drill.name}, {"phase", kPhaseGuard}, {"error", rec.error}});
+}
+
+// The pipeline's phases in turn, a refusal or a failure recorded; false when
+// the run was skipped (another replica is running this drill's target), and
+// run is then complete.
+bool run_phases(DrillContext& c, DrillRun& run) {
+  RunRecord& rec = c.rec;
+  try {
+    const bool physical = c.drill.backup.source == BackupConfig::Source::pgbackrest;
+    for (const PhaseStep& step : physical ? std::span<const PhaseStep>(kPhysicalPipeline)
+                                          : std::span<const PhaseStep>(kPipeline)) {
+      run_phase(c, step);
+      if (c.skipped) {
+        c.journal.discard();
+        run.status = DrillStatus::skipped;
+        run.refusal = *c.skipped;
+        rec.in_progress = false;
+        rec.finished = Clock::now();
+        return false;
+      }
+    }
+    rec.success = true;
+  } catch (const SetupRefusal& e) {
+    run.status = DrillStatus::refused;
+    run.refusal = e.what();
+    rec.failed_phase = kPhaseGuard;
+    rec.error = run.refusal;
+  } catch (const GuardRefusal& e) {
+    run.status = DrillStatus::refused;
+    run.refusal = "drill \"" + c.drill.name + "\" refused: " + scrub(e.what());
+    rec.failed_phase = kPhaseGuard;
+    rec.error = run.refusal;
+  } catch (const PhaseFailure& e) {
+    rec.success = false;
+    rec.failed_phase = phase_name(e.phase);
+    rec.error = e.what();
+    log::error("drill failed",
+               {{"drill", c.drill.name}, {"phase", rec.failed_phase}, {"error", e.what()}});
+  }
+  rec.in_progress = false;
+  return true;
+}
+
+// After the phases: the physical server cleaned up, the report, the
+// objectives measured and the summaries written; a summary that cannot be
+// written fails a run that had passed.
+void finish_run(DrillContext& c, DrillRun& run) {
+  RunRecord& rec = c.rec;
+  // A physical run's server is stopped and its directory removed (or kept)
+  // before the report, which records how.
+  if (c.physical) c.physical->cleanup(!rec.success);
+  if (c.backup_started) report_phase(c);
+  rec.finished = Clock::now();
+  measure_objectives(rec);
+  try {
+    write_summaries(c.folder, c.names, rec);
+  } catch (const std::exception& e) {
+    const std::string what = scrub(e.what());
+    if (rec.success) {
+      rec.success = false;
+      rec.failed_phase = kPhaseReport;
+      rec.error = what;
+    }
+    log::error("writing the drill summary failed",
+               {{"drill", c.drill.name}, {"phase", kPhaseReport}, {"error", what}});
+  }
+  if (run.status != DrillStatus::refused) {
+    run.status = rec.success ? DrillStatus::passed : DrillStatus::failed;
+  }
+}
+
+void log_result(const RunRecord& rec, const std::filesystem::path& folder) {
+  auto seconds_field = [](const std::optional<double>& s) {
+    return s ? std::to_string(*s) : std::string("not measured");
+  };
+  log::write(rec.success ? log::Level::info : log::Level::error,
+             rec.success ? "drill passed" : "drill failed",
+             {{"drill", rec.drill},
+              {"run", rec.run_id},
+              {"seconds", std::to_string(rec.phase_seconds(kPhaseTotal))},
+              {"rto_seconds", seconds_field(rec.rto_seconds)},
+              {"rpo_seconds", seconds_field(rec.rpo_seconds)},
+              {"artifacts", folder.string()}});
+}
+
 }  // namespace
 
 void validate_checks(const Config& config) {
@@ -358,13 +463,7 @@ void validate_checks(const Config& config) {
 
 DrillRun run_drill(const Config& config, const DrillConfig& drill, const RunOptions& options) {
   DrillRun run;
-  RunRecord& rec = run.record;
-  rec.drill = drill.name;
-  rec.trigger = options.trigger;
-  rec.started = Clock::now();
-  rec.rto_target_seconds = std::chrono::duration<double>(drill.rto_target).count();
-  rec.rpo_target_seconds = std::chrono::duration<double>(drill.rpo_target).count();
-  rec.restore_mode = drill.restore.mode == RestoreConfig::Mode::recreate ? "recreate" : "clean";
+  start_record(run.record, drill, options);
   const auto deadline = std::chrono::steady_clock::now() + drill.timeout;
 
   // The run's record exists from its first moment, so whatever happens next
@@ -372,92 +471,20 @@ DrillRun run_drill(const Config& config, const DrillConfig& drill, const RunOpti
   const std::filesystem::path folder = config.exporter.artifact_dir / drill.name;
   std::optional<RunJournal> journal;
   try {
-    journal.emplace(folder, rec, options.run_id);
+    journal.emplace(folder, run.record, options.run_id);
   } catch (const std::exception& e) {
-    // Without its folder a run can keep no record and write no backup.
-    run.status = DrillStatus::failed;
-    rec.failed_phase = kPhaseGuard;
-    rec.error = "cannot create the drill's artifact folder " + folder.string() + ": " +
-                scrub(e.what()) + " (check [exporter] artifact_dir, its owner and free space)";
-    rec.finished = Clock::now();
-    log::error("drill failed",
-               {{"drill", drill.name}, {"phase", kPhaseGuard}, {"error", rec.error}});
+    fail_without_folder(run, drill, folder, e);
     return run;
   }
 
-  DrillContext c(config, drill, options, rec, *journal, folder, deadline);
+  DrillContext c(config, drill, options, run.record, *journal, folder, deadline);
   c.session.drill = drill.name;
   c.session.deadline = deadline;
   c.session.cancel = options.cancel;
   c.session.restore_watch = options.restore_watch;
-
-  try {
-    const bool physical = drill.backup.source == BackupConfig::Source::pgbackrest;
-    for (const PhaseStep& step : physical ? std::span<const PhaseStep>(kPhysicalPipeline)
-                                          : std::span<const PhaseStep>(kPipeline)) {
-      run_phase(c, step);
-      if (c.skipped) {
-        // Not a run: another replica is running this drill's target.
-        journal->discard();
-        run.status = DrillStatus::skipped;
-        run.refusal = *c.skipped;
-        rec.in_progress = false;
-        rec.finished = Clock::now();
-        return run;
-      }
-    }
-    rec.success = true;
-  } catch (const SetupRefusal& e) {
-    run.status = DrillStatus::refused;
-    run.refusal = e.what();
-    rec.failed_phase = kPhaseGuard;
-    rec.error = run.refusal;
-  } catch (const GuardRefusal& e) {
-    run.status = DrillStatus::refused;
-    run.refusal = "drill \"" + drill.name + "\" refused: " + scrub(e.what());
-    rec.failed_phase = kPhaseGuard;
-    rec.error = run.refusal;
-  } catch (const PhaseFailure& e) {
-    rec.success = false;
-    rec.failed_phase = phase_name(e.phase);
-    rec.error = e.what();
-    log::error("drill failed",
-               {{"drill", drill.name}, {"phase", rec.failed_phase}, {"error", e.what()}});
-  }
-  rec.in_progress = false;
-
-  // A physical run's server is stopped and its directory removed (or kept)
-  // before the report, which records how.
-  if (c.physical) c.physical->cleanup(!rec.success);
-  if (c.backup_started) report_phase(c);
-  rec.finished = Clock::now();
-  measure_objectives(rec);
-  try {
-    write_summaries(folder, c.names, rec);
-  } catch (const std::exception& e) {
-    const std::string what = scrub(e.what());
-    if (rec.success) {
-      rec.success = false;
-      rec.failed_phase = kPhaseReport;
-      rec.error = what;
-    }
-    log::error("writing the drill summary failed",
-               {{"drill", drill.name}, {"phase", kPhaseReport}, {"error", what}});
-  }
-  if (run.status != DrillStatus::refused) {
-    run.status = rec.success ? DrillStatus::passed : DrillStatus::failed;
-  }
-  auto seconds_field = [](const std::optional<double>& s) {
-    return s ? std::to_string(*s) : std::string("not measured");
-  };
-  log::write(rec.success ? log::Level::info : log::Level::error,
-             rec.success ? "drill passed" : "drill failed",
-             {{"drill", drill.name},
-              {"run", rec.run_id},
-              {"seconds", std::to_string(rec.phase_seconds(kPhaseTotal))},
-              {"rto_seconds", seconds_field(rec.rto_seconds)},
-              {"rpo_seconds", seconds_field(rec.rpo_seconds)},
-              {"artifacts", folder.string()}});
+  if (!run_phases(c, run)) return run;
+  finish_run(c, run);
+  log_result(run.record, folder);
   return run;
 }
 

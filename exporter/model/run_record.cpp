@@ -110,6 +110,51 @@ nlohmann::ordered_json to_json(const RunRecord& r) {
   return j;
 }
 
+namespace {
+
+RowCount row_count_from_json(const nlohmann::json& rj) {
+  RowCount row;
+  row.table = rj.at("table").get<std::string>();
+  if (rj.contains("source") && rj["source"].is_number()) row.source = rj["source"].get<long long>();
+  if (rj.contains("target") && rj["target"].is_number()) row.target = rj["target"].get<long long>();
+  return row;
+}
+
+CheckOutcome check_from_json(const nlohmann::json& cj) {
+  CheckOutcome c;
+  c.name = cj.at("name").get<std::string>();
+  c.plugin = cj.value("plugin", "");
+  std::string result = cj.at("result").get<std::string>();
+  c.success = result == "passed";
+  c.skipped = result == "skipped";
+  c.seconds = cj.value("seconds", 0.0);
+  c.message = cj.value("message", "");
+  for (const auto& l : cj.value("values", nlohmann::json::array())) {
+    c.lines.push_back({l.at("name").get<std::string>(), l.at("value").get<std::string>()});
+  }
+  c.smoke = cj.value("smoke", std::vector<std::string>{});
+  for (const auto& rj : cj.value("rows", nlohmann::json::array())) {
+    c.rows.push_back(row_count_from_json(rj));
+  }
+  return c;
+}
+
+// "rto" and "rpo": the seconds measured (null: not measured), the target and
+// whether it was met.
+void objectives_from_json(const nlohmann::json& j, RunRecord& r) {
+  auto measured = [](const nlohmann::json& v) {
+    return v.is_number() ? std::optional<double>(v.get<double>()) : std::nullopt;
+  };
+  r.rto_seconds = measured(j.at("rto").at("seconds"));
+  r.rto_target_seconds = j.at("rto").at("target_seconds").get<double>();
+  r.rto_compliant = j.at("rto").at("compliant").get<bool>();
+  r.rpo_seconds = measured(j.at("rpo").at("seconds"));
+  r.rpo_target_seconds = j.at("rpo").at("target_seconds").get<double>();
+  r.rpo_compliant = j.at("rpo").at("compliant").get<bool>();
+}
+
+}  // namespace
+
 RunRecord run_record_from_json(const nlohmann::json& j) {
   RunRecord r;
   r.drill = j.at("drill").get<std::string>();
@@ -136,15 +181,7 @@ RunRecord run_record_from_json(const nlohmann::json& j) {
   if (j.contains("snapshot_time") && j["snapshot_time"].is_string()) {
     r.snapshot_time = parse_iso(j["snapshot_time"].get<std::string>());
   }
-  auto measured = [](const nlohmann::json& v) {
-    return v.is_number() ? std::optional<double>(v.get<double>()) : std::nullopt;
-  };
-  r.rto_seconds = measured(j.at("rto").at("seconds"));
-  r.rto_target_seconds = j.at("rto").at("target_seconds").get<double>();
-  r.rto_compliant = j.at("rto").at("compliant").get<bool>();
-  r.rpo_seconds = measured(j.at("rpo").at("seconds"));
-  r.rpo_target_seconds = j.at("rpo").at("target_seconds").get<double>();
-  r.rpo_compliant = j.at("rpo").at("compliant").get<bool>();
+  objectives_from_json(j, r);
   r.backup_size = j.at("backup").at("size_bytes").get<unsigned long long>();
   r.backup_sha256 = j.at("backup").value("sha256", "");
   r.backup_format = j.at("backup").value("format", "");
@@ -155,28 +192,7 @@ RunRecord run_record_from_json(const nlohmann::json& j) {
   r.source = j.value("source", "");
   r.target = j.value("target", "");
   for (const auto& cj : j.value("checks", nlohmann::json::array())) {
-    CheckOutcome c;
-    c.name = cj.at("name").get<std::string>();
-    c.plugin = cj.value("plugin", "");
-    std::string result = cj.at("result").get<std::string>();
-    c.success = result == "passed";
-    c.skipped = result == "skipped";
-    c.seconds = cj.value("seconds", 0.0);
-    c.message = cj.value("message", "");
-    for (const auto& l : cj.value("values", nlohmann::json::array())) {
-      c.lines.push_back({l.at("name").get<std::string>(), l.at("value").get<std::string>()});
-    }
-    c.smoke = cj.value("smoke", std::vector<std::string>{});
-    for (const auto& rj : cj.value("rows", nlohmann::json::array())) {
-      RowCount row;
-      row.table = rj.at("table").get<std::string>();
-      if (rj.contains("source") && rj["source"].is_number())
-        row.source = rj["source"].get<long long>();
-      if (rj.contains("target") && rj["target"].is_number())
-        row.target = rj["target"].get<long long>();
-      c.rows.push_back(row);
-    }
-    r.checks.push_back(std::move(c));
+    r.checks.push_back(check_from_json(cj));
   }
   for (const auto& a : j.value("artifacts", nlohmann::json::array())) {
     r.artifacts.push_back(
