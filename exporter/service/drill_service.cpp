@@ -5,6 +5,7 @@
 
 #include "artifacts/run_history.h"
 #include "config/schema.h"
+#include "drill/physical_drill.h"
 #include "drill/run_journal.h"
 #include "log/log.h"
 #include "pg/conninfo.h"
@@ -61,8 +62,10 @@ void DrillService::restore_state() {
 
 void DrillService::restore_drill(const Config& config, const DrillConfig& d) {
   const auto folder = config.exporter.artifact_dir / d.name;
-  // A run the last exporter did not live to finish is a failed run.
+  // A run the last exporter did not live to finish is a failed run, and the
+  // throwaway data directory it left is removed now, not at its next run.
   finalize_interrupted_runs(folder);
+  remove_leftover_run_dirs(d);
   // The true last run: the newest finished one, whatever its result (one
   // still running belongs to another live exporter).
   std::optional<RunRecord> newest;
