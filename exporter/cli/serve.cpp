@@ -12,10 +12,10 @@
 #include "log/log.h"
 #include "metrics/drill_metrics.h"
 #include "plugin_host/plugin_dir.h"
-#include "service/drill_service.h"
-#include "service/http_api.h"
+#include "scheduler/drill_service.h"
 #include "util/build_info.h"
 #include "util/secrets.h"
+#include "web/http_api.h"
 
 namespace backupdrill {
 namespace {

@@ -2,7 +2,6 @@
 // The exporter's configuration: the TOML file of docs/design.md,
 // Configuration, or the runbook's environment variables, validated up front
 // so a drill never starts on a half-understood config.
-#include <toml++/toml.h>
 
 #include <chrono>
 #include <filesystem>
@@ -26,8 +25,14 @@ struct CheckConfig {
   std::string plugin;
   std::string name;
   std::chrono::milliseconds timeout{std::chrono::minutes(5)};
-  toml::table settings;  // the whole [[drill.check]] table, ${VAR} expanded
-  std::string origin;    // "file.toml:42" for error messages
+  // The whole [[drill.check]] table, ${VAR} expanded and <key>_file read,
+  // as TOML text: what the plugin's create() receives. Text, so that this
+  // header (included everywhere) needs no TOML parser.
+  std::string settings_toml;
+  // The line of each top-level key of that table in the file (0 when not
+  // from a file), for errors that name a key.
+  std::map<std::string, int> key_lines;
+  std::string origin;  // "file.toml:42" for error messages
 };
 
 struct BackupConfig {

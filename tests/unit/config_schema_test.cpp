@@ -4,6 +4,7 @@
 // --check-config applies without connecting and runbook mode's document with
 // DRILL_PROFILE and CRITICAL_TABLES (issue 15).
 #include <gtest/gtest.h>
+#include <toml++/toml.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -17,6 +18,9 @@
 
 namespace backupdrill {
 namespace {
+
+// A check's settings as the plugin receives them, parsed back.
+toml::table settings_of(const CheckConfig& check) { return toml::parse(check.settings_toml); }
 
 using Env = std::map<std::string, std::string>;
 
@@ -508,19 +512,19 @@ TEST(RunbookConfig, ChecksAreTheRunbooksAsBefore) {
   toml::array tables;
   for (const auto& t : runbook_tables()) tables.push_back("public." + t);
   // What the C++ runbook_config() gave the plugins, key for key.
-  EXPECT_EQ(d.checks[0].settings, (toml::table{{"plugin", "table_counts"},
-                                               {"name", "critical_tables"},
-                                               {"tables", tables},
-                                               {"compare_source", true}}));
-  EXPECT_EQ(d.checks[1].settings, (toml::table{{"plugin", "sql_assert"},
-                                               {"name", "invalid_progress"},
-                                               {"query", kRunbookInvalidProgressQuery},
-                                               {"expect", 0}}));
-  EXPECT_EQ(d.checks[2].settings, (toml::table{{"plugin", "api_health"},
-                                               {"name", "api"},
-                                               {"url", "http://127.0.0.1:1/h"},
-                                               {"bearer_token", "runbook-token-5555"},
-                                               {"expect_status", 200}}));
+  EXPECT_EQ(settings_of(d.checks[0]), (toml::table{{"plugin", "table_counts"},
+                                                   {"name", "critical_tables"},
+                                                   {"tables", tables},
+                                                   {"compare_source", true}}));
+  EXPECT_EQ(settings_of(d.checks[1]), (toml::table{{"plugin", "sql_assert"},
+                                                   {"name", "invalid_progress"},
+                                                   {"query", kRunbookInvalidProgressQuery},
+                                                   {"expect", 0}}));
+  EXPECT_EQ(settings_of(d.checks[2]), (toml::table{{"plugin", "api_health"},
+                                                   {"name", "api"},
+                                                   {"url", "http://127.0.0.1:1/h"},
+                                                   {"bearer_token", "runbook-token-5555"},
+                                                   {"expect_status", 200}}));
   for (const auto& c : d.checks) {
     EXPECT_EQ(c.origin, "runbook environment");
     EXPECT_EQ(c.timeout, std::chrono::minutes(5));
@@ -545,14 +549,15 @@ TEST(RunbookConfig, DrillProfileAndCriticalTables) {
   const auto& d = cfg.drills.at(0);
   EXPECT_EQ(d.profile, DrillConfig::Profile::supabase);
   std::vector<std::string> names;
-  for (const auto& t : *d.checks.at(0).settings["tables"].as_array()) {
+  const toml::table first = settings_of(d.checks.at(0));
+  for (const auto& t : *first["tables"].as_array()) {
     names.push_back(**t.as_string());
   }
   EXPECT_EQ(names, (std::vector<std::string>{"app.users", "orders", "x$y"}));
 
   // Set but empty: the runbook's six, as when unset.
   cfg = runbook_config(lookup(runbook_vars({{"CRITICAL_TABLES", ""}, {"DRILL_PROFILE", ""}})));
-  EXPECT_EQ(cfg.drills[0].checks[0].settings["tables"].as_array()->size(), 6u);
+  EXPECT_EQ(settings_of(cfg.drills[0].checks[0])["tables"].as_array()->size(), 6u);
   EXPECT_EQ(cfg.drills[0].profile, DrillConfig::Profile::postgres);
 
   try {

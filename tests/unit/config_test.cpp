@@ -1,11 +1,15 @@
 #include "config/config.h"
 
 #include <gtest/gtest.h>
+#include <toml++/toml.h>
 
 #include <fstream>
 
 namespace backupdrill {
 namespace {
+
+// A check's settings as the plugin receives them, parsed back.
+toml::table settings_of(const CheckConfig& check) { return toml::parse(check.settings_toml); }
 
 std::optional<std::string> test_env(const std::string& name) {
   static const std::map<std::string, std::string> vars{
@@ -218,7 +222,8 @@ TEST(Config, RunbookEnvironmentDefinesTheDefaultDrill) {
   EXPECT_EQ(d.rpo_target, std::chrono::hours(24));
   ASSERT_EQ(d.checks.size(), 3u);
   EXPECT_EQ(d.checks[0].plugin, "table_counts");
-  const auto* tables = d.checks[0].settings["tables"].as_array();
+  const toml::table first = settings_of(d.checks[0]);
+  const auto* tables = first["tables"].as_array();
   ASSERT_NE(tables, nullptr);
   std::vector<std::string> names;
   for (const auto& t : *tables) names.push_back(**t.as_string());
@@ -227,7 +232,7 @@ TEST(Config, RunbookEnvironmentDefinesTheDefaultDrill) {
                                              "public.lms_subsections"}));
   EXPECT_EQ(d.checks[1].name, "invalid_progress");
   EXPECT_EQ(d.checks[2].plugin, "api_health");
-  EXPECT_EQ(d.checks[2].settings["url"].value<std::string>(), "http://127.0.0.1:1/health");
+  EXPECT_EQ(settings_of(d.checks[2])["url"].value<std::string>(), "http://127.0.0.1:1/health");
 
   EXPECT_THROW(runbook_config([](const std::string&) { return std::optional<std::string>(); }),
                ConfigError);

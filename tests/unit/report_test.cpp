@@ -6,6 +6,7 @@
 
 #include "drill/restore.h"
 #include "model/run_record.h"
+#include "model/run_record_json.h"
 
 namespace backupdrill {
 namespace {

@@ -6,6 +6,7 @@
 
 #include "artifacts/run_history.h"
 #include "drill/run_journal.h"
+#include "model/run_record_json.h"
 #include "util/process_identity.h"
 
 namespace backupdrill {
