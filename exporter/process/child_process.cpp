@@ -111,22 +111,41 @@ std::string ExitStatus::describe() const {
   return "unknown status";
 }
 
-ChildProcess ChildProcess::spawn(const ChildSpec& spec) {
-  // Everything the child needs is prepared before fork(): after it, only
-  // async-signal-safe calls are allowed in a multithreaded parent.
-  std::vector<std::string> args{spec.program.string()};
-  args.insert(args.end(), spec.args.begin(), spec.args.end());
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  std::vector<std::string> env = child_environment(spec.env);
-  std::vector<char*> envp;
-  for (auto& e : env) envp.push_back(e.data());
-  envp.push_back(nullptr);
+namespace {
 
+// argv and envp for execve(), built before fork(). The pointers point into
+// the strings, so the object neither copies nor moves.
+class ExecVectors {
+ public:
+  explicit ExecVectors(const ChildSpec& spec)
+      : args_{spec.program.string()}, env_(child_environment(spec.env)) {
+    args_.insert(args_.end(), spec.args.begin(), spec.args.end());
+    for (auto& a : args_) argv_.push_back(a.data());
+    argv_.push_back(nullptr);
+    for (auto& e : env_) envp_.push_back(e.data());
+    envp_.push_back(nullptr);
+  }
+  ExecVectors(const ExecVectors&) = delete;
+  ExecVectors& operator=(const ExecVectors&) = delete;
+
+  char* const* argv() const { return argv_.data(); }
+  char* const* envp() const { return envp_.data(); }
+
+ private:
+  std::vector<std::string> args_;
+  std::vector<std::string> env_;
+  std::vector<char*> argv_;
+  std::vector<char*> envp_;
+};
+
+// The descriptors of a spawn: the child's ends of its stdin, stdout and
+// stderr, the parent's ends of the pipes, and the pipe through which the
+// child reports why it could not exec (close-on-exec: EOF means it did).
+struct SpawnFds {
   int in_child = -1, in_parent = -1, out_child = -1, out_parent = -1, err_child = -1;
   int exec_pipe[2] = {-1, -1};
-  auto cleanup = [&] {
+
+  void close_all() {
     close_fd(in_child);
     close_fd(in_parent);
     close_fd(out_child);
@@ -134,132 +153,173 @@ ChildProcess ChildProcess::spawn(const ChildSpec& spec) {
     close_fd(err_child);
     close_fd(exec_pipe[0]);
     close_fd(exec_pipe[1]);
-  };
+  }
+};
+
+// A close-on-exec pipe as {read end, write end}.
+void open_pipe(int& read_end, int& write_end) {
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
+  read_end = p[0];
+  write_end = p[1];
+}
+
+void open_stdin(const ChildSpec& spec, SpawnFds& fds) {
+  if (spec.in == ChildSpec::Stream::pipe) {
+    open_pipe(fds.in_child, fds.in_parent);
+  } else if (spec.in == ChildSpec::Stream::file) {
+    fds.in_child = open_or_throw(spec.in_file, O_RDONLY, "reading");
+  } else {
+    fds.in_child = open_or_throw("/dev/null", O_RDONLY, "reading");
+  }
+}
+
+void open_stdout(const ChildSpec& spec, int out_flags, SpawnFds& fds) {
+  switch (spec.out) {
+    case ChildSpec::Stream::pipe:
+      open_pipe(fds.out_parent, fds.out_child);
+      break;
+    case ChildSpec::Stream::file:
+      fds.out_child = open_or_throw(spec.out_file, out_flags, "writing");
+      break;
+    case ChildSpec::Stream::inherit:
+      fds.out_child = ::fcntl(1, F_DUPFD_CLOEXEC, 0);
+      break;
+    default:
+      fds.out_child = open_or_throw("/dev/null", O_WRONLY, "writing");
+  }
+}
+
+void open_stderr(const ChildSpec& spec, int out_flags, SpawnFds& fds) {
+  switch (spec.err) {
+    case ChildSpec::Stream::file:
+      fds.err_child = open_or_throw(spec.err_file, out_flags, "writing");
+      break;
+    case ChildSpec::Stream::inherit:
+      fds.err_child = ::fcntl(2, F_DUPFD_CLOEXEC, 0);
+      break;
+    case ChildSpec::Stream::to_stdout:
+      fds.err_child = ::fcntl(fds.out_child, F_DUPFD_CLOEXEC, 0);
+      break;
+    default:
+      fds.err_child = open_or_throw("/dev/null", O_WRONLY, "writing");
+  }
+}
+
+// Every descriptor of the spawn, or none (closed again) and the exception.
+void open_spawn_fds(const ChildSpec& spec, SpawnFds& fds) {
   try {
     int out_flags = O_WRONLY | O_CREAT | (spec.append ? O_APPEND : O_TRUNC);
-    if (spec.in == ChildSpec::Stream::pipe) {
-      int p[2];
-      if (pipe2(p, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
-      in_child = p[0];
-      in_parent = p[1];
-    } else if (spec.in == ChildSpec::Stream::file) {
-      in_child = open_or_throw(spec.in_file, O_RDONLY, "reading");
-    } else {
-      in_child = open_or_throw("/dev/null", O_RDONLY, "reading");
-    }
-    switch (spec.out) {
-      case ChildSpec::Stream::pipe: {
-        int p[2];
-        if (pipe2(p, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
-        out_parent = p[0];
-        out_child = p[1];
-        break;
-      }
-      case ChildSpec::Stream::file:
-        out_child = open_or_throw(spec.out_file, out_flags, "writing");
-        break;
-      case ChildSpec::Stream::inherit:
-        out_child = ::fcntl(1, F_DUPFD_CLOEXEC, 0);
-        break;
-      default:
-        out_child = open_or_throw("/dev/null", O_WRONLY, "writing");
-    }
-    switch (spec.err) {
-      case ChildSpec::Stream::file:
-        err_child = open_or_throw(spec.err_file, out_flags, "writing");
-        break;
-      case ChildSpec::Stream::inherit:
-        err_child = ::fcntl(2, F_DUPFD_CLOEXEC, 0);
-        break;
-      case ChildSpec::Stream::to_stdout:
-        err_child = ::fcntl(out_child, F_DUPFD_CLOEXEC, 0);
-        break;
-      default:
-        err_child = open_or_throw("/dev/null", O_WRONLY, "writing");
-    }
-    if (pipe2(exec_pipe, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
+    open_stdin(spec, fds);
+    open_stdout(spec, out_flags, fds);
+    open_stderr(spec, out_flags, fds);
+    open_pipe(fds.exec_pipe[0], fds.exec_pipe[1]);
   } catch (...) {
-    cleanup();
+    fds.close_all();
     throw;
   }
+}
 
-  const pid_t parent = ::getpid();
-  const int highest_fd = highest_possible_fd();
-  const std::string cwd = spec.cwd.string();
-  const std::optional<ChildSpec::User> user = spec.user;
-  pid_t pid = ::fork();
-  if (pid < 0) {
-    cleanup();
-    throw std::runtime_error("cannot start " + spec.program.string() +
-                             ": fork failed: " + std::strerror(errno));
+// What the forked child needs besides its descriptors, computed before fork().
+struct ChildSetup {
+  pid_t parent;
+  int highest_fd;
+  std::string cwd;
+  std::optional<ChildSpec::User> user;
+};
+
+// In the forked child: tells the parent errno through the exec pipe and exits.
+[[noreturn]] void report_errno_and_exit(int exec_pipe) {
+  int e = errno;
+  ssize_t ignored = ::write(exec_pipe, &e, sizeof e);
+  (void)ignored;
+  ::_exit(127);
+}
+
+// In the forked child, up to execve(). Async-signal-safe: only syscalls.
+[[noreturn]] void exec_in_child(const SpawnFds& fds, const ChildSetup& setup,
+                                const ExecVectors& exec) {
+  const int report = fds.exec_pipe[1];
+  // Credentials first: changing them clears the parent-death signal.
+  if (setup.user && (::setgroups(1, &setup.user->gid) != 0 || ::setgid(setup.user->gid) != 0 ||
+                     ::setuid(setup.user->uid) != 0)) {
+    report_errno_and_exit(report);
   }
-  if (pid == 0) {
-    // Credentials first: changing them clears the parent-death signal.
-    if (user &&
-        (::setgroups(1, &user->gid) != 0 || ::setgid(user->gid) != 0 || ::setuid(user->uid) != 0)) {
-      int e = errno;
-      ssize_t ignored = ::write(exec_pipe[1], &e, sizeof e);
-      (void)ignored;
-      ::_exit(127);
-    }
-    if (!cwd.empty() && ::chdir(cwd.c_str()) != 0) {
-      int e = errno;
-      ssize_t ignored = ::write(exec_pipe[1], &e, sizeof e);
-      (void)ignored;
-      ::_exit(127);
-    }
-    // The child dies with the exporter, even on kill -9, instead of running
-    // on unsupervised. The signal is sent when the *thread* that forked
-    // exits, not the process: that is safe here because a ChildProcess is
-    // owned by the thread that spawned it and reaps (or kills) it before
-    // going away (wait() or the destructor), so the thread always outlives
-    // its children. Only release() breaks that rule, and the caller then
-    // keeps the thread alive (tests start the exporter from their main
-    // thread). The flag survives execve (our tools are not set-uid).
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    // The exporter may have died before prctl: then nobody would signal us.
-    if (::getppid() != parent) ::_exit(127);
-    ::setpgid(0, 0);
-    // Reset what the exporter changed so the tool sees default behaviour.
-    ::signal(SIGPIPE, SIG_DFL);
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    ::dup2(in_child, 0);
-    ::dup2(out_child, 1);
-    ::dup2(err_child, 2);
-    close_inherited_fds(exec_pipe[1], highest_fd);
-    ::execve(argv[0], argv.data(), envp.data());
-    int e = errno;
-    ssize_t ignored = ::write(exec_pipe[1], &e, sizeof e);
-    (void)ignored;
-    ::_exit(127);
-  }
-  ::setpgid(pid, pid);  // both sides, to close the race with kill()
-  reaper_track(pid);
-  close_fd(exec_pipe[1]);
+  if (!setup.cwd.empty() && ::chdir(setup.cwd.c_str()) != 0) report_errno_and_exit(report);
+  // The child dies with the exporter, even on kill -9, instead of running
+  // on unsupervised. The signal is sent when the *thread* that forked
+  // exits, not the process: that is safe here because a ChildProcess is
+  // owned by the thread that spawned it and reaps (or kills) it before
+  // going away (wait() or the destructor), so the thread always outlives
+  // its children. Only release() breaks that rule, and the caller then
+  // keeps the thread alive (tests start the exporter from their main
+  // thread). The flag survives execve (our tools are not set-uid).
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  // The exporter may have died before prctl: then nobody would signal us.
+  if (::getppid() != setup.parent) ::_exit(127);
+  ::setpgid(0, 0);
+  // Reset what the exporter changed so the tool sees default behaviour.
+  ::signal(SIGPIPE, SIG_DFL);
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  ::dup2(fds.in_child, 0);
+  ::dup2(fds.out_child, 1);
+  ::dup2(fds.err_child, 2);
+  close_inherited_fds(report, setup.highest_fd);
+  ::execve(exec.argv()[0], exec.argv(), exec.envp());
+  report_errno_and_exit(report);
+}
+
+// In the parent: the child's errno when it could not exec, else nullopt
+// (the pipe closed on execve).
+std::optional<int> read_exec_errno(int exec_pipe) {
   int child_errno = 0;
   ssize_t n;
   do {
-    n = ::read(exec_pipe[0], &child_errno, sizeof child_errno);
+    n = ::read(exec_pipe, &child_errno, sizeof child_errno);
   } while (n < 0 && errno == EINTR);
-  close_fd(in_child);
-  close_fd(out_child);
-  close_fd(err_child);
-  close_fd(exec_pipe[0]);
-  if (n == sizeof child_errno) {
+  if (n == sizeof child_errno) return child_errno;
+  return std::nullopt;
+}
+
+}  // namespace
+
+ChildProcess ChildProcess::spawn(const ChildSpec& spec) {
+  // Everything the child needs is prepared before fork(): after it, only
+  // async-signal-safe calls are allowed in a multithreaded parent.
+  const ExecVectors exec(spec);
+  SpawnFds fds;
+  open_spawn_fds(spec, fds);
+  const ChildSetup setup{::getpid(), highest_possible_fd(), spec.cwd.string(), spec.user};
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    fds.close_all();
+    throw std::runtime_error("cannot start " + spec.program.string() +
+                             ": fork failed: " + std::strerror(errno));
+  }
+  if (pid == 0) exec_in_child(fds, setup, exec);
+  ::setpgid(pid, pid);  // both sides, to close the race with kill()
+  reaper_track(pid);
+  close_fd(fds.exec_pipe[1]);
+  const std::optional<int> child_errno = read_exec_errno(fds.exec_pipe[0]);
+  close_fd(fds.in_child);
+  close_fd(fds.out_child);
+  close_fd(fds.err_child);
+  close_fd(fds.exec_pipe[0]);
+  if (child_errno) {
     int status;
     ::waitpid(pid, &status, 0);
     reaper_forget(pid);
-    close_fd(in_parent);
-    close_fd(out_parent);
+    close_fd(fds.in_parent);
+    close_fd(fds.out_parent);
     throw std::runtime_error("cannot run " + spec.program.string() + ": " +
-                             std::strerror(child_errno));
+                             std::strerror(*child_errno));
   }
   ChildProcess child;
   child.pid_ = pid;
-  child.stdin_fd_ = in_parent;
-  child.stdout_fd_ = out_parent;
+  child.stdin_fd_ = fds.in_parent;
+  child.stdout_fd_ = fds.out_parent;
   return child;
 }
 

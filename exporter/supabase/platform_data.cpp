@@ -221,6 +221,296 @@ std::string schedule_cron_jobs(Session& db, const std::vector<std::string>& colu
   return "";
 }
 
+// pg_restore writing the data-only script of the listed entries to its stdout.
+ChildSpec data_script_spec(const PgSession& s, const PlatformDataInput& in) {
+  ChildSpec spec;
+  spec.program = s.pg_restore.path;
+  spec.args = {"--data-only", "--use-list=" + in.list.string(), "--file=-", in.dump.string()};
+  spec.out = ChildSpec::Stream::pipe;
+  spec.err = ChildSpec::Stream::null;
+  return spec;
+}
+
+// Platform tables this role may not write (Supabase's 2025 grants leave
+// `postgres` without them on storage.buckets_vectors, ...): skipped when
+// empty on both sides, a failure naming the grant when they hold rows.
+struct Unwritable {
+  bool target_empty = false;
+  bool readable = false;
+};
+
+// The loaded tables, by whether this role may write them.
+struct TableAccess {
+  std::vector<std::string> writable;
+  std::map<std::string, Unwritable> unwritable;
+};
+
+TableAccess table_access(Session& db, const std::vector<std::string>& tables) {
+  TableAccess access;
+  for (const auto& t : tables) {
+    const std::string rel = db.quote_literal(qualified(db, t));
+    auto row =
+        db.query("select has_table_privilege(" + rel + ", 'INSERT') and " + "has_table_privilege(" +
+                 rel + ", 'TRUNCATE'), has_table_privilege(" + rel + ", 'SELECT')")[0];
+    if (row[0] == "t") {
+      access.writable.push_back(t);
+      continue;
+    }
+    Unwritable u;
+    u.readable = row[1] == "t";
+    if (u.readable)
+      u.target_empty =
+          db.query("select not exists (select 1 from only " + qualified(db, t) + ")")[0][0] == "t";
+    access.unwritable[t] = u;
+  }
+  return access;
+}
+
+// TRUNCATE of the writable tables and the user tables referencing them:
+// empty on success, else the statement and the server's message.
+std::string empty_loaded_tables(Session& db, const std::vector<std::string>& writable,
+                                const LogLine& info) {
+  if (writable.empty()) return "";
+  std::string list;
+  for (const auto& t : writable) list += (list.empty() ? "" : ", ") + qualified(db, t);
+  for (const auto& t : referencing_user_tables(db, writable)) list += ", " + qualified(db, t);
+  const std::string sql = "truncate table " + list;
+  auto err = db.exec(sql);
+  if (!err.empty()) return sql + ": " + err;
+  info("emptied the platform tables loaded below: " + list);
+  return "";
+}
+
+bool is_copy_from_stdin(const std::string& sql) {
+  return sql.rfind("COPY ", 0) == 0 && sql.size() > 12 &&
+         sql.compare(sql.size() - 12, 12, " FROM stdin;") == 0;
+}
+
+// Replays pg_restore's data-only script on `db`, line by line: an entry's
+// comment opens a savepoint, statements run as they end, and a COPY's rows
+// are sent as they come, or held back when the table may not be written
+// (cron.job's rows then go through cron.schedule()). A failed entry is rolled
+// back to its savepoint, logged and counted; the others go on.
+class ScriptReplay {
+ public:
+  ScriptReplay(Session& db, const PgSession& s, const std::map<std::string, Unwritable>& unwritable,
+               std::string role, const LogLine& info, const LogLine& error,
+               PlatformDataOutcome& out)
+      : db_(db),
+        s_(s),
+        unwritable_(unwritable),
+        role_(std::move(role)),
+        info_(info),
+        error_(error),
+        out_(out) {}
+
+  // Until the script ends or the drill's deadline or cancel.
+  void run(int fd) {
+    LineReader reader(fd);
+    std::string line;
+    while (reader.next(line)) {
+      if (past(s_)) break;
+      if (in_copy_ && skipping_) {
+        skipped_copy_line(line);
+      } else if (in_copy_) {
+        copy_line(line);
+      } else if (!statement_.empty() || !between_statements(line)) {
+        statement_line(line);
+      }
+    }
+    finish_entry();
+  }
+
+ private:
+  void fail(const std::string& why) {
+    entry_failed_ = true;
+    error_(entry_ + ": " + why);
+  }
+
+  // A line outside a statement: true when it is not part of one (an entry's
+  // comment, which starts the next entry, a blank line, \restrict, ...).
+  bool between_statements(const std::string& line) {
+    if (line.rfind("--", 0) == 0) {
+      auto e = entry_of(line);
+      if (!e.empty()) start_entry(e);
+      return true;
+    }
+    return line.empty() || line[0] == '\\';
+  }
+
+  void start_entry(const std::string& e) {
+    finish_entry();
+    entry_ = e;
+    db_.must("savepoint entry");
+    any_entry_ = true;
+    if (e.rfind("TABLE DATA ", 0) == 0) info_("processing data for table \"" + e.substr(11) + "\"");
+  }
+
+  void finish_entry() {
+    if (!any_entry_) return;
+    if (entry_failed_) {
+      ++out_.failed_entries;
+      db_.exec("rollback to savepoint entry");
+    } else {
+      ++out_.loaded_entries;
+      db_.exec("release savepoint entry");
+    }
+    any_entry_ = false;
+    entry_failed_ = false;
+  }
+
+  void statement_line(const std::string& line) {
+    statement_ += (statement_.empty() ? "" : "\n") + line;
+    if (line.empty() || line.back() != ';') return;
+    const std::string sql = statement_;
+    statement_.clear();
+    if (is_copy_from_stdin(sql)) {
+      start_copy(sql);
+    } else {
+      run_statement(sql);
+    }
+  }
+
+  void start_copy(const std::string& sql) {
+    in_copy_ = true;
+    if (entry_.rfind("TABLE DATA ", 0) == 0) {
+      auto it = unwritable_.find(entry_.substr(11));
+      if (it != unwritable_.end()) {
+        skipping_ = &it->second;
+        skipped_rows_ = 0;
+        if (it->first == "cron.job") cron_columns_ = copy_columns(sql);
+        return;
+      }
+    }
+    if (entry_failed_) {
+      copy_ok_ = false;
+      return;
+    }
+    auto err = db_.copy_begin(sql);
+    copy_ok_ = err.empty();
+    if (!copy_ok_) fail(err);
+  }
+
+  void copy_line(const std::string& line) {
+    if (line == "\\.") {
+      in_copy_ = false;
+      if (copy_ok_) {
+        auto err = db_.copy_end();
+        if (!err.empty()) fail("COPY failed: " + err);
+      }
+    } else if (copy_ok_ && !db_.copy_line(line)) {
+      copy_ok_ = false;
+      db_.copy_end();
+      fail("COPY failed while sending rows");
+    }
+  }
+
+  // A row of a table this role may not write, or the end of its COPY.
+  void skipped_copy_line(const std::string& line) {
+    if (line != "\\.") {
+      ++skipped_rows_;
+      if (entry_ == "TABLE DATA cron.job") cron_rows_.push_back(line);
+      return;
+    }
+    in_copy_ = false;
+    const std::string table = entry_.substr(11);  // "TABLE DATA " + table
+    if (table == "cron.job") {
+      schedule_cron();
+    } else {
+      skip_unwritable(table);
+    }
+    skipping_ = nullptr;
+  }
+
+  void schedule_cron() {
+    auto err = schedule_cron_jobs(db_, cron_columns_, cron_rows_, info_);
+    if (!err.empty()) {
+      fail(err);
+    } else {
+      out_.notes.push_back(
+          "pg_cron: " + std::to_string(cron_rows_.size()) +
+          " jobs of the source scheduled "
+          "through cron.schedule() (" +
+          role_ + " may only read cron.job): they run as " + role_ +
+          " in the target database; the source's run history (cron.job_run_details) is not "
+          "restored");
+    }
+    cron_rows_.clear();
+  }
+
+  void skip_unwritable(const std::string& table) {
+    if (skipped_rows_ == 0 && skipping_->target_empty) {
+      info_("skipped " + table + ": " + role_ + " may not write it, and it is empty on both sides");
+      out_.notes.push_back("Not restored: " + table + ", which " + role_ +
+                           " may not write (INSERT, TRUNCATE); it is empty on the source and "
+                           "on the target");
+      return;
+    }
+    fail(role_ + " may not write " + table + " (INSERT, TRUNCATE), and it " +
+         (skipped_rows_ > 0 ? "holds " + std::to_string(skipped_rows_) + " rows in the archive"
+                            : std::string(skipping_->readable ? "holds rows on the target"
+                                                              : "cannot be read on the target")) +
+         ": as its owner, GRANT SELECT, INSERT, TRUNCATE ON " + table + " TO " + role_);
+  }
+
+  void run_statement(const std::string& sql) {
+    if (entry_failed_) return;
+    if (entry_.rfind("SEQUENCE SET ", 0) == 0 && !may_set_sequence(entry_.substr(13))) return;
+    auto err = db_.exec(sql);
+    if (err.empty()) return;
+    if (!any_entry_) {
+      // A setting of the script's header the server does not know (a
+      // newer client's): pg_restore would go on too.
+      info_("warning: " + one_line(sql) + ": " + err);
+      return;
+    }
+    fail(err + " (statement: " + one_line(sql).substr(0, 200) + ")");
+  }
+
+  // A platform sequence this role may not set (pg_cron's jobid_seq on
+  // Supabase): its tables are written through the extension, if at all.
+  bool may_set_sequence(const std::string& seq) {
+    if (db_.query("select has_sequence_privilege(" + db_.quote_literal(qualified(db_, seq)) +
+                  ", 'UPDATE')")[0][0] == "t") {
+      return true;
+    }
+    info_("skipped the value of sequence " + seq + ": " + role_ + " may not set it");
+    out_.notes.push_back("Not restored: the value of sequence " + seq + " (" + role_ +
+                         " may not set it: GRANT UPDATE ON SEQUENCE " + seq + " TO " + role_ + ")");
+    return false;
+  }
+
+  Session& db_;
+  const PgSession& s_;
+  const std::map<std::string, Unwritable>& unwritable_;
+  const std::string role_;
+  const LogLine& info_;
+  const LogLine& error_;
+  PlatformDataOutcome& out_;
+
+  std::string entry_ = "(script header)", statement_;
+  bool in_copy_ = false, copy_ok_ = false, entry_failed_ = false, any_entry_ = false;
+  const Unwritable* skipping_ = nullptr;  // the entry's table may not be written
+  long long skipped_rows_ = 0;
+  std::vector<std::string> cron_rows_, cron_columns_;  // cron.job's, for cron.schedule()
+};
+
+// COMMIT when every entry loaded and pg_restore exited 0, else ROLLBACK.
+void end_transaction(Session& db, const PgSession& s, PlatformDataOutcome& out, const LogLine& info,
+                     const LogLine& error) {
+  if (out.failed_entries == 0 && out.tool_ok && !past(s)) {
+    auto err = db.exec("commit");
+    if (err.empty()) {
+      out.committed = true;
+      return;
+    }
+    ++out.failed_entries;
+    error("commit of the platform data: " + err);
+  }
+  db.exec("rollback");
+  info("the platform data was rolled back: the target's platform tables keep the rows they had");
+}
+
 }  // namespace
 
 PlatformDataOutcome load_platform_data(const PgSession& s, const PlatformDataInput& in,
@@ -231,226 +521,26 @@ PlatformDataOutcome load_platform_data(const PgSession& s, const PlatformDataInp
   // Inside the session, never in the startup packet (see the header).
   db.must("set session_replication_role = replica");
   db.must("begin");
+  auto child = ChildProcess::spawn(data_script_spec(s, in));
 
-  ChildSpec spec;
-  spec.program = s.pg_restore.path;
-  spec.args = {"--data-only", "--use-list=" + in.list.string(), "--file=-", in.dump.string()};
-  spec.out = ChildSpec::Stream::pipe;
-  spec.err = ChildSpec::Stream::null;
-  auto child = ChildProcess::spawn(spec);
-
-  // Platform tables this role may not write (Supabase's 2025 grants leave
-  // `postgres` without them on storage.buckets_vectors, ...): skipped when
-  // empty on both sides, a failure naming the grant when they hold rows.
-  struct Unwritable {
-    bool target_empty = false;
-    bool readable = false;
-  };
-  std::map<std::string, Unwritable> unwritable;
   const std::string role = db.query("select current_user")[0][0];
-  std::vector<std::string> writable;
-  for (const auto& t : in.tables) {
-    const std::string rel = db.quote_literal(qualified(db, t));
-    auto row =
-        db.query("select has_table_privilege(" + rel + ", 'INSERT') and " + "has_table_privilege(" +
-                 rel + ", 'TRUNCATE'), has_table_privilege(" + rel + ", 'SELECT')")[0];
-    if (row[0] == "t") {
-      writable.push_back(t);
-      continue;
-    }
-    Unwritable u;
-    u.readable = row[1] == "t";
-    if (u.readable)
-      u.target_empty =
-          db.query("select not exists (select 1 from only " + qualified(db, t) + ")")[0][0] == "t";
-    unwritable[t] = u;
+  const TableAccess access = table_access(db, in.tables);
+  if (auto failed = empty_loaded_tables(db, access.writable, info); !failed.empty()) {
+    ++out.failed_entries;
+    error(failed);
+    db.exec("rollback");
+    child.terminate_group();
+    child.wait();
+    return out;
   }
 
-  if (!writable.empty()) {
-    std::string list;
-    for (const auto& t : writable) list += (list.empty() ? "" : ", ") + qualified(db, t);
-    for (const auto& t : referencing_user_tables(db, writable)) list += ", " + qualified(db, t);
-    const std::string sql = "truncate table " + list;
-    auto err = db.exec(sql);
-    if (!err.empty()) {
-      ++out.failed_entries;
-      error(sql + ": " + err);
-      db.exec("rollback");
-      child.terminate_group();
-      child.wait();
-      return out;
-    }
-    info("emptied the platform tables loaded below: " + list);
-  }
-
-  LineReader reader(child.stdout_fd());
-  std::string line, entry = "(script header)", statement;
-  bool in_copy = false, copy_ok = false, entry_failed = false, any_entry = false;
-  const Unwritable* skipping = nullptr;  // the entry's table may not be written
-  long long skipped_rows = 0;
-  std::vector<std::string> cron_rows, cron_columns;  // cron.job's, for cron.schedule()
-  std::string copy_error;
-  auto finish_entry = [&]() {
-    if (!any_entry) return;
-    if (entry_failed) {
-      ++out.failed_entries;
-      db.exec("rollback to savepoint entry");
-    } else {
-      ++out.loaded_entries;
-      db.exec("release savepoint entry");
-    }
-    any_entry = false;
-    entry_failed = false;
-  };
-  while (reader.next(line)) {
-    if (past(s)) break;
-    if (in_copy && skipping) {
-      if (line != "\\.") {
-        ++skipped_rows;
-        if (entry == "TABLE DATA cron.job") cron_rows.push_back(line);
-        continue;
-      }
-      in_copy = false;
-      const std::string table = entry.substr(11);  // "TABLE DATA " + table
-      if (table == "cron.job") {
-        auto err = schedule_cron_jobs(db, cron_columns, cron_rows, info);
-        if (!err.empty()) {
-          entry_failed = true;
-          error(entry + ": " + err);
-        } else {
-          out.notes.push_back(
-              "pg_cron: " + std::to_string(cron_rows.size()) +
-              " jobs of the source scheduled "
-              "through cron.schedule() (" +
-              role + " may only read cron.job): they run as " + role +
-              " in the target database; the source's run history (cron.job_run_details) is not "
-              "restored");
-        }
-        cron_rows.clear();
-        skipping = nullptr;
-        continue;
-      }
-      if (skipped_rows == 0 && skipping->target_empty) {
-        info("skipped " + table + ": " + role + " may not write it, and it is empty on both sides");
-        out.notes.push_back("Not restored: " + table + ", which " + role +
-                            " may not write (INSERT, TRUNCATE); it is empty on the source and "
-                            "on the target");
-      } else {
-        entry_failed = true;
-        error(entry + ": " + role + " may not write " + table + " (INSERT, TRUNCATE), and it " +
-              (skipped_rows > 0
-                   ? "holds " + std::to_string(skipped_rows) + " rows in the archive"
-                   : std::string(skipping->readable ? "holds rows on the target"
-                                                    : "cannot be read on the target")) +
-              ": as its owner, GRANT SELECT, INSERT, TRUNCATE ON " + table + " TO " + role);
-      }
-      skipping = nullptr;
-      continue;
-    }
-    if (in_copy) {
-      if (line == "\\.") {
-        in_copy = false;
-        if (copy_ok) {
-          auto err = db.copy_end();
-          if (!err.empty()) {
-            entry_failed = true;
-            error(entry + ": COPY failed: " + err);
-          }
-        }
-      } else if (copy_ok && !db.copy_line(line)) {
-        copy_ok = false;
-        db.copy_end();
-        entry_failed = true;
-        error(entry + ": COPY failed while sending rows");
-      }
-      continue;
-    }
-    if (statement.empty()) {
-      if (line.rfind("--", 0) == 0) {
-        auto e = entry_of(line);
-        if (!e.empty()) {
-          finish_entry();
-          entry = e;
-          db.must("savepoint entry");
-          any_entry = true;
-          if (e.rfind("TABLE DATA ", 0) == 0)
-            info("processing data for table \"" + e.substr(11) + "\"");
-        }
-        continue;
-      }
-      if (line.empty() || line[0] == '\\') continue;  // \restrict, \unrestrict
-    }
-    statement += (statement.empty() ? "" : "\n") + line;
-    if (line.empty() || line.back() != ';') continue;
-    const std::string sql = statement;
-    statement.clear();
-    if (sql.rfind("COPY ", 0) == 0 && sql.size() > 12 &&
-        sql.compare(sql.size() - 12, 12, " FROM stdin;") == 0) {
-      in_copy = true;
-      if (entry.rfind("TABLE DATA ", 0) == 0) {
-        auto it = unwritable.find(entry.substr(11));
-        if (it != unwritable.end()) {
-          skipping = &it->second;
-          skipped_rows = 0;
-          if (it->first == "cron.job") cron_columns = copy_columns(sql);
-          continue;
-        }
-      }
-      if (entry_failed) {
-        copy_ok = false;
-        continue;
-      }
-      auto err = db.copy_begin(sql);
-      copy_ok = err.empty();
-      if (!copy_ok) {
-        entry_failed = true;
-        error(entry + ": " + err);
-      }
-      continue;
-    }
-    if (entry_failed) continue;
-    if (entry.rfind("SEQUENCE SET ", 0) == 0) {
-      // A platform sequence this role may not set (pg_cron's jobid_seq on
-      // Supabase): its tables are written through the extension, if at all.
-      const std::string seq = entry.substr(13);
-      if (db.query("select has_sequence_privilege(" + db.quote_literal(qualified(db, seq)) +
-                   ", 'UPDATE')")[0][0] != "t") {
-        info("skipped the value of sequence " + seq + ": " + role + " may not set it");
-        out.notes.push_back("Not restored: the value of sequence " + seq + " (" + role +
-                            " may not set it: GRANT UPDATE ON SEQUENCE " + seq + " TO " + role +
-                            ")");
-        continue;
-      }
-    }
-    auto err = db.exec(sql);
-    if (!err.empty()) {
-      if (!any_entry) {
-        // A setting of the script's header the server does not know (a
-        // newer client's): pg_restore would go on too.
-        info("warning: " + one_line(sql) + ": " + err);
-        continue;
-      }
-      entry_failed = true;
-      error(entry + ": " + err + " (statement: " + one_line(sql).substr(0, 200) + ")");
-    }
-  }
-  finish_entry();
+  ScriptReplay(db, s, access.unwritable, role, info, error, out).run(child.stdout_fd());
   ExitStatus status = child.wait(s.deadline, s.cancel);
   if (!status.ok()) {
     out.tool_ok = false;
     out.tool_status = "pg_restore (platform data) " + status.describe();
   }
-  if (out.failed_entries == 0 && out.tool_ok && !past(s)) {
-    auto err = db.exec("commit");
-    if (err.empty()) {
-      out.committed = true;
-      return out;
-    }
-    ++out.failed_entries;
-    error("commit of the platform data: " + err);
-  }
-  db.exec("rollback");
-  info("the platform data was rolled back: the target's platform tables keep the rows they had");
+  end_transaction(db, s, out, info, error);
   return out;
 }
 

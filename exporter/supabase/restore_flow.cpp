@@ -298,6 +298,185 @@ void reset_privileges(pqxx::connection& conn, const std::set<std::string>& schem
            std::to_string(done) + " statements) before the archive's grants");
 }
 
+bool is_superuser(pqxx::connection& conn) {
+  pqxx::nontransaction tx(conn);
+  return tx.exec1("select rolsuper from pg_roles where rolname = current_user")[0].as<bool>();
+}
+
+std::set<std::string> schema_names(pqxx::connection& conn) {
+  pqxx::nontransaction tx(conn);
+  std::set<std::string> names;
+  for (auto row : tx.exec("select nspname from pg_namespace"))
+    names.insert(row[0].as<std::string>());
+  return names;
+}
+
+// Only tables the source has too: their policies come from the archive.
+void keep_archived_policy_tables(TargetFacts& facts, const std::vector<TocEntry>& toc,
+                                 TargetKind kind) {
+  std::set<std::string> archived;
+  for (const auto& e : toc) {
+    if (e.desc == "TABLE") archived.insert(e.qualified());
+  }
+  std::erase_if(facts.policy_tables, [&](const std::string& t) { return !archived.count(t); });
+  if (kind != TargetKind::supabase) facts.policy_tables.clear();
+}
+
+// The pg_restore arguments of the main and the late pass.
+struct PassArgs {
+  std::vector<std::string> main;
+  std::vector<std::string> late;
+};
+
+// The pg_restore passes of a profile restore, each appending to the restore
+// log and noting the first that failed in the outcome.
+class Passes {
+ public:
+  Passes(const PgSession& s, const ProfileRestoreInput& in, RestoreLog& log,
+         ProfileRestoreOutcome& out)
+      : s_(s), in_(in), log_(log), out_(out) {}
+
+  // restore_<ts>.latelist, restore_<ts>.datalist, ...: artifact names the
+  // retention recognises (one extension after the stamp).
+  std::filesystem::path list_file(const char* extension) const {
+    return std::filesystem::path(in_.list).replace_extension(extension);
+  }
+
+  // Pass 1, extensions first (CREATE EXTENSION IF NOT EXISTS), so the plan
+  // sees what installing them made on the target. Into plain PostgreSQL the
+  // schemas the target lacks come with them (pgcrypto WITH SCHEMA
+  // extensions); nothing to drop there, so they leave the --clean pass.
+  // Returns the lines of the entries the later passes leave out.
+  std::set<std::string> extensions(pqxx::connection& conn, const std::vector<TocEntry>& toc) {
+    const std::set<std::string> schemas_there = schema_names(conn);
+    std::vector<TocEntry> first;
+    const bool with_schemas = in_.kind == TargetKind::postgres;
+    for (const auto& e : toc) {
+      if (e.desc == "EXTENSION" ||
+          (with_schemas && e.desc == "SCHEMA" && !schemas_there.count(e.tag)))
+        first.push_back(e);
+    }
+    if (std::any_of(first.begin(), first.end(),
+                    [](const TocEntry& e) { return e.desc == "EXTENSION"; })) {
+      write_private_file(in_.extlist, render_list(first));
+      log_.line(std::string("pass 1: extensions") + (with_schemas ? " and schemas" : "") +
+                ", created when missing");
+      note_failure(restore({"--use-list=" + in_.extlist.string()}), "extensions");
+    } else {
+      first.clear();
+    }
+    std::set<std::string> done_first;
+    for (const auto& e : first) done_first.insert(e.line);
+    if (with_schemas) {
+      // A plain target's schemas that exist already (an earlier drill's) stay:
+      // --clean would drop them under the extensions that live there.
+      for (const auto& e : toc) {
+        if (e.desc == "SCHEMA" && schemas_there.count(e.tag)) done_first.insert(e.line);
+      }
+    }
+    return done_first;
+  }
+
+  // --clean for the main pass, --no-owner for both when the restoring role
+  // cannot take on the source's owners (said in a note).
+  PassArgs pass_args(pqxx::connection& conn, const RestorePlan& plan, const TargetFacts& facts) {
+    PassArgs args;
+    args.main = {"--use-list=" + in_.list.string(), "--jobs=" + std::to_string(in_.jobs)};
+    if (in_.clean) {
+      args.main.push_back("--clean");
+      args.main.push_back("--if-exists");
+    }
+    args.late = {"--use-list=" + list_file(".latelist").string()};
+    auto strangers = foreign_owners(conn, plan.owners);
+    if (!strangers.empty()) {
+      args.main.push_back("--no-owner");
+      args.late.push_back("--no-owner");
+      out_.notes.push_back("Objects owned by " + join(strangers) + " on the source are owned by " +
+                           facts.login_role + " on the target (" + facts.login_role +
+                           " cannot take on those roles; pg_restore --no-owner)");
+    }
+    return args;
+  }
+
+  // Pass 2; false when the platform data was not committed.
+  bool platform_data(const RestorePlan& plan) {
+    const auto data_list = list_file(".datalist");
+    write_private_file(data_list, render_list(plan.platform_data));
+    log_.line("pass 2: the rows of " + std::to_string(plan.platform_tables_loaded.size()) +
+              " platform tables, in replica mode on backupdrill's own connection (" +
+              data_list.filename().string() + ")");
+    auto data = load_platform_data(
+        s_, {in_.dump, data_list, plan.platform_tables_loaded},
+        [&](const std::string& l) { log_.line(l); },
+        [&](const std::string& l) {
+          ++out_.own_errors;
+          log_.line("error: " + l);
+        });
+    if (!data.tool_ok && out_.tools_ok) {
+      out_.tools_ok = false;
+      out_.tool_status = data.tool_status;
+    }
+    out_.notes.insert(out_.notes.end(), data.notes.begin(), data.notes.end());
+    if (data.committed) return true;
+    // The user's tables would be restored against missing rows: stop
+    // here, the platform tables as they were.
+    log_.line("the remaining passes were not run: the platform data failed");
+    if (out_.own_errors == 0) ++out_.own_errors;
+    return false;
+  }
+
+  // Pass 3, then the target's policies on platform tables replaced, then
+  // pass 4.
+  void main_and_late(const RestorePlan& plan, const TargetFacts& facts, const PassArgs& args) {
+    log_.line("pass 3: " + std::to_string(plan.main.size()) + " of the archive's entries (" +
+              in_.list.filename().string() + ")" + (in_.clean ? ", each dropped first" : ""));
+    note_failure(restore(args.main), "main");
+    if (!facts.policy_tables.empty()) {
+      pqxx::connection again(s_.target.conninfo.full());
+      replace_platform_policies(again, facts.policy_tables, log_, out_);
+    }
+    if (!plan.late.empty()) {
+      write_private_file(list_file(".latelist"), render_list(plan.late));
+      log_.line("pass 4: " + std::to_string(plan.late.size()) +
+                " policies, triggers and rules on one connection: of tables the target did not "
+                "have (nothing to drop), and policies on platform tables");
+      note_failure(restore(args.late), "late");
+    }
+  }
+
+  // The privileges reset to the defaults, then pass 5: the archive's grants.
+  void grants(const RestorePlan& plan) {
+    {
+      pqxx::connection again(s_.target.conninfo.full());
+      reset_privileges(again, plan.restored_schemas, log_, out_);
+    }
+    if (plan.acl.empty()) return;
+    const auto acl_list = list_file(".acllist");
+    write_private_file(acl_list, render_list(plan.acl));
+    log_.line("pass 5: " + std::to_string(plan.acl.size()) + " grants of the archive (" +
+              acl_list.filename().string() + ")");
+    note_failure(restore({"--use-list=" + acl_list.string()}), "grants");
+  }
+
+ private:
+  ExitStatus restore(std::vector<std::string> args) {
+    args.push_back(in_.dump.string());
+    return run_pg_restore_logged(s_, args, in_.log);
+  }
+
+  void note_failure(const ExitStatus& status, const std::string& pass) {
+    if (!status.ok() && out_.tools_ok) {
+      out_.tools_ok = false;
+      out_.tool_status = "pg_restore (" + pass + ") " + status.describe();
+    }
+  }
+
+  const PgSession& s_;
+  const ProfileRestoreInput& in_;
+  RestoreLog& log_;
+  ProfileRestoreOutcome& out_;
+};
+
 }  // namespace
 
 ProfileRestoreOutcome restore_with_profile(const PgSession& s, const ProfileRestoreInput& in) {
@@ -305,148 +484,24 @@ ProfileRestoreOutcome restore_with_profile(const PgSession& s, const ProfileRest
   RestoreLog log(in.log);
   log.line(std::string("profile supabase, target kind ") + to_string(in.kind));
   pqxx::connection conn(s.target.conninfo.full());
-  bool superuser;
-  {
-    pqxx::nontransaction tx(conn);
-    superuser =
-        tx.exec1("select rolsuper from pg_roles where rolname = current_user")[0].as<bool>();
-  }
-  apply_roles(conn, in, superuser, log, out);
+  apply_roles(conn, in, is_superuser(conn), log, out);
 
+  Passes passes(s, in, log, out);
   const auto toc = parse_toc(archive_listing(s, in.dump));
-  auto restore = [&](std::vector<std::string> args) {
-    args.push_back(in.dump.string());
-    return run_pg_restore_logged(s, args, in.log);
-  };
-  auto note_failure = [&](const ExitStatus& status, const std::string& pass) {
-    if (!status.ok() && out.tools_ok) {
-      out.tools_ok = false;
-      out.tool_status = "pg_restore (" + pass + ") " + status.describe();
-    }
-  };
-  // Pass 1, extensions first (CREATE EXTENSION IF NOT EXISTS), so the plan
-  // sees what installing them made on the target. Into plain PostgreSQL the
-  // schemas the target lacks come with them (pgcrypto WITH SCHEMA
-  // extensions); nothing to drop there, so they leave the --clean pass.
-  std::set<std::string> schemas_there;
-  {
-    pqxx::nontransaction tx(conn);
-    for (auto row : tx.exec("select nspname from pg_namespace"))
-      schemas_there.insert(row[0].as<std::string>());
-  }
-  std::vector<TocEntry> first;
-  const bool with_schemas = in.kind == TargetKind::postgres;
-  for (const auto& e : toc) {
-    if (e.desc == "EXTENSION" ||
-        (with_schemas && e.desc == "SCHEMA" && !schemas_there.count(e.tag)))
-      first.push_back(e);
-  }
-  if (std::any_of(first.begin(), first.end(),
-                  [](const TocEntry& e) { return e.desc == "EXTENSION"; })) {
-    write_private_file(in.extlist, render_list(first));
-    log.line(std::string("pass 1: extensions") + (with_schemas ? " and schemas" : "") +
-             ", created when missing");
-    note_failure(restore({"--use-list=" + in.extlist.string()}), "extensions");
-  } else {
-    first.clear();
-  }
-  std::set<std::string> done_first;
-  for (const auto& e : first) done_first.insert(e.line);
-  if (with_schemas) {
-    // A plain target's schemas that exist already (an earlier drill's) stay:
-    // --clean would drop them under the extensions that live there.
-    for (const auto& e : toc) {
-      if (e.desc == "SCHEMA" && schemas_there.count(e.tag)) done_first.insert(e.line);
-    }
-  }
-
+  const std::set<std::string> done_first = passes.extensions(conn, toc);
   if (in.kind == TargetKind::supabase && in.clean) release_user_triggers(conn, toc, log, out);
   TargetFacts facts = read_target_facts(conn);
-  {
-    // Only tables the source has too: their policies come from the archive.
-    std::set<std::string> archived;
-    for (const auto& e : toc) {
-      if (e.desc == "TABLE") archived.insert(e.qualified());
-    }
-    std::erase_if(facts.policy_tables, [&](const std::string& t) { return !archived.count(t); });
-    if (in.kind != TargetKind::supabase) facts.policy_tables.clear();
-  }
+  keep_archived_policy_tables(facts, toc, in.kind);
   RestorePlan plan = plan_restore(toc, in.kind, facts, in.clean);
   out.notes.insert(out.notes.end(), plan.notes.begin(), plan.notes.end());
   std::erase_if(plan.main, [&](const TocEntry& e) { return done_first.count(e.line) > 0; });
   write_private_file(in.list, render_list(plan.main));
-
-  std::vector<std::string> main_args{"--use-list=" + in.list.string(),
-                                     "--jobs=" + std::to_string(in.jobs)};
-  if (in.clean) {
-    main_args.push_back("--clean");
-    main_args.push_back("--if-exists");
-  }
-  // restore_<ts>.latelist, restore_<ts>.datalist: artifact names the
-  // retention recognises (one extension after the stamp).
-  const auto late_list = std::filesystem::path(in.list).replace_extension(".latelist");
-  std::vector<std::string> late_args{"--use-list=" + late_list.string()};
-  auto strangers = foreign_owners(conn, plan.owners);
-  if (!strangers.empty()) {
-    main_args.push_back("--no-owner");
-    late_args.push_back("--no-owner");
-    out.notes.push_back("Objects owned by " + join(strangers) + " on the source are owned by " +
-                        facts.login_role + " on the target (" + facts.login_role +
-                        " cannot take on those roles; pg_restore --no-owner)");
-  }
+  const PassArgs args = passes.pass_args(conn, plan, facts);
   conn.disconnect();  // pg_restore works on its own connections
 
-  if (!plan.platform_data.empty()) {
-    const auto data_list = std::filesystem::path(in.list).replace_extension(".datalist");
-    write_private_file(data_list, render_list(plan.platform_data));
-    log.line("pass 2: the rows of " + std::to_string(plan.platform_tables_loaded.size()) +
-             " platform tables, in replica mode on backupdrill's own connection (" +
-             data_list.filename().string() + ")");
-    auto data = load_platform_data(
-        s, {in.dump, data_list, plan.platform_tables_loaded},
-        [&](const std::string& l) { log.line(l); },
-        [&](const std::string& l) {
-          ++out.own_errors;
-          log.line("error: " + l);
-        });
-    if (!data.tool_ok && out.tools_ok) {
-      out.tools_ok = false;
-      out.tool_status = data.tool_status;
-    }
-    out.notes.insert(out.notes.end(), data.notes.begin(), data.notes.end());
-    if (!data.committed) {
-      // The user's tables would be restored against missing rows: stop
-      // here, the platform tables as they were.
-      log.line("the remaining passes were not run: the platform data failed");
-      if (out.own_errors == 0) ++out.own_errors;
-      return out;
-    }
-  }
-  log.line("pass 3: " + std::to_string(plan.main.size()) + " of the archive's entries (" +
-           in.list.filename().string() + ")" + (in.clean ? ", each dropped first" : ""));
-  note_failure(restore(main_args), "main");
-  if (!facts.policy_tables.empty()) {
-    pqxx::connection again(s.target.conninfo.full());
-    replace_platform_policies(again, facts.policy_tables, log, out);
-  }
-  if (!plan.late.empty()) {
-    write_private_file(late_list, render_list(plan.late));
-    log.line("pass 4: " + std::to_string(plan.late.size()) +
-             " policies, triggers and rules on one connection: of tables the target did not "
-             "have (nothing to drop), and policies on platform tables");
-    note_failure(restore(late_args), "late");
-  }
-  {
-    pqxx::connection again(s.target.conninfo.full());
-    reset_privileges(again, plan.restored_schemas, log, out);
-  }
-  if (!plan.acl.empty()) {
-    const auto acl_list = std::filesystem::path(in.list).replace_extension(".acllist");
-    write_private_file(acl_list, render_list(plan.acl));
-    log.line("pass 5: " + std::to_string(plan.acl.size()) + " grants of the archive (" +
-             acl_list.filename().string() + ")");
-    note_failure(restore({"--use-list=" + acl_list.string()}), "grants");
-  }
+  if (!plan.platform_data.empty() && !passes.platform_data(plan)) return out;
+  passes.main_and_late(plan, facts, args);
+  passes.grants(plan);
   return out;
 }
 

@@ -25,84 +25,92 @@ class Omissions {
   std::map<std::string, std::set<std::string>> by_reason_;
 };
 
-void plan_for_supabase(const std::vector<TocEntry>& toc, const TargetFacts& target,
-                       RestorePlan& plan) {
-  Omissions left_out;
-  std::set<std::string> platform_ddl_schemas;
-  for (const auto& e : toc) {
-    const std::string schema = e.owning_schema();
-    if (e.desc == "EXTENSION") {
-      // CREATE EXTENSION IF NOT EXISTS: a no-op for the project's own; kept
-      // out of the --clean pass, whose DROP EXTENSION needs the owner.
-      plan.extensions.push_back(e);
-      continue;
+// Entries a Supabase project never takes from the archive: the platform's
+// own, or what only its owner may create. Each is noted with its reason.
+struct LeftOutRule {
+  bool (*applies)(const TocEntry& e, const TargetFacts& target);
+  const char* reason;
+  std::string (*what)(const TocEntry& e);  // how the note names the entry
+};
+
+const LeftOutRule kLeftOut[] = {
+    {[](const TocEntry& e, const TargetFacts&) {
+       return e.desc == "COMMENT" && e.tag.rfind("EXTENSION ", 0) == 0;
+     },
+     "Not restored: comments on extensions (only the extension's owner, "
+     "supabase_admin, may set them; the project has its own)",
+     [](const TocEntry& e) { return e.tag.substr(10); }},
+    {[](const TocEntry& e, const TargetFacts&) { return e.desc == "EVENT TRIGGER"; },
+     "Not restored: event triggers (platform machinery; creating one needs a "
+     "superuser, the project has its own)",
+     [](const TocEntry& e) { return e.tag; }},
+    {[](const TocEntry& e, const TargetFacts& target) {
+       return e.desc == "DEFAULT ACL" && is_platform_role(e.owner) && e.owner != target.login_role;
+     },
+     "Not restored: default privileges of platform roles (ALTER DEFAULT PRIVILEGES "
+     "FOR ROLE needs membership in that role; the project sets its own)",
+     [](const TocEntry& e) { return e.owner + " in schema " + e.schema; }},
+    {[](const TocEntry& e, const TargetFacts&) {
+       return e.desc == "PUBLICATION" && e.tag == "supabase_realtime";
+     },
+     "Not restored: the platform's publication (the project has it)",
+     [](const TocEntry& e) { return e.tag; }},
+};
+
+// True when a rule of kLeftOut leaves the entry out (noted in left_out).
+bool left_out_by_rule(const TocEntry& e, const TargetFacts& target, Omissions& left_out) {
+  for (const auto& rule : kLeftOut) {
+    if (rule.applies(e, target)) {
+      left_out.add(rule.reason, rule.what(e));
+      return true;
     }
-    if (e.desc == "COMMENT" && e.tag.rfind("EXTENSION ", 0) == 0) {
-      left_out.add(
-          "Not restored: comments on extensions (only the extension's owner, "
-          "supabase_admin, may set them; the project has its own)",
-          e.tag.substr(10));
-      continue;
-    }
-    if (e.desc == "EVENT TRIGGER") {
-      left_out.add(
-          "Not restored: event triggers (platform machinery; creating one needs a "
-          "superuser, the project has its own)",
-          e.tag);
-      continue;
-    }
-    if (e.desc == "DEFAULT ACL" && is_platform_role(e.owner) && e.owner != target.login_role) {
-      left_out.add(
-          "Not restored: default privileges of platform roles (ALTER DEFAULT PRIVILEGES "
-          "FOR ROLE needs membership in that role; the project sets its own)",
-          e.owner + " in schema " + e.schema);
-      continue;
-    }
-    if (e.desc == "PUBLICATION" && e.tag == "supabase_realtime") {
-      left_out.add("Not restored: the platform's publication (the project has it)", e.tag);
-      continue;
-    }
-    if (!is_platform_schema(schema)) {
-      plan.main.push_back(e);
-      continue;
-    }
-    // A platform schema: its data, and what the user added to it.
-    if (e.desc == "TABLE DATA" || e.desc == "SEQUENCE SET") {
-      const std::string table = e.qualified();
-      if (e.desc == "TABLE DATA" && is_excluded_platform_data(table)) continue;  // noted below
-      if (!target.tables.count(table)) {
-        left_out.add(
-            "Not restored: data of platform tables the target project does not have "
-            "(its platform version differs from the source's)",
-            table);
-        continue;
-      }
-      plan.platform_data.push_back(e);
-      if (e.desc == "TABLE DATA") plan.platform_tables_loaded.push_back(table);
-      continue;
-    }
-    if (e.desc == "TRIGGER" || e.desc == "POLICY") {
-      // The platform's own triggers and policies are already on the target;
-      // the ones it lacks are the user's (e.g. on_auth_user_created).
-      const auto& have = e.desc == "TRIGGER" ? target.triggers : target.policies;
-      // Policies on a platform table whose policies this role manages are
-      // replaced by the source's (restore_flow drops the target's first).
-      const bool replaced = e.desc == "POLICY" && target.policy_tables.count(attached_table(e));
-      if (!replaced && have.count(e.schema + " " + e.tag)) {
-        left_out.add(
-            "Not restored: triggers and policies the target project already has "
-            "(the platform's)",
-            e.schema + "." + e.tag);
-        continue;
-      }
-      plan.main.push_back(e);
-      continue;
-    }
-    platform_ddl_schemas.insert(schema);
   }
-  for (const auto& e : plan.main) {
-    if (e.has_owner_statement() && !e.owner.empty()) plan.owners.insert(e.owner);
+  return false;
+}
+
+// An entry of a platform schema: its data loads in the platform data pass,
+// the user's triggers and policies on its tables in the main pass. False for
+// the platform's DDL, which the project provides.
+bool place_platform_entry(const TocEntry& e, const TargetFacts& target, RestorePlan& plan,
+                          Omissions& left_out) {
+  if (e.desc == "TABLE DATA" || e.desc == "SEQUENCE SET") {
+    const std::string table = e.qualified();
+    if (e.desc == "TABLE DATA" && is_excluded_platform_data(table)) return true;  // noted below
+    if (!target.tables.count(table)) {
+      left_out.add(
+          "Not restored: data of platform tables the target project does not have "
+          "(its platform version differs from the source's)",
+          table);
+      return true;
+    }
+    plan.platform_data.push_back(e);
+    if (e.desc == "TABLE DATA") plan.platform_tables_loaded.push_back(table);
+    return true;
   }
+  if (e.desc == "TRIGGER" || e.desc == "POLICY") {
+    // The platform's own triggers and policies are already on the target;
+    // the ones it lacks are the user's (e.g. on_auth_user_created).
+    const auto& have = e.desc == "TRIGGER" ? target.triggers : target.policies;
+    // Policies on a platform table whose policies this role manages are
+    // replaced by the source's (restore_flow drops the target's first).
+    const bool replaced = e.desc == "POLICY" && target.policy_tables.count(attached_table(e));
+    if (!replaced && have.count(e.schema + " " + e.tag)) {
+      left_out.add(
+          "Not restored: triggers and policies the target project already has "
+          "(the platform's)",
+          e.schema + "." + e.tag);
+      return true;
+    }
+    plan.main.push_back(e);
+    return true;
+  }
+  return false;
+}
+
+// What the plan leaves out or does differently, said in the summary.
+void add_supabase_notes(const std::vector<TocEntry>& toc,
+                        const std::set<std::string>& platform_ddl_schemas,
+                        const Omissions& left_out, RestorePlan& plan) {
   if (!platform_ddl_schemas.empty()) {
     plan.notes.push_back(
         "Not restored: the platform's DDL (schemas, tables, functions, grants) "
@@ -119,13 +127,38 @@ void plan_for_supabase(const std::vector<TocEntry>& toc, const TargetFacts& targ
       plan.notes.push_back("Not restored: rows of " + x.table + " (" + x.reason + ")");
   }
   left_out.to_notes(plan.notes);
-  plan.replica_data = !plan.platform_data.empty();
   if (plan.replica_data) {
     plan.notes.push_back(
         "Data of the platform tables loaded with session_replication_role = replica (SET "
         "in backupdrill's own session): the project's platform tables already have their "
         "triggers and foreign keys");
   }
+}
+
+void plan_for_supabase(const std::vector<TocEntry>& toc, const TargetFacts& target,
+                       RestorePlan& plan) {
+  Omissions left_out;
+  std::set<std::string> platform_ddl_schemas;
+  for (const auto& e : toc) {
+    const std::string schema = e.owning_schema();
+    if (e.desc == "EXTENSION") {
+      // CREATE EXTENSION IF NOT EXISTS: a no-op for the project's own; kept
+      // out of the --clean pass, whose DROP EXTENSION needs the owner.
+      plan.extensions.push_back(e);
+      continue;
+    }
+    if (left_out_by_rule(e, target, left_out)) continue;
+    if (!is_platform_schema(schema)) {
+      plan.main.push_back(e);
+      continue;
+    }
+    if (!place_platform_entry(e, target, plan, left_out)) platform_ddl_schemas.insert(schema);
+  }
+  for (const auto& e : plan.main) {
+    if (e.has_owner_statement() && !e.owner.empty()) plan.owners.insert(e.owner);
+  }
+  plan.replica_data = !plan.platform_data.empty();
+  add_supabase_notes(toc, platform_ddl_schemas, left_out, plan);
 }
 
 // --clean drops each entry before creating it; a policy, trigger or rule on a
