@@ -67,7 +67,6 @@ void reload_config(const Config& initial, DrillService& service, DrillMetrics& m
   log::info("SIGHUP received: reloading the configuration", {{"config", file}});
   try {
     Config next = load_config_file(file);
-    next.exporter.plugin_dir = plugin_host::effective_plugin_dir(next.exporter.plugin_dir);
     validate_checks(next);
     const size_t drills = next.drills.size();
     auto summary = service.reload(std::move(next));

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -89,6 +90,8 @@ struct RestoreConfig {
 
 std::string_view to_string(RestoreConfig::Mode mode);
 
+struct ResolvedDrill;  // config/resolved_drill.h
+
 struct DrillConfig {
   std::string name;
   std::string schedule;  // 5-field cron, UTC; empty: only on demand
@@ -110,6 +113,9 @@ struct DrillConfig {
   RestoreConfig restore;
   std::vector<CheckConfig> checks;
   std::string origin;
+  // What every stage reads instead of deriving it again: set by the loader
+  // (config/resolved_drill.h). Not compared by a reload's diff.
+  std::shared_ptr<const ResolvedDrill> resolved;
 };
 
 std::string_view to_string(DrillConfig::Profile profile);
@@ -117,7 +123,9 @@ std::string_view to_string(DrillConfig::TargetKind kind);
 
 struct ExporterConfig {
   std::filesystem::path artifact_dir = "/var/lib/backupdrill";
-  std::filesystem::path plugin_dir;  // empty: next to the binary (resolved by the caller)
+  // Resolved by the loader (resolve_plugin_dir): the configured folder, or
+  // $BACKUPDRILL_PLUGIN_DIR, or the one next to the binary.
+  std::filesystem::path plugin_dir;
   int keep_runs = 10;
   std::string admin_token;
   // Serve mode: runs at once; more wait in a queue, in the order they fired.

@@ -4,11 +4,11 @@
 #include <chrono>
 
 #include "artifacts/run_history.h"
+#include "config/resolved_drill.h"
 #include "config/schema.h"
 #include "drill/physical_drill.h"
 #include "drill/run_journal.h"
 #include "log/log.h"
-#include "pg/conninfo.h"
 #include "util/secrets.h"
 
 namespace backupdrill {
@@ -39,13 +39,10 @@ std::shared_ptr<const Config> DrillService::config() const {
 DrillService::~DrillService() { stop(); }
 
 std::string DrillService::target_key(const DrillConfig& drill) {
-  // A physical drill's target is its own throwaway server: it shares none.
-  if (drill.backup.source == BackupConfig::Source::pgbackrest) return "physical:" + drill.name;
+  // Resolved once with the configuration (config/resolved_drill.h).
   try {
-    auto info = pg::ConnInfo::parse(drill.target_url);
-    std::string host = info.get("host").value_or(info.get("hostaddr").value_or("local"));
-    if (host == "localhost" || host == "127.0.0.1" || host == "::1") host = "local";
-    return host + ":" + info.get("port").value_or("5432") + "/" + info.dbname();
+    // (The exporter's settings do not enter the key: called under mutex_.)
+    return resolved(drill, ExporterConfig{})->target_key;
   } catch (const std::exception&) {
     return drill.target_url;  // the run itself will report the bad URL
   }

@@ -5,6 +5,8 @@
 
 #include <fstream>
 
+#include "config/resolved_drill.h"
+
 namespace backupdrill {
 namespace {
 
@@ -306,6 +308,73 @@ TEST(Config, CompressionFormsAreReadWithoutARegex) {
     text.replace(text.find("compression = \"gzip:3\""), 22, "compression = \"" + bad + "\"");
     EXPECT_THROW(load_config_text(text, "c.toml", test_env), ConfigError) << bad.substr(0, 20);
   }
+}
+
+}  // namespace
+}  // namespace backupdrill
+
+namespace backupdrill {
+namespace {
+
+// Issue 23: each drill's facts are derived once, by the loader.
+TEST(ResolvedDrill, TheLoaderResolvesEachDrillOnce) {
+  const std::string text = R"(
+[exporter]
+plugin_dir = "/opt/bd/checks"
+[[drill]]
+name = "url"
+source_url = "postgresql://u:pw-resolved-1@db.example.com/app"
+target_url = "postgresql://u@localhost/drill_t"
+[[drill]]
+name = "keywords"
+source_url = "host=db.example.com dbname=app user=u"
+target_url = "host=127.0.0.1 port=5432 dbname=drill_t user=other"
+[[drill]]
+name = "physical"
+source_url = "postgresql://u@db.example.com/app"
+[drill.backup]
+source = "pgbackrest"
+stanza = "main"
+[drill.restore]
+work_dir = "/var/lib/bd/w"
+run_as = "postgres"
+)";
+  Config cfg = load_config_text(text, "t.toml",
+                                [](const std::string&) { return std::optional<std::string>(); });
+  ASSERT_EQ(cfg.drills.size(), 3u);
+  for (const auto& d : cfg.drills) ASSERT_TRUE(d.resolved) << d.name;
+  const auto& url = *cfg.drills[0].resolved;
+  const auto& keywords = *cfg.drills[1].resolved;
+  // localhost and 127.0.0.1, a URL and keywords, the default port: one key.
+  EXPECT_EQ(url.target_key, "local:5432/drill_t");
+  EXPECT_EQ(keywords.target_key, url.target_key);
+  EXPECT_EQ(cfg.drills[2].resolved->target_key, "physical:physical");
+  ASSERT_TRUE(url.source);
+  EXPECT_EQ(url.source->password(), std::optional<std::string>("pw-resolved-1"));
+  EXPECT_EQ(pg::address_key(*url.source), "db.example.com:5432/app");
+  EXPECT_EQ(url.plugin_dir, std::filesystem::path("/opt/bd/checks"));
+  EXPECT_EQ(cfg.exporter.plugin_dir, std::filesystem::path("/opt/bd/checks"));
+  // A hand-built drill (no loader) is resolved by the same function.
+  DrillConfig by_hand;
+  by_hand.name = "h";
+  by_hand.target_url = "postgresql://u@[::1]:5432/drill_t";
+  EXPECT_EQ(resolved(by_hand, cfg.exporter)->target_key, "local:5432/drill_t");
+  // A reload is a new Config: new resolved drills, the old ones untouched.
+  Config again = load_config_text(text, "t.toml",
+                                  [](const std::string&) { return std::optional<std::string>(); });
+  EXPECT_NE(again.drills[0].resolved.get(), cfg.drills[0].resolved.get());
+  EXPECT_EQ(again.drills[0].resolved->target_key, url.target_key);
+}
+
+TEST(ResolvedDrill, PluginDirDefaultsOnce) {
+  ::setenv("BACKUPDRILL_PLUGIN_DIR", "/from/env", 1);
+  EXPECT_EQ(resolve_plugin_dir(""), std::filesystem::path("/from/env"));
+  EXPECT_EQ(resolve_plugin_dir("/configured"), std::filesystem::path("/configured"));
+  ::unsetenv("BACKUPDRILL_PLUGIN_DIR");
+  auto beside_binary = resolve_plugin_dir("");
+  EXPECT_EQ(beside_binary.filename(), "checks") << beside_binary;
+  EXPECT_TRUE(pg::is_local_host("") && pg::is_local_host("LOCALHOST") && pg::is_local_host("::1") &&
+              !pg::is_local_host("db.example.com"));
 }
 
 }  // namespace
