@@ -279,6 +279,21 @@ using backupdrill::testing::run_exporter;
 using backupdrill::testing::sql;
 using backupdrill::testing::write_file;
 
+// A drill "bucket" of the objects under s3://<bucket>/<prefix>/ into target_url
+// through `endpoint`, checked by its 2000 users.
+std::string s3_drill_toml(const fs::path& dir, const std::string& target_url,
+                          const std::string& endpoint, const std::string& prefix) {
+  auto env = s3rver_env();
+  return "[exporter]\nartifact_dir = \"" + (dir / "artifacts").string() +
+         "\"\n[[drill]]\nname = \"bucket\"\ntarget_url = \"" + target_url +
+         "\"\n[drill.backup]\nsource = \"s3\"\nurl = \"s3://" + env["S3_BUCKET"] + "/" + prefix +
+         "/\"\npattern = \"*.dump\"\nendpoint = \"" + endpoint + "\"\naccess_key_id = \"" +
+         env["S3_ACCESS_KEY_ID"] +
+         "\"\nsecret_access_key = \"${BD_TEST_S3_SECRET}\"\n[[drill.check]]\nplugin = "
+         "\"sql_assert\"\nname = \"users\"\nquery = \"select count(*) from "
+         "auth.users\"\nexpect = 2000\n";
+}
+
 // The real binary drills the newest object of a prefix: downloaded into the
 // run's folder as backup_<ts>.dump with its checksum file, verified, restored
 // and checked; the summary names the object.
@@ -293,15 +308,7 @@ TEST(S3Drill, TheRealBinaryRestoresTheNewestObject) {
   make_archive("demo_template", "custom", dir / "newest.dump");
   put_object("drill/newest.dump", read_file(dir / "newest.dump"));
   put_object("drill/older.dump", read_file(dir / "older.dump"));
-  write_file(dir / "c.toml",
-             "[exporter]\nartifact_dir = \"" + (dir / "artifacts").string() +
-                 "\"\n[[drill]]\nname = \"bucket\"\ntarget_url = \"" + a.url(target) +
-                 "\"\n[drill.backup]\nsource = \"s3\"\nurl = \"s3://" + env["S3_BUCKET"] +
-                 "/drill/\"\npattern = \"*.dump\"\nendpoint = \"" + env["S3_ENDPOINT"] +
-                 "\"\naccess_key_id = \"" + env["S3_ACCESS_KEY_ID"] +
-                 "\"\nsecret_access_key = \"${BD_TEST_S3_SECRET}\"\n[[drill.check]]\nplugin = "
-                 "\"sql_assert\"\nname = \"users\"\nquery = \"select count(*) from "
-                 "auth.users\"\nexpect = 2000\n");
+  write_file(dir / "c.toml", s3_drill_toml(dir, a.url(target), env["S3_ENDPOINT"], "drill"));
   auto run = run_exporter({"--config.file=" + (dir / "c.toml").string(), "--once"},
                           {{"BD_TEST_S3_SECRET", env["S3_SECRET_ACCESS_KEY"]}});
   ASSERT_EQ(run.exit_code, 0) << run.output;
@@ -363,19 +370,6 @@ struct CuttingProxy {
     return static_cast<int>(std::count(text.begin(), text.end(), '\n'));
   }
 };
-
-std::string s3_drill_toml(const fs::path& dir, const std::string& target_url,
-                          const std::string& endpoint, const std::string& prefix) {
-  auto env = s3rver_env();
-  return "[exporter]\nartifact_dir = \"" + (dir / "artifacts").string() +
-         "\"\n[[drill]]\nname = \"bucket\"\ntarget_url = \"" + target_url +
-         "\"\n[drill.backup]\nsource = \"s3\"\nurl = \"s3://" + env["S3_BUCKET"] + "/" + prefix +
-         "/\"\npattern = \"*.dump\"\nendpoint = \"" + endpoint + "\"\naccess_key_id = \"" +
-         env["S3_ACCESS_KEY_ID"] +
-         "\"\nsecret_access_key = \"${BD_TEST_S3_SECRET}\"\n[[drill.check]]\nplugin = "
-         "\"sql_assert\"\nname = \"users\"\nquery = \"select count(*) from "
-         "auth.users\"\nexpect = 2000\n";
-}
 
 // Issue 22: an answer without Content-Length cut short is a transport error,
 // not the object. Cut once, the retry passes; cut every time, the drill
