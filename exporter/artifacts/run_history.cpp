@@ -5,6 +5,7 @@
 
 #include "artifacts/artifact_files.h"
 #include "log/log.h"
+#include "model/run_record_json.h"
 #include "util/contained_file.h"
 
 namespace backupdrill {

@@ -230,20 +230,20 @@ std::string to_string(ChecksumOutcome outcome) {
   return "not checked";
 }
 
-ChosenFileArchive find_newest_file_archive(const std::string& path) {
-  if (path.empty()) {
-    throw BackupSourceError(
-        "source = \"file\" needs path (a dump file, a directory dump or a glob)");
+namespace {
+
+ContainedFolder backup_folder(const fs::path& root) {
+  try {
+    return ContainedFolder(root);
+  } catch (const RefusedFileError& e) {
+    throw BackupSourceError(std::string("no backup found: ") + e.what());
   }
+}
+
+// What `path` names, each read inside the backup folder: one file or
+// directory dump, or every match of a glob but the sidecars.
+std::vector<FileCandidate> candidates_of(const std::string& path, const fs::path& root) {
   std::vector<FileCandidate> candidates;
-  const fs::path root = storage_folder_of(path);
-  auto contained = [&]() {
-    try {
-      return ContainedFolder(root);
-    } catch (const RefusedFileError& e) {
-      throw BackupSourceError(std::string("no backup found: ") + e.what());
-    }
-  };
   if (!has_glob_chars(path)) {
     std::error_code ec;
     if (!fs::exists(path, ec)) {
@@ -255,57 +255,82 @@ ChosenFileArchive find_newest_file_archive(const std::string& path) {
                               "drill the newest archive in it, give a glob such as \"" +
                               plain(path).string() + "/*.dump\"");
     }
-    candidates.push_back(examine(contained(), path));
-  } else {
-    auto matches = expand(path);
-    if (!matches.empty()) {
-      const ContainedFolder folder = contained();
-      for (const auto& match : matches) {
-        if (match.extension() == ".sha256") continue;  // sidecars are not candidates
-        candidates.push_back(examine(folder, match));
-      }
-    }
+    candidates.push_back(examine(backup_folder(root), path));
+    return candidates;
   }
+  auto matches = expand(path);
+  if (matches.empty()) return candidates;
+  const ContainedFolder folder = backup_folder(root);
+  for (const auto& match : matches) {
+    if (match.extension() == ".sha256") continue;  // sidecars are not candidates
+    candidates.push_back(examine(folder, match));
+  }
+  return candidates;
+}
+
+struct Newest {
   const FileCandidate* best = nullptr;
   const FileCandidate* runner_up = nullptr;
   size_t usable = 0;
+  std::string passed_over;  // why the others are not archives
+};
+
+Newest newest_by_header(const std::vector<FileCandidate>& candidates) {
+  Newest n;
   for (const auto& c : candidates) {
-    if (!c.header) continue;
-    ++usable;
+    if (!c.header) {
+      n.passed_over += (n.passed_over.empty() ? "" : "; ") + c.problem;
+      continue;
+    }
+    ++n.usable;
     // Ties (same second) go to the later name, so the choice is repeatable.
-    if (best == nullptr || c.header->created_at >= best->header->created_at) {
-      runner_up = best;
-      best = &c;
-    } else if (runner_up == nullptr || c.header->created_at >= runner_up->header->created_at) {
-      runner_up = &c;
+    if (n.best == nullptr || c.header->created_at >= n.best->header->created_at) {
+      n.runner_up = n.best;
+      n.best = &c;
+    } else if (n.runner_up == nullptr || c.header->created_at >= n.runner_up->header->created_at) {
+      n.runner_up = &c;
     }
   }
-  std::string passed_over;
-  for (const auto& c : candidates) {
-    if (c.header) continue;
-    passed_over += (passed_over.empty() ? "" : "; ") + c.problem;
+  return n;
+}
+
+std::string why_chosen(const std::string& path, const Newest& n) {
+  std::string reason;
+  if (n.usable == 1) {
+    reason = "the only archive matching \"" + path + "\"; created " + describe(*n.best->header);
+  } else {
+    reason = "the newest of " + std::to_string(n.usable) + " archives matching \"" + path +
+             "\" by the creation time in its header: " + describe(*n.best->header) +
+             "; next newest " + n.runner_up->path.filename().string() + ", created " +
+             n.runner_up->header->created_local;
   }
-  if (best == nullptr) {
+  if (!n.passed_over.empty()) reason += "; passed over: " + n.passed_over;
+  return reason;
+}
+
+}  // namespace
+
+ChosenFileArchive find_newest_file_archive(const std::string& path) {
+  if (path.empty()) {
+    throw BackupSourceError(
+        "source = \"file\" needs path (a dump file, a directory dump or a glob)");
+  }
+  const fs::path root = storage_folder_of(path);
+  std::vector<FileCandidate> candidates = candidates_of(path, root);
+  const Newest newest = newest_by_header(candidates);
+  if (newest.best == nullptr) {
     std::string why = candidates.empty()
                           ? "path \"" + path + "\" matches nothing"
                           : "of the " + std::to_string(candidates.size()) + " matches of \"" +
-                                path + "\" none is a readable pg_dump archive: " + passed_over;
+                                path +
+                                "\" none is a readable pg_dump archive: " + newest.passed_over;
     throw BackupSourceError("no backup found: " + why);
   }
   ChosenFileArchive chosen;
   chosen.folder = root;
-  chosen.path = best->path;
-  chosen.header = *best->header;
-  if (usable == 1) {
-    chosen.reason =
-        "the only archive matching \"" + path + "\"; created " + describe(chosen.header);
-  } else {
-    chosen.reason = "the newest of " + std::to_string(usable) + " archives matching \"" + path +
-                    "\" by the creation time in its header: " + describe(chosen.header) +
-                    "; next newest " + runner_up->path.filename().string() + ", created " +
-                    runner_up->header->created_local;
-  }
-  if (!passed_over.empty()) chosen.reason += "; passed over: " + passed_over;
+  chosen.path = newest.best->path;
+  chosen.header = *newest.best->header;
+  chosen.reason = why_chosen(path, newest);
   chosen.candidates = std::move(candidates);
   return chosen;
 }

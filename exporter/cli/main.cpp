@@ -12,6 +12,7 @@
 #include "cli/pg_clients_report.h"
 #include "cli/serve.h"
 #include "config/config.h"
+#include "config/resolved_drill.h"
 #include "drill/run_journal.h"
 #include "drill/runner.h"
 #include "log/log.h"
@@ -71,7 +72,7 @@ struct PushTarget {
 std::filesystem::path plugin_dir_for_listing(const std::string& config_file) {
   std::filesystem::path configured;
   if (!config_file.empty()) configured = bd::load_config_file(config_file).exporter.plugin_dir;
-  return bd::plugin_host::effective_plugin_dir(configured);
+  return bd::resolve_plugin_dir(configured);
 }
 
 // --list-checks: one line per plugin (name, version, description); a plugin
@@ -323,7 +324,6 @@ std::optional<bd::Config> load_config(const Options& opt) {
   try {
     bd::Config config =
         opt.config_file.empty() ? bd::runbook_config() : bd::load_config_file(opt.config_file);
-    config.exporter.plugin_dir = bd::plugin_host::effective_plugin_dir(config.exporter.plugin_dir);
     bd::validate_checks(config);
     return config;
   } catch (const std::exception& e) {

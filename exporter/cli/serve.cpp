@@ -12,10 +12,10 @@
 #include "log/log.h"
 #include "metrics/drill_metrics.h"
 #include "plugin_host/plugin_dir.h"
-#include "service/drill_service.h"
-#include "service/http_api.h"
+#include "scheduler/drill_service.h"
 #include "util/build_info.h"
 #include "util/secrets.h"
+#include "web/http_api.h"
 
 namespace backupdrill {
 namespace {
@@ -67,7 +67,6 @@ void reload_config(const Config& initial, DrillService& service, DrillMetrics& m
   log::info("SIGHUP received: reloading the configuration", {{"config", file}});
   try {
     Config next = load_config_file(file);
-    next.exporter.plugin_dir = plugin_host::effective_plugin_dir(next.exporter.plugin_dir);
     validate_checks(next);
     const size_t drills = next.drills.size();
     auto summary = service.reload(std::move(next));

@@ -4,6 +4,7 @@
 #include <set>
 #include <sstream>
 
+#include "config/resolved_drill.h"
 #include "config/sections.h"
 
 namespace backupdrill {
@@ -97,6 +98,10 @@ Config read_config(const toml::table& root, const std::string& file, const EnvLo
     }
     cfg.drills.push_back(std::move(d));
   }
+  // The derived facts, once: every later stage reads these.
+  cfg.exporter.plugin_dir = resolve_plugin_dir(cfg.exporter.plugin_dir);
+  for (auto& d : cfg.drills)
+    d.resolved = std::make_shared<ResolvedDrill>(resolve_drill(d, cfg.exporter));
   return cfg;
 }
 

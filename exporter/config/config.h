@@ -2,11 +2,11 @@
 // The exporter's configuration: the TOML file of docs/design.md,
 // Configuration, or the runbook's environment variables, validated up front
 // so a drill never starts on a half-understood config.
-#include <toml++/toml.h>
 
 #include <chrono>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -26,8 +26,14 @@ struct CheckConfig {
   std::string plugin;
   std::string name;
   std::chrono::milliseconds timeout{std::chrono::minutes(5)};
-  toml::table settings;  // the whole [[drill.check]] table, ${VAR} expanded
-  std::string origin;    // "file.toml:42" for error messages
+  // The whole [[drill.check]] table, ${VAR} expanded and <key>_file read,
+  // as TOML text: what the plugin's create() receives. Text, so that this
+  // header (included everywhere) needs no TOML parser.
+  std::string settings_toml;
+  // The line of each top-level key of that table in the file (0 when not
+  // from a file), for errors that name a key.
+  std::map<std::string, int> key_lines;
+  std::string origin;  // "file.toml:42" for error messages
 };
 
 struct BackupConfig {
@@ -84,6 +90,8 @@ struct RestoreConfig {
 
 std::string_view to_string(RestoreConfig::Mode mode);
 
+struct ResolvedDrill;  // config/resolved_drill.h
+
 struct DrillConfig {
   std::string name;
   std::string schedule;  // 5-field cron, UTC; empty: only on demand
@@ -105,6 +113,9 @@ struct DrillConfig {
   RestoreConfig restore;
   std::vector<CheckConfig> checks;
   std::string origin;
+  // What every stage reads instead of deriving it again: set by the loader
+  // (config/resolved_drill.h). Not compared by a reload's diff.
+  std::shared_ptr<const ResolvedDrill> resolved;
 };
 
 std::string_view to_string(DrillConfig::Profile profile);
@@ -112,7 +123,9 @@ std::string_view to_string(DrillConfig::TargetKind kind);
 
 struct ExporterConfig {
   std::filesystem::path artifact_dir = "/var/lib/backupdrill";
-  std::filesystem::path plugin_dir;  // empty: next to the binary (resolved by the caller)
+  // Resolved by the loader (resolve_plugin_dir): the configured folder, or
+  // $BACKUPDRILL_PLUGIN_DIR, or the one next to the binary.
+  std::filesystem::path plugin_dir;
   int keep_runs = 10;
   std::string admin_token;
   // Serve mode: runs at once; more wait in a queue, in the order they fired.

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <functional>
 #include <set>
+#include <sstream>
 
 #include "config/name_rules.h"
 #include "config/sections.h"
@@ -381,18 +382,24 @@ CheckConfig read_check(const toml::table& table, TableReader& drill, size_t inde
   check.name = r.string("name").value_or(check.plugin);
   check_name(r, table.get("name") ? "name" : "plugin", check.name, NameKind::check);
   if (auto t = r.duration("timeout")) check.timeout = *t;
-  check.settings = table;
-  expand_tree(check.settings, r, "");
+  toml::table settings = table;
+  expand_tree(settings, r, "");
   // Secrets of checks: register them so they are masked everywhere, and turn
   // <key>_file into <key> so a plugin sees one form.
   for (const auto& key : check_keys()) {
     if (!key.secret) continue;
     if (auto v = r.secret(key.key)) {
-      check.settings.erase(key.key + "_file");
-      check.settings.insert_or_assign(key.key, *v);
+      settings.erase(key.key + "_file");
+      settings.insert_or_assign(key.key, *v);
     }
   }
   // The rest of the keys belong to the plugin, which validates them.
+  for (const auto& [key, node] : settings) {
+    check.key_lines[std::string(key.str())] = static_cast<int>(node.source().begin.line);
+  }
+  std::ostringstream text;
+  text << settings;
+  check.settings_toml = text.str();
   return check;
 }
 
@@ -401,7 +408,7 @@ bool same_checks(const DrillConfig& a, const DrillConfig& b) {
   for (size_t i = 0; i < a.checks.size(); ++i) {
     const auto &x = a.checks[i], &y = b.checks[i];
     if (x.plugin != y.plugin || x.name != y.name || x.timeout != y.timeout ||
-        !(x.settings == y.settings)) {
+        x.settings_toml != y.settings_toml) {
       return false;
     }
   }

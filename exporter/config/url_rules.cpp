@@ -7,6 +7,8 @@
 #include <memory>
 #include <optional>
 
+#include "pg/conninfo.h"
+
 namespace backupdrill::config {
 namespace {
 
@@ -76,10 +78,7 @@ std::optional<DatabaseAddress> database_address(const std::string& text, const E
   address.host = value("host", "PGHOST");
   if (address.host.empty()) address.host = value("hostaddr", "PGHOSTADDR");
   for (auto& c : address.host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (address.host.empty() || address.host == "localhost" || address.host == "127.0.0.1" ||
-      address.host == "::1") {
-    address.host = "local";
-  }
+  if (pg::is_local_host(address.host)) address.host = "local";
   address.port = value("port", "PGPORT");
   if (address.port.empty()) address.port = "5432";
   address.user = value("user", "PGUSER");

@@ -53,10 +53,11 @@ std::string_view key_named_in(std::string_view message) {
 // point at the line to fix, as the exporter's own config errors do.
 std::string origin_of(const CheckConfig& check, const std::string& message) {
   if (auto key = key_named_in(message); !key.empty()) {
-    if (const auto* node = check.settings.get(key); node && node->source().begin.line > 0) {
+    auto line = check.key_lines.find(std::string(key));
+    if (line != check.key_lines.end() && line->second > 0) {
       auto colon = check.origin.rfind(':');
       if (colon != std::string::npos) {
-        return check.origin.substr(0, colon) + ":" + std::to_string(node->source().begin.line);
+        return check.origin.substr(0, colon) + ":" + std::to_string(line->second);
       }
     }
   }
@@ -112,11 +113,7 @@ void validate_check_configs(const std::filesystem::path& plugin_dir,
   for (auto& t : stops) t.join();
 }
 
-std::string check_config_toml(const CheckConfig& check) {
-  std::ostringstream ss;
-  ss << check.settings;
-  return ss.str();
-}
+std::string check_config_toml(const CheckConfig& check) { return check.settings_toml; }
 
 DrillChecks::DrillChecks(const std::filesystem::path& plugin_dir, const DrillConfig& drill,
                          std::stop_token cancel, WorkerOptions options)

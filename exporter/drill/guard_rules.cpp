@@ -1,16 +1,6 @@
 #include "drill/guard_rules.h"
 
 namespace backupdrill {
-namespace {
-
-std::string normalize_host(std::string host) {
-  if (host.empty() || host == "localhost" || host == "127.0.0.1" || host == "::1") {
-    return "local";
-  }
-  return host;
-}
-
-}  // namespace
 
 bool same_database(const ServerFacts& a, const ServerFacts& b) {
   if (!a.system_identifier.empty() && !b.system_identifier.empty()) {
@@ -41,10 +31,7 @@ void refuse_by_name(const DrillConfig& drill, const Profile& profile,
   if (source_or_null == nullptr) return;
   const pg::ConnInfo& source = *source_or_null;
   // Same host, port and database name, as written: refuse without connecting.
-  if (normalize_host(source.get("host").value_or("")) ==
-          normalize_host(target.get("host").value_or("")) &&
-      source.get("port").value_or("5432") == target.get("port").value_or("5432") &&
-      source.dbname() == target_db &&
+  if (pg::address_key(source) == pg::address_key(target) &&
       // A pooler (Supabase's Supavisor) tells projects apart by the user; the
       // same database reached as another user is caught once connected.
       source.get("user").value_or("") == target.get("user").value_or("")) {

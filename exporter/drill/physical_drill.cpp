@@ -44,6 +44,22 @@ std::unique_ptr<physical::PhysicalSource> make_physical_source(const DrillConfig
 
 }  // namespace
 
+std::vector<fs::path> remove_leftover_run_dirs(const DrillConfig& drill) {
+  if (drill.backup.source != BackupConfig::Source::pgbackrest) return {};
+  const fs::path& work_dir = drill.restore.work_dir;
+  std::vector<fs::path> removed;
+  try {
+    removed = physical::remove_leftover_runs(work_dir);
+  } catch (const std::exception& e) {
+    log::warn("cannot look for leftover run directories",
+              {{"drill", drill.name}, {"work_dir", work_dir.string()}, {"error", e.what()}});
+  }
+  for (const fs::path& left : removed) {
+    log::warn("removed a leftover run directory", {{"drill", drill.name}, {"path", left.string()}});
+  }
+  return removed;
+}
+
 PhysicalDrill::PhysicalDrill(const DrillConfig& drill, RunRecord& rec, fs::path folder,
                              std::string restore_log, std::string server_log, Deadline deadline,
                              std::stop_token cancel, std::shared_ptr<WatchedChild> progress)
@@ -117,11 +133,9 @@ void PhysicalDrill::guard() {
   } catch (const std::exception& e) {
     throw GuardRefusal(e.what());
   }
-  for (const fs::path& left : physical::remove_leftover_runs(work_dir)) {
+  for (const fs::path& left : remove_leftover_run_dirs(drill_)) {
     rec_.notes.push_back("removed the run directory " + left.string() +
                          " that an interrupted run left behind");
-    log::warn("removed a leftover run directory",
-              {{"drill", drill_.name}, {"path", left.string()}});
   }
   // The restored data directory plus the WAL it replays (a tenth more).
   const auto space = fs::space(work_dir);

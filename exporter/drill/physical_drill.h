@@ -22,6 +22,13 @@
 
 namespace backupdrill {
 
+// Removes the run directories under a physical drill's work_dir that a
+// crashed or killed run left behind (marked as the exporter's, their process
+// gone; nothing unmarked is touched) and returns them; logs each. Called when
+// the exporter starts (a weekly drill must not keep gigabytes for a week) and
+// again in each run's guard. Nothing for a logical drill; never throws.
+std::vector<std::filesystem::path> remove_leftover_run_dirs(const DrillConfig& drill);
+
 class PhysicalDrill {
  public:
   PhysicalDrill(const DrillConfig& drill, RunRecord& rec, std::filesystem::path folder,

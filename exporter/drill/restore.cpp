@@ -10,7 +10,7 @@
 #include "drill/extension_check.h"
 #include "log/log.h"
 #include "pg/restore_tool.h"
-#include "supabase/toc.h"
+#include "pg/toc.h"
 #include "util/secrets.h"
 
 namespace backupdrill {
@@ -73,7 +73,7 @@ void mark_existing(const PgSession& s, const GuardReport& guard, const std::stri
 // The extensions the archive creates: its EXTENSION entries' names.
 std::vector<std::string> archive_extensions(const PgSession& s, const std::filesystem::path& dump) {
   std::vector<std::string> names;
-  for (const auto& e : supabase::parse_toc(archive_listing(s, dump))) {
+  for (const auto& e : pg::parse_toc(archive_listing(s, dump))) {
     if (e.desc == "EXTENSION") names.push_back(e.tag);
   }
   return names;

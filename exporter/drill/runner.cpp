@@ -7,6 +7,7 @@
 #include "artifacts/artifact_files.h"
 #include "artifacts/run_history.h"
 #include "backup/backup_source.h"
+#include "config/resolved_drill.h"
 #include "crypto/sha256.h"
 #include "drill/drill_checks.h"
 #include "drill/extension_check.h"
@@ -85,12 +86,13 @@ void guard_phase(DrillContext& c) {
   const DrillConfig& drill = c.drill;
   RunRecord& rec = c.rec;
   try {
-    // An existing archive (source = file or s3) may come without source_url.
-    if (!drill.source_url.empty()) c.source = pg::ConnInfo::parse(drill.source_url);
-    c.target = pg::ConnInfo::parse(drill.target_url);
+    // Parsed once with the configuration (config/resolved_drill.h). An
+    // existing archive (source = file or s3) may come without source_url.
+    const auto facts = resolved(drill, c.config.exporter);
+    c.source = facts->source;
+    c.target = facts->target;
     c.source_of_backup = make_backup_source(drill);
-    c.checks.emplace(plugin_host::effective_plugin_dir(c.config.exporter.plugin_dir), drill,
-                     c.options.cancel);
+    c.checks.emplace(facts->plugin_dir, drill, c.options.cancel);
   } catch (const std::exception& e) {
     throw SetupRefusal(std::string("drill \"") + drill.name + "\" (" + drill.origin +
                        "): " + scrub(e.what()));
@@ -220,9 +222,9 @@ void checks_phase(DrillContext& c) {
 // phases' work is PhysicalDrill's (drill/physical_drill.h).
 void physical_guard_phase(DrillContext& c) {
   try {
-    if (!c.drill.source_url.empty()) c.source = pg::ConnInfo::parse(c.drill.source_url);
-    c.checks.emplace(plugin_host::effective_plugin_dir(c.config.exporter.plugin_dir), c.drill,
-                     c.options.cancel);
+    const auto facts = resolved(c.drill, c.config.exporter);
+    c.source = facts->source;
+    c.checks.emplace(facts->plugin_dir, c.drill, c.options.cancel);
   } catch (const std::exception& e) {
     throw SetupRefusal(std::string("drill \"") + c.drill.name + "\" (" + c.drill.origin +
                        "): " + scrub(e.what()));
@@ -457,8 +459,7 @@ void log_result(const RunRecord& rec, const std::filesystem::path& folder) {
 void validate_checks(const Config& config) {
   // Each check's plugin is loaded and its config created in a worker, as a
   // run would, then the workers are stopped (one worker per plugin).
-  const auto dir = plugin_host::effective_plugin_dir(config.exporter.plugin_dir);
-  validate_check_configs(dir, config.drills);
+  validate_check_configs(resolve_plugin_dir(config.exporter.plugin_dir), config.drills);
 }
 
 DrillRun run_drill(const Config& config, const DrillConfig& drill, const RunOptions& options) {

@@ -1,5 +1,7 @@
 #include "model/run_record.h"
 
+#include "model/run_record_json.h"
+
 namespace backupdrill {
 
 const PhaseTiming* RunRecord::phase(const std::string& name) const {

@@ -3,7 +3,6 @@
 // and the HTTP API. Serialised to drill_summary_<ts>.json, from which the
 // exporter reloads the last state at start.
 #include <map>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -110,16 +109,9 @@ struct RunRecord {
   bool operator==(const RunRecord&) const = default;
 };
 
-nlohmann::ordered_json to_json(const RunRecord& record);
-// {"seconds", "target_seconds", "compliant"} of RTO or RPO, as the summary
-// JSON and the HTTP API both show it.
-// "seconds" is null when the run did not measure it.
-nlohmann::ordered_json objective_json(std::optional<double> seconds, double target_seconds,
-                                      bool compliant);
 // The summary JSON as text. Text from outside (server errors, plugin
 // messages) may hold invalid UTF-8: it is replaced, never a failure to write.
+// The JSON values themselves: model/run_record_json.h.
 std::string summary_json_text(const RunRecord& record);
-// Throws nlohmann::json::exception on a malformed document.
-RunRecord run_record_from_json(const nlohmann::json& j);
 
 }  // namespace backupdrill

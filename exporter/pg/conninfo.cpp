@@ -193,4 +193,16 @@ ConnInfo ConnInfo::with_dbname(const std::string& db) const {
   return copy;
 }
 
+bool is_local_host(std::string_view host) {
+  std::string lower(host);
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return lower.empty() || lower == "localhost" || lower == "127.0.0.1" || lower == "::1";
+}
+
+std::string address_key(const ConnInfo& info) {
+  std::string host = info.get("host").value_or(info.get("hostaddr").value_or(""));
+  if (is_local_host(host)) host = "local";
+  return host + ":" + info.get("port").value_or("5432") + "/" + info.dbname();
+}
+
 }  // namespace backupdrill::pg

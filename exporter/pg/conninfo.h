@@ -7,6 +7,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace backupdrill::pg {
 
@@ -41,6 +42,17 @@ class ConnInfo {
   std::map<std::string, std::string> params_;  // every set parameter but the password
   std::optional<std::string> password_;
 };
+
+// Whether a connection string's host is this machine: empty (the Unix
+// socket), "localhost", "127.0.0.1" or "::1", in any case. The one rule the
+// guard, the configuration's same-database check and the busy-target key
+// share.
+bool is_local_host(std::string_view host);
+
+// The server and database a connection string reaches, spelled one way
+// whatever its form (URL or keywords, localhost or 127.0.0.1 or the socket,
+// the default port): "local:5432/app", "db.example.com:6543/postgres".
+std::string address_key(const ConnInfo& info);
 
 // Quotes a value for a keyword/value connection string.
 std::string quote_conninfo_value(const std::string& value);

@@ -123,7 +123,9 @@ std::vector<fs::path> remove_leftover_runs(const fs::path& work_dir) {
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(work_dir, ec)) {
     const fs::path marker = entry.path() / kRunMarker;
-    if (!entry.is_directory(ec) || entry.is_symlink(ec) || !fs::is_regular_file(marker, ec)) {
+    // Only a real directory holding a real marker file: a link is never followed.
+    if (!entry.is_directory(ec) || entry.is_symlink(ec) ||
+        !fs::is_regular_file(fs::symlink_status(marker, ec))) {
       continue;
     }
     std::ifstream in(marker);

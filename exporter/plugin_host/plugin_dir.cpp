@@ -9,18 +9,6 @@
 
 namespace backupdrill::plugin_host {
 
-std::filesystem::path effective_plugin_dir(const std::filesystem::path& configured) {
-  if (!configured.empty()) return configured;
-  if (const char* env = std::getenv("BACKUPDRILL_PLUGIN_DIR"); env && *env) return env;
-  std::error_code ec;
-  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (ec) return "checks";
-  auto bin = exe.parent_path();
-  auto installed = bin / ".." / "lib" / "backupdrill" / "checks";
-  if (std::filesystem::is_directory(installed, ec)) return installed.lexically_normal();
-  return (bin / ".." / "checks").lexically_normal();
-}
-
 std::vector<std::filesystem::path> plugin_files(const std::filesystem::path& dir) {
   std::vector<std::filesystem::path> out;
   std::error_code ec;

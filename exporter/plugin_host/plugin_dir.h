@@ -9,11 +9,8 @@
 
 namespace backupdrill::plugin_host {
 
-// The folder to load plugins from: `configured` ([exporter] plugin_dir) when
-// set; else $BACKUPDRILL_PLUGIN_DIR; else <exe dir>/../lib/backupdrill/checks
-// when it exists (an installed exporter); else <exe dir>/../checks (the build
-// tree: build/bin/backupdrill_exporter and build/checks/*.so).
-std::filesystem::path effective_plugin_dir(const std::filesystem::path& configured);
+// The folder itself is resolved once with the configuration
+// (resolve_plugin_dir, config/resolved_drill.h).
 
 // <dir>/<plugin>.so. Throws PluginError when the name is not a plain file
 // name or the file does not exist, listing the plugins that do.

@@ -11,11 +11,11 @@
 #include "artifacts/artifact_files.h"
 #include "log/log.h"
 #include "pg/restore_tool.h"
+#include "pg/toc.h"
 #include "supabase/platform.h"
 #include "supabase/platform_data.h"
 #include "supabase/policy_grants.h"
 #include "supabase/roles.h"
-#include "supabase/toc.h"
 #include "util/secrets.h"
 #include "util/text.h"
 

@@ -13,9 +13,14 @@
 #include <string>
 #include <vector>
 
-#include "supabase/toc.h"
+#include "pg/toc.h"
 
 namespace backupdrill::supabase {
+
+// The archive's table of contents is pg/'s (it is about archives, not Supabase).
+using pg::parse_toc;
+using pg::parse_toc_line;
+using pg::TocEntry;
 
 enum class TargetKind { supabase, postgres };
 const char* to_string(TargetKind kind);

@@ -80,6 +80,52 @@ def check_includes(root, rank, folders):
     return problems
 
 
+def narrow_interfaces(root):
+    """ARCHITECTURE.md's "## Narrow interfaces" lines: (user, used, headers).
+
+    A line reads "- `web/` uses `scheduler/` only through `scheduler/drills_view.h`"
+    (several headers joined by "and").
+    """
+    doc = (root / "ARCHITECTURE.md").read_text()
+    if "## Narrow interfaces" not in doc:
+        return []
+    section = doc.split("## Narrow interfaces", 1)[1].split("\n## ", 1)[0]
+    rules = []
+    for m in re.finditer(r"^- `([a-z_]+)/` uses `([a-z_]+)/` only through (.+)$", section, re.M):
+        headers = set(re.findall(r"`([a-z_]+/[a-z_]+\.h)`", m.group(3)))
+        rules.append((m.group(1), m.group(2), headers))
+    return rules
+
+
+def layer_links(root, folders):
+    """{layer: [(file:line, linked layer)]} of every layer library a layer links."""
+    links = collections.defaultdict(list)
+    for path in cmake_files(root, folders):
+        for layer, target, line in declared_links(cmake_calls(path.read_text())):
+            if layer_of(target):
+                links[layer].append((f"{path.relative_to(root)}:{line}", layer_of(target)))
+    return links
+
+
+def check_narrow_interfaces(root, rules, links):
+    """A folder reaches a narrowed layer through the named headers only, and never links it."""
+    problems = []
+    for user, used, headers in rules:
+        for source in sorted((root / "exporter" / user).glob("*.[ch]*")):
+            text = source.read_text(errors="replace")
+            for lineno, line in enumerate(text.splitlines(), 1):
+                m = re.match(r'^\s*#\s*include\s+"(([a-z_]+)/[^"]+)"', line)
+                if m and m.group(2) == used and m.group(1) not in headers:
+                    problems.append(f"{source.relative_to(root)}:{lineno}: {user}/ includes "
+                                    f"{m.group(1)}, but uses {used}/ only through "
+                                    f"{', '.join(sorted(headers))}")
+        for where, target in links.get(user, []):
+            if target == used:
+                problems.append(f"{where}: {user}/ links {LIBRARY_PREFIX}{used}, which it uses "
+                                f"only through {', '.join(sorted(headers))} (an interface)")
+    return problems
+
+
 # --- CMake files ------------------------------------------------------------
 
 
@@ -216,7 +262,9 @@ def main(argv):
     rank = {folder: i for i, folder in enumerate(order)}  # 0 = top
     folders = exporter_folders(root)
     problems = (check_listing(order, folders) + check_includes(root, rank, folders)
-                + check_links(root, rank, folders) + check_build_order(root, rank, folders))
+                + check_links(root, rank, folders) + check_build_order(root, rank, folders)
+                + check_narrow_interfaces(root, narrow_interfaces(root),
+                                          layer_links(root, folders)))
     for p in problems:
         print(p)
     if problems:

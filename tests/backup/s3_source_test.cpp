@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -15,6 +16,7 @@
 #include "archive_support.h"
 #include "backup/source_error.h"
 #include "crypto/sha256.h"
+#include "process/child_process.h"
 #include "support.h"
 #include "util/byte_size.h"
 
@@ -274,7 +276,23 @@ using backupdrill::testing::Cluster;
 using backupdrill::testing::drop_database;
 using backupdrill::testing::only_file;
 using backupdrill::testing::run_exporter;
+using backupdrill::testing::sql;
 using backupdrill::testing::write_file;
+
+// A drill "bucket" of the objects under s3://<bucket>/<prefix>/ into target_url
+// through `endpoint`, checked by its 2000 users.
+std::string s3_drill_toml(const fs::path& dir, const std::string& target_url,
+                          const std::string& endpoint, const std::string& prefix) {
+  auto env = s3rver_env();
+  return "[exporter]\nartifact_dir = \"" + (dir / "artifacts").string() +
+         "\"\n[[drill]]\nname = \"bucket\"\ntarget_url = \"" + target_url +
+         "\"\n[drill.backup]\nsource = \"s3\"\nurl = \"s3://" + env["S3_BUCKET"] + "/" + prefix +
+         "/\"\npattern = \"*.dump\"\nendpoint = \"" + endpoint + "\"\naccess_key_id = \"" +
+         env["S3_ACCESS_KEY_ID"] +
+         "\"\nsecret_access_key = \"${BD_TEST_S3_SECRET}\"\n[[drill.check]]\nplugin = "
+         "\"sql_assert\"\nname = \"users\"\nquery = \"select count(*) from "
+         "auth.users\"\nexpect = 2000\n";
+}
 
 // The real binary drills the newest object of a prefix: downloaded into the
 // run's folder as backup_<ts>.dump with its checksum file, verified, restored
@@ -290,15 +308,7 @@ TEST(S3Drill, TheRealBinaryRestoresTheNewestObject) {
   make_archive("demo_template", "custom", dir / "newest.dump");
   put_object("drill/newest.dump", read_file(dir / "newest.dump"));
   put_object("drill/older.dump", read_file(dir / "older.dump"));
-  write_file(dir / "c.toml",
-             "[exporter]\nartifact_dir = \"" + (dir / "artifacts").string() +
-                 "\"\n[[drill]]\nname = \"bucket\"\ntarget_url = \"" + a.url(target) +
-                 "\"\n[drill.backup]\nsource = \"s3\"\nurl = \"s3://" + env["S3_BUCKET"] +
-                 "/drill/\"\npattern = \"*.dump\"\nendpoint = \"" + env["S3_ENDPOINT"] +
-                 "\"\naccess_key_id = \"" + env["S3_ACCESS_KEY_ID"] +
-                 "\"\nsecret_access_key = \"${BD_TEST_S3_SECRET}\"\n[[drill.check]]\nplugin = "
-                 "\"sql_assert\"\nname = \"users\"\nquery = \"select count(*) from "
-                 "auth.users\"\nexpect = 2000\n");
+  write_file(dir / "c.toml", s3_drill_toml(dir, a.url(target), env["S3_ENDPOINT"], "drill"));
   auto run = run_exporter({"--config.file=" + (dir / "c.toml").string(), "--once"},
                           {{"BD_TEST_S3_SECRET", env["S3_SECRET_ACCESS_KEY"]}});
   ASSERT_EQ(run.exit_code, 0) << run.output;
@@ -328,6 +338,86 @@ TEST(S3Drill, TheRealBinaryRestoresTheNewestObject) {
   EXPECT_NE(failed.find("no backup found"), std::string::npos) << failed;
   EXPECT_NE(failed.find(env["S3_ENDPOINT"]), std::string::npos) << failed;
   EXPECT_FALSE(backupdrill::testing::database_exists(a, target));
+}
+
+// The cutting proxy (cutting_proxy.py) between the exporter and s3rver: its
+// answers carry no Content-Length and the first `cuts` whole-object GETs end
+// early (-1: all). Killed when it goes out of scope.
+struct CuttingProxy {
+  ChildProcess child;
+  std::string endpoint;
+  fs::path log;
+
+  static CuttingProxy start(const fs::path& dir, int cuts) {
+    fs::create_directories(dir);
+    const fs::path port_file = dir / "port";
+    fs::remove(port_file);
+    ChildSpec spec;
+    spec.program = "/usr/bin/python3";
+    spec.args = {BD_CUTTING_PROXY, s3rver_env()["S3_ENDPOINT"], port_file.string(),
+                 std::to_string(cuts), (dir / "cuts.log").string()};
+    spec.err = ChildSpec::Stream::file;
+    spec.err_file = dir / "proxy.err";
+    CuttingProxy proxy{ChildProcess::spawn(spec), "", dir / "cuts.log"};
+    for (int i = 0; i < 100 && !fs::exists(port_file); ++i) ::usleep(100 * 1000);
+    if (!fs::exists(port_file)) throw std::runtime_error("the cutting proxy did not start");
+    proxy.endpoint = "http://127.0.0.1:" + read_file(port_file);
+    return proxy;
+  }
+  int cuts_made() const {
+    if (!fs::exists(log)) return 0;
+    const std::string text = read_file(log);
+    return static_cast<int>(std::count(text.begin(), text.end(), '\n'));
+  }
+};
+
+// Issue 22: an answer without Content-Length cut short is a transport error,
+// not the object. Cut once, the retry passes; cut every time, the drill
+// fails in backup with got/expected bytes, leaves no dump and no checksum,
+// and the last restore in the target stays as it was.
+TEST(S3Drill, ACutDownloadIsRetriedAndNeverVouchedFor) {
+  auto env = s3rver_env();
+  const Cluster& a = cluster("a");
+  const std::string target = "s3_cut_tgt";
+  drop_database(a, target);
+  auto dir = fresh_dir("s3_cut");
+  make_archive("demo_template", "custom", dir / "app.dump");
+  const auto size = fs::file_size(dir / "app.dump");
+  put_object("cut/app.dump", read_file(dir / "app.dump"));
+  const std::map<std::string, std::optional<std::string>> secret{
+      {"BD_TEST_S3_SECRET", env["S3_SECRET_ACCESS_KEY"]}};
+  const auto folder = dir / "artifacts" / "bucket";
+  const std::string oid_query = "select oid from pg_database where datname = '" + target + "'";
+
+  {
+    auto proxy = CuttingProxy::start(dir / "once", 1);
+    write_file(dir / "once.toml", s3_drill_toml(dir, a.url(target), proxy.endpoint, "cut"));
+    auto run = run_exporter({"--config.file=" + (dir / "once.toml").string(), "--once"}, secret);
+    ASSERT_EQ(run.exit_code, 0) << run.output;
+    EXPECT_EQ(proxy.cuts_made(), 1);
+    EXPECT_EQ(read_file(only_file(folder, "backup_", ".dump")), read_file(dir / "app.dump"));
+  }
+  const std::string oid_before = sql(a, "postgres", oid_query);
+  fs::remove_all(folder);
+
+  auto proxy = CuttingProxy::start(dir / "always", -1);
+  write_file(dir / "always.toml", s3_drill_toml(dir, a.url(target), proxy.endpoint, "cut"));
+  auto run = run_exporter({"--config.file=" + (dir / "always.toml").string(), "--once"}, secret);
+  EXPECT_EQ(run.exit_code, 1) << run.output;
+  EXPECT_EQ(proxy.cuts_made(), 3) << "every attempt is cut, and retried";
+  const auto summary = read_file(only_file(folder, "drill_summary_", ".json"));
+  EXPECT_NE(summary.find("\"failed_phase\": \"backup\""), std::string::npos) << summary;
+  EXPECT_NE(summary.find(" of " + std::to_string(size) + " bytes"), std::string::npos) << summary;
+  EXPECT_NE(summary.find("after 3 attempts"), std::string::npos) << summary;
+  for (const auto& entry : fs::directory_iterator(folder)) {
+    const std::string name = entry.path().filename().string();
+    EXPECT_FALSE(name.ends_with(".dump") || name.ends_with(".sha256") ||
+                 name.starts_with(".download_"))
+        << "left behind: " << name;
+  }
+  EXPECT_EQ(sql(a, "postgres", oid_query), oid_before) << "the target was touched";
+  EXPECT_EQ(sql(a, target, "select count(*) from auth.users"), "2000");
+  EXPECT_EQ(run.output.find(env["S3_SECRET_ACCESS_KEY"]), std::string::npos);
 }
 
 }  // namespace

@@ -336,11 +336,37 @@ for _ in range(100):
 check(bool(server) and not left,
       f"killed: the server and its {len(server) - 1} children died with the exporter (left: {left})")
 check(len(run_dirs(work_dir)) == 1, f"killed: its run directory is left ({run_dirs(work_dir)})")
+# The exporter started again (serve mode, no drill due) removes the leftover at
+# start, not at the drill's next run; a foreign folder in work_dir is kept.
 config, case, work_dir = write_config("killed")
+foreign = os.path.join(work_dir, "not-the-exporters")
+os.makedirs(foreign)
+with socket.socket() as sock:
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+summaries_before = glob.glob(os.path.join(case, "artifacts", "*", "drill_summary_*.json"))
+serve_log = os.path.join(case, "serve.log")
+with open(serve_log, "w") as log:
+    server = subprocess.Popen([EXPORTER, f"--config.file={config}",
+                               f"--web.listen-address=127.0.0.1:{port}"],
+                              stdout=log, stderr=subprocess.STDOUT)
+try:
+    for _ in range(100):
+        if run_dirs(work_dir) == ["not-the-exporters"]:
+            break
+        time.sleep(0.1)
+finally:
+    server.terminate()
+    server.wait(timeout=20)
+check(run_dirs(work_dir) == ["not-the-exporters"],
+      f"killed: the leftover is removed at exporter start, the foreign folder kept ({run_dirs(work_dir)})")
+check("removed a leftover run directory" in open(serve_log).read(),
+      "killed: the removal at start is logged")
+check(glob.glob(os.path.join(case, "artifacts", "*", "drill_summary_*.json")) == summaries_before,
+      "killed: no drill ran to remove it")
+shutil.rmtree(foreign)
 proc, s, seconds = run_once(config)
 check(proc.returncode == 0, f"killed: the next run passes (exit {proc.returncode}) {tail(proc)}")
-check(any("interrupted run" in n for n in s.get("notes", [])),
-      f"killed: the next run removed the leftover ({s.get('notes')})")
 check(run_dirs(work_dir) == [], f"killed: nothing left in work_dir ({run_dirs(work_dir)})")
 interrupted = [json.load(open(p)) for p in
                glob.glob(os.path.join(case, "artifacts", "*", "drill_summary_*.json"))]

@@ -8,8 +8,8 @@
 
 #include "exporter_process.h"
 #include "process/child_process.h"
-#include "service/html_page.h"
 #include "support.h"
+#include "web/html_page.h"
 
 namespace backupdrill::testing {
 namespace {

@@ -37,7 +37,7 @@ bd::CheckConfig check(const std::string& plugin, const std::string& name,
   c.plugin = plugin;
   c.name = name;
   c.timeout = timeout;
-  c.settings = toml::table{{"plugin", plugin}, {"name", name}};
+  c.settings_toml = "plugin = \"" + plugin + "\"\nname = \"" + name + "\"\n";
   c.origin = "abi_test.toml:1";
   return c;
 }

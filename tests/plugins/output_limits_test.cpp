@@ -33,7 +33,7 @@ bd::CheckConfig check(const std::string& plugin, std::chrono::milliseconds timeo
   bd::CheckConfig c;
   c.plugin = c.name = plugin;
   c.timeout = timeout;
-  c.settings = toml::table{{"plugin", plugin}, {"name", plugin}};
+  c.settings_toml = "plugin = \"" + plugin + "\"\nname = \"" + plugin + "\"\n";
   c.origin = "limits_test.toml:1";
   return c;
 }

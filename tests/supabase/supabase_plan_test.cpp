@@ -9,12 +9,12 @@
 
 #include "drill/restore.h"
 #include "pg/restore_tool.h"
+#include "pg/toc.h"
 #include "supabase/cron_jobs.h"
 #include "supabase/platform.h"
 #include "supabase/policy_grants.h"
 #include "supabase/restore_plan.h"
 #include "supabase/roles.h"
-#include "supabase/toc.h"
 
 namespace backupdrill::supabase {
 namespace {
