@@ -7,8 +7,8 @@
 # limit.
 #
 #   --max N          the limit in lines (default 80)
-#   --report-only    print the report, always exit 0 (.ci/run, until no
-#                    function is over the limit)
+#   --report-only    print the report, always exit 0 (.ci/run prints it;
+#                    the function_length test is the gate)
 #
 # Exit codes: 0 none over the limit (or --report-only), 1 some over it,
 # 2 usage error or no Universal Ctags (Debian: universal-ctags).
