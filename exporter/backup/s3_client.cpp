@@ -49,6 +49,15 @@ std::string uri_encode(const std::string& text, bool keep_slash) {
   return out;
 }
 
+// An ETag as S3 writes it ("\"<hex>\"", in a listing and in a header),
+// without its quotes.
+std::string unquoted(std::string text) {
+  if (text.size() >= 2 && text.front() == '"' && text.back() == '"') {
+    text = text.substr(1, text.size() - 2);
+  }
+  return text;
+}
+
 // The text of chosen elements of an S3 XML answer (expat, no DTDs, bounded
 // input): ListBucketResult pages and Error documents.
 struct XmlAnswer {
@@ -84,12 +93,7 @@ struct XmlAnswer {
     if (parent == "Contents") {
       if (name == "Key") current.key = text;
       if (name == "Size") current.size = std::strtoull(text.c_str(), nullptr, 10);
-      if (name == "ETag") {
-        current.etag = text;
-        if (current.etag.size() >= 2 && current.etag.front() == '"' && current.etag.back() == '"') {
-          current.etag = current.etag.substr(1, current.etag.size() - 2);
-        }
-      }
+      if (name == "ETag") current.etag = unquoted(text);
       if (name == "LastModified") parse_iso8601_utc(text, current.last_modified);
     } else if (name == "Contents") {
       objects.push_back(current);
@@ -418,13 +422,6 @@ std::optional<std::string> S3Client::get_small(const std::string& key, size_t ma
 
 namespace {
 
-std::string unquoted(std::string text) {
-  if (text.size() >= 2 && text.front() == '"' && text.back() == '"') {
-    text = text.substr(1, text.size() - 2);
-  }
-  return text;
-}
-
 bool is_md5_etag(const std::string& etag) {
   return etag.size() == 32 && etag.find_first_not_of("0123456789abcdefABCDEF") == std::string::npos;
 }
@@ -440,7 +437,8 @@ bool etag_is_content_md5(const Exchange& ex, const std::string& etag) {
 }
 
 // Why a GET that ended without a transport error is still not the whole
-// listed object, or "" when it is.
+// listed object, or "" when it is. md5_hex is "" when the listed ETag could
+// not be an MD5 (a multipart upload's), so none was computed.
 std::string incomplete(const S3Object& object, const Exchange& ex, unsigned long long got,
                        const std::string& sha256_hex, const std::string& md5_hex) {
   if (got != object.size) {
@@ -453,7 +451,7 @@ std::string incomplete(const S3Object& object, const Exchange& ex, unsigned long
     return "the object changed after it was listed (ETag " + object.etag + ", now " +
            bounded_text(served, 80) + ")";
   }
-  if (etag_is_content_md5(ex, served) && to_lower_ascii(served) != md5_hex) {
+  if (!md5_hex.empty() && etag_is_content_md5(ex, served) && to_lower_ascii(served) != md5_hex) {
     return "the bytes' MD5 " + md5_hex + " is not the object's ETag " + served;
   }
   auto checksum = ex.headers.find("x-amz-checksum-sha256");
@@ -478,7 +476,9 @@ S3Download S3Client::download(const S3Object& object, const std::filesystem::pat
                               std::strerror(errno));
     }
     Sha256 sha;
-    Md5 md5;
+    // Only an ETag that may be the MD5 of the bytes is worth a second digest.
+    std::optional<Md5> md5;
+    if (is_md5_etag(object.etag)) md5.emplace();
     unsigned long long done = 0;
     unsigned long long next_report = 0;
     int write_errno = 0;
@@ -497,7 +497,7 @@ S3Download S3Client::download(const S3Object& object, const std::filesystem::pat
             off += static_cast<size_t>(w);
           }
           sha.update(data, n);
-          md5.update(data, n);
+          if (md5) md5->update(data, n);
           done += n;
           if (progress && done >= next_report) {
             progress(done, object.size);
@@ -515,7 +515,8 @@ S3Download S3Client::download(const S3Object& object, const std::filesystem::pat
     if (ex.result == CURLE_OK && ex.status == 200) {
       result.size = done;
       result.sha256 = sha.hex_digest();
-      std::string why = incomplete(object, ex, done, result.sha256, md5.hex_digest());
+      std::string why =
+          incomplete(object, ex, done, result.sha256, md5 ? md5->hex_digest() : std::string());
       if (why.empty()) {
         if (progress) progress(done, done);
         return result;
