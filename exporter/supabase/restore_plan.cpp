@@ -227,18 +227,29 @@ const char* to_string(TargetKind kind) {
 
 namespace {
 
+// The privileges of a schema itself ("ACL - SCHEMA extensions"), as opposed
+// to those of an object in it.
+bool is_schema_acl(const TocEntry& e) {
+  return e.desc == "ACL" && e.tag == "SCHEMA " + e.owning_schema();
+}
+
 // What an extension made on the target is never restored again: its
 // non-member objects (a view pgsodium derives from a security label) are in
 // the archive, and creating them a second time fails. Data stays (the rows
-// of an extension's configuration tables, cron.job).
-void leave_extension_objects(const TargetFacts& target, RestorePlan& plan) {
+// of an extension's configuration tables, cron.job), and so, on plain
+// PostgreSQL, do the schema's own privileges: a Supabase source's
+// `extensions` schema (pgjwt, a non-relocatable extension, lives there) must
+// keep USAGE for anon, authenticated and service_role. Into a project, the
+// platform's schemas keep the project's own privileges.
+void leave_extension_objects(const TargetFacts& target, TargetKind kind, RestorePlan& plan) {
   if (target.extension_schemas.empty()) return;
   Omissions left_out;
   std::vector<TocEntry> kept;
   for (auto& e : plan.main) {
     auto it = target.extension_schemas.find(e.owning_schema());
+    const bool keeps_privileges = kind == TargetKind::postgres && is_schema_acl(e);
     if (it != target.extension_schemas.end() && e.desc != "TABLE DATA" &&
-        e.desc != "SEQUENCE SET") {
+        e.desc != "SEQUENCE SET" && !keeps_privileges) {
       left_out.add(
           "Not restored: objects in schemas the target's extensions made (the "
           "extension created them there already)",
@@ -288,7 +299,7 @@ RestorePlan plan_restore(const std::vector<TocEntry>& toc, TargetKind kind,
   } else {
     plan_for_postgres(toc, plan);
   }
-  leave_extension_objects(target, plan);
+  leave_extension_objects(target, kind, plan);
   split_grants(plan);
   if (clean) hold_back_missing_drops(target, plan);
   if (kind == TargetKind::supabase) serialise_platform_policies(plan);

@@ -265,6 +265,14 @@ TEST(SupabasePlan, IntoPlainPostgresEverythingButEventTriggers) {
   EXPECT_FALSE(has(ids(plan.main), "9"));
   EXPECT_FALSE(has(ids(plan.main), "298"));
   EXPECT_TRUE(has(ids(plan.main), "3622"));
+  // Issue 24, item 6: the schema's own privileges come over all the same
+  // (a Supabase source's `extensions`: USAGE for anon, authenticated, ...).
+  EXPECT_TRUE(has(ids(plan.acl), "3653"));
+  // Into a project, a schema an extension made keeps the project's privileges.
+  TargetFacts made_public;
+  made_public.extension_schemas["public"] = "an_extension";
+  EXPECT_TRUE(has(ids(plan_restore(toc, TargetKind::postgres, made_public).acl), "3657"));
+  EXPECT_FALSE(has(ids(plan_restore(toc, TargetKind::supabase, made_public).acl), "3657"));
   EXPECT_FALSE(plan.replica_data);
   EXPECT_TRUE(plan.owners.count("supabase_admin"));
 }
