@@ -10,6 +10,11 @@ namespace {
 
 std::string pass_fail(bool ok) { return ok ? "PASS" : "FAIL"; }
 
+// An objective's verdict: a figure not measured is neither met nor missed.
+std::string verdict(const std::optional<double>& measured, bool compliant) {
+  return measured ? pass_fail(compliant) : "-";
+}
+
 std::string seconds_text(double s) { return humanize_seconds(s); }
 
 std::string measured_text(const std::optional<double>& s) {
@@ -59,9 +64,11 @@ std::string render_summary_markdown(const RunRecord& r) {
   md << "\n## Recovery objectives\n\n| objective | measured | target | result "
         "|\n|---|---|---|---|\n";
   md << "| RTO (restore start to checks passed) | " << measured_text(r.rto_seconds) << " | "
-     << seconds_text(r.rto_target_seconds) << " | " << pass_fail(r.rto_compliant) << " |\n";
+     << seconds_text(r.rto_target_seconds) << " | " << verdict(r.rto_seconds, r.rto_compliant)
+     << " |\n";
   md << "| RPO (run end minus backup snapshot) | " << measured_text(r.rpo_seconds) << " | "
-     << seconds_text(r.rpo_target_seconds) << " | " << pass_fail(r.rpo_compliant) << " |\n";
+     << seconds_text(r.rpo_target_seconds) << " | " << verdict(r.rpo_seconds, r.rpo_compliant)
+     << " |\n";
 
   md << "\n## Restore\n\npg_restore reported " << r.restore_errors << " error"
      << (r.restore_errors == 1 ? "" : "s") << ".\n";

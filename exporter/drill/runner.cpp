@@ -331,22 +331,30 @@ void report_phase(DrillContext& c) {
   rec.phases.push_back(report);
 }
 
-// RTO: from the restore's start until the checks passed; a failed run never
-// met it, and its figure is the time it spent before failing. RPO: a fresh
-// dump's data is as old as its snapshot at the end of the run; an existing
-// archive's was already that old when the drill started (docs/design.md,
+// RTO: from the restore's start until the restored data was checked (the
+// checks' end, whether they passed or not); not measured when the run never
+// restored (it stopped before, or the restore or recovery itself failed).
+// RPO: a fresh dump's data is as old as its snapshot at the end of the run;
+// an existing archive's was already that old when the drill started;
+// measured whenever the snapshot is known. A measured figure is compliant or
+// not by its target, whatever else failed; an unmeasured one is neither, so
+// a failed run pages once, through BackupDrillFailed (docs/design.md,
 // Metrics).
 void measure_objectives(RunRecord& rec) {
-  if (const PhaseTiming* restore = rec.phase(kPhaseRestore)) {
-    SystemTime end = rec.success ? rec.phase(kPhaseChecks)->end : rec.finished;
+  const PhaseTiming* restore = rec.phase(kPhaseRestore);
+  const bool restored =
+      restore != nullptr && rec.failed_phase != kPhaseRestore && rec.failed_phase != kPhaseRecover;
+  if (restored) {
+    const PhaseTiming* checks = rec.phase(kPhaseChecks);
+    const SystemTime end = checks != nullptr ? checks->end : rec.finished;
     rec.rto_seconds = std::chrono::duration<double>(end - restore->start).count();
   }
-  rec.rto_compliant = rec.success && rec.rto_seconds && *rec.rto_seconds <= rec.rto_target_seconds;
+  rec.rto_compliant = rec.rto_seconds && *rec.rto_seconds <= rec.rto_target_seconds;
   if (rec.snapshot_time) {
     const SystemTime from = rec.backup_source == "pg_dump" ? rec.finished : rec.started;
     rec.rpo_seconds = std::chrono::duration<double>(from - *rec.snapshot_time).count();
   }
-  rec.rpo_compliant = rec.success && rec.rpo_seconds && *rec.rpo_seconds <= rec.rpo_target_seconds;
+  rec.rpo_compliant = rec.rpo_seconds && *rec.rpo_seconds <= rec.rpo_target_seconds;
 }
 
 // The record's first fields, before anything can fail.

@@ -79,14 +79,16 @@ constexpr std::array<FamilyInfo, kFamilyCount> kFamilies{{
     {"backupdrill_rto_seconds", "Last run: restore start until the checks passed.",
      MetricType::Gauge},
     {"backupdrill_rto_target_seconds", "The drill's recovery time objective.", MetricType::Gauge},
-    {"backupdrill_rto_compliant", "1 if the last run restored and validated within the RTO target.",
+    {"backupdrill_rto_compliant",
+     "1 if the last run restored and validated within the RTO target (NaN: not measured).",
      MetricType::Gauge},
     {"backupdrill_rpo_seconds",
      "Last run: the age of the restored data (fresh dump: run end minus its snapshot; existing "
      "archive: drill start minus its creation time).",
      MetricType::Gauge},
     {"backupdrill_rpo_target_seconds", "The drill's recovery point objective.", MetricType::Gauge},
-    {"backupdrill_rpo_compliant", "1 if the last run's data loss window was within the RPO target.",
+    {"backupdrill_rpo_compliant",
+     "1 if the last run's data loss window was within the RPO target (NaN: not measured).",
      MetricType::Gauge},
     {"backupdrill_backup_size_bytes", "Size of the last run's backup.", MetricType::Gauge},
     {"backupdrill_recovery_point_timestamp_seconds",
@@ -204,10 +206,15 @@ void add_drill(Samples& out, const DrillMetricsState& s) {
   constexpr double kNotMeasured = std::numeric_limits<double>::quiet_NaN();
   out.set(kRto, l, r ? r->rto_seconds.value_or(kNotMeasured) : 0);
   out.set(kRtoTarget, l, s.rto_target_seconds);
-  out.set(kRtoOk, l, flag(r && r->rto_compliant));
+  // Compliance of a figure not measured is unknown (NaN): its alert stays
+  // silent, and BackupDrillFailed alone pages for the failed run.
+  auto compliance = [&](const std::optional<double>& measured, bool compliant) {
+    return measured ? flag(compliant) : kNotMeasured;
+  };
+  out.set(kRtoOk, l, r ? compliance(r->rto_seconds, r->rto_compliant) : 0);
   out.set(kRpo, l, r ? r->rpo_seconds.value_or(kNotMeasured) : 0);
   out.set(kRpoTarget, l, s.rpo_target_seconds);
-  out.set(kRpoOk, l, flag(r && r->rpo_compliant));
+  out.set(kRpoOk, l, r ? compliance(r->rpo_seconds, r->rpo_compliant) : 0);
   out.set(kBackupSize, l, r ? static_cast<double>(r->backup_size) : 0);
   out.set(kRecoveryPoint, l, r && r->snapshot_time ? end_seconds(*r->snapshot_time) : 0);
   out.set(kRestoreErrors, l, r ? r->restore_errors : 0);

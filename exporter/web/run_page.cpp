@@ -23,8 +23,10 @@ std::string result_class(const RunRecord& r) {
 
 std::string objective_row(const char* what, const std::optional<double>& measured, double target,
                           bool compliant, bool finished) {
-  std::string verdict = !finished ? "-" : (compliant ? "PASS" : "FAIL");
-  std::string cls = !finished ? "" : (compliant ? "ok" : "bad");
+  // A figure not measured is neither met nor missed (the failure says why).
+  const bool judged = finished && measured;
+  std::string verdict = !judged ? "-" : (compliant ? "PASS" : "FAIL");
+  std::string cls = !judged ? "" : (compliant ? "ok" : "bad");
   return std::string("<tr><td>") + what + "</td><td>" +
          (measured ? humanize_seconds(*measured) : std::string("not measured")) + "</td><td>" +
          humanize_seconds(target) + "</td><td class=\"" + cls + "\">" + verdict + "</td></tr>\n";

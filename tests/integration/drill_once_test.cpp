@@ -129,7 +129,10 @@ TEST(DrillOnce, InvalidProgressFailsTheDrill) {
   EXPECT_EQ(summary["result"], "failed");
   EXPECT_EQ(summary["failed_phase"], "checks");
   EXPECT_NE(summary["error"].get<std::string>().find("invalid_progress"), std::string::npos);
-  EXPECT_FALSE(summary["rto"]["compliant"].get<bool>());
+  // The restore was done and checked well within the RTO: that figure was
+  // measured and met; the failure pages on its own (BackupDrillFailed).
+  EXPECT_TRUE(summary["rto"]["seconds"].is_number()) << summary["rto"];
+  EXPECT_TRUE(summary["rto"]["compliant"].get<bool>()) << summary["rto"];
   std::string md = read_file(only_file(folder, "drill_summary_", ".md"));
   EXPECT_NE(md.find("FAILED"), std::string::npos);
   EXPECT_NE(md.find("| invalid_progress | sql_assert | FAIL |"), std::string::npos) << md;
