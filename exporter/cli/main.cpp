@@ -251,6 +251,9 @@ void add_flags(CLI::App& app, Options& opt) {
       "  DRILL_PROFILE     postgres (default) or supabase\n"
       "  CRITICAL_TABLES   tables whose row counts must match the source, comma-separated\n"
       "                    (default the runbook's six: public.profiles, public.tasks, ...)\n"
+      "  INVALID_PROGRESS_QUERY  the invalid_progress check's query, which must count 0\n"
+      "                    (default: lms_subsection_progress rows outside 0..100);\n"
+      "                    set but empty: no invalid_progress check\n"
       "\n"
       "Exit codes: 0 every drill passed; 1 a drill failed (its summary says in which phase\n"
       "and why); 2 usage, config, plugin or safety refusal (nothing was touched).");

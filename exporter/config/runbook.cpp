@@ -41,13 +41,7 @@ plugin = "table_counts"
 name   = "critical_tables"
 tables = @CRITICAL_TABLES@
 compare_source = true
-
-[[drill.check]]
-plugin = "sql_assert"
-name   = "invalid_progress"
-query  = "@INVALID_PROGRESS_QUERY@"
-expect = 0
-
+@INVALID_PROGRESS_CHECK@
 # Skipped (not failed) when TARGET_API_URL is unset.
 [[drill.check]]
 plugin = "api_health"
@@ -126,6 +120,23 @@ std::string critical_tables(const EnvLookup& env) {
   return out.str();
 }
 
+// The runbook's invalid_progress check: its own query by default,
+// INVALID_PROGRESS_QUERY's when set, none when that is set but empty (a
+// database without the runbook's lms_subsection_progress table).
+std::string invalid_progress_check(const EnvLookup& env) {
+  auto query = env("INVALID_PROGRESS_QUERY");
+  if (query && query->find_first_not_of(" \t") == std::string::npos) return "";
+  std::string text = query ? *query : std::string(kRunbookInvalidProgressQuery);
+  // "$" doubled: the parser expands ${VAR} in the strings it reads.
+  for (size_t at = text.find('$'); at != std::string::npos; at = text.find('$', at + 2)) {
+    text.insert(at, "$");
+  }
+  std::stringstream quoted;
+  quoted << toml::value<std::string>(text);  // a TOML string, escaped
+  return "\n[[drill.check]]\nplugin = \"sql_assert\"\nname   = \"invalid_progress\"\nquery  = " +
+         quoted.str() + "\nexpect = 0\n";
+}
+
 std::string replaced(std::string text, std::string_view placeholder, const std::string& value) {
   text.replace(text.find(placeholder), placeholder.size(), value);
   return text;
@@ -137,7 +148,7 @@ Config runbook_config(const EnvLookup& env) {
   require_variables(env);
   std::string doc(kRunbookDocument);
   doc = replaced(doc, "@CRITICAL_TABLES@", critical_tables(env));
-  doc = replaced(doc, "@INVALID_PROGRESS_QUERY@", kRunbookInvalidProgressQuery);
+  doc = replaced(doc, "@INVALID_PROGRESS_CHECK@", invalid_progress_check(env));
   Config cfg = load_config_text(doc, std::string(kOrigin), env);
   // As before the document: errors of later phases name the environment,
   // not a line of a document the user never wrote.

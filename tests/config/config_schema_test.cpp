@@ -543,6 +543,24 @@ TEST(RunbookConfig, ValuesWithEverySpecialCharacterArriveUnchanged) {
   EXPECT_EQ(cfg.exporter.artifact_dir, dir);
 }
 
+// Issue 27, item 5: INVALID_PROGRESS_QUERY replaces the runbook's query, any
+// character kept; set but empty drops the check (a database without the
+// runbook's table).
+TEST(RunbookConfig, InvalidProgressQueryReplacesOrDropsTheCheck) {
+  auto names = [](const Config& cfg) {
+    std::vector<std::string> out;
+    for (const auto& c : cfg.drills.at(0).checks) out.push_back(c.name);
+    return out;
+  };
+  Config cfg = runbook_config(lookup(runbook_vars()));
+  EXPECT_EQ(names(cfg), (std::vector<std::string>{"critical_tables", "invalid_progress", "api"}));
+  const std::string query = "select count(*) from app.t where note = 'a \"b\" \\ ${X} $$'";
+  cfg = runbook_config(lookup(runbook_vars({{"INVALID_PROGRESS_QUERY", query}})));
+  EXPECT_EQ(settings_of(cfg.drills.at(0).checks.at(1))["query"].value<std::string>(), query);
+  cfg = runbook_config(lookup(runbook_vars({{"INVALID_PROGRESS_QUERY", " "}})));
+  EXPECT_EQ(names(cfg), (std::vector<std::string>{"critical_tables", "api"}));
+}
+
 TEST(RunbookConfig, DrillProfileAndCriticalTables) {
   Config cfg = runbook_config(lookup(runbook_vars(
       {{"DRILL_PROFILE", "supabase"}, {"CRITICAL_TABLES", " app.users, orders ,x$y,,"}})));
