@@ -197,14 +197,13 @@ def cmake_files(root, folders):
     return [p for p in paths if p.is_file()]
 
 
-def check_links(root, rank, folders):
-    """No layer links the library of a layer above it."""
+def check_links(rank, links):
+    """No layer links the library of a layer above it (links: layer_links())."""
     problems = []
-    for path in cmake_files(root, folders):
-        for layer, target, line in declared_links(cmake_calls(path.read_text())):
-            linked = layer_of(target)
+    for layer, linked_layers in links.items():
+        for where, linked in linked_layers:
             if layer in rank and linked in rank and rank[linked] < rank[layer]:
-                problems.append(f"{path.relative_to(root)}:{line}: {layer}/ links {target}, "
+                problems.append(f"{where}: {layer}/ links {LIBRARY_PREFIX}{linked}, "
                                 "a layer above it")
     return problems
 
@@ -261,10 +260,10 @@ def main(argv):
         sys.exit("ARCHITECTURE.md: no '## Layers' list of `folder/` lines found")
     rank = {folder: i for i, folder in enumerate(order)}  # 0 = top
     folders = exporter_folders(root)
+    links = layer_links(root, folders)  # the CMake files, read once
     problems = (check_listing(order, folders) + check_includes(root, rank, folders)
-                + check_links(root, rank, folders) + check_build_order(root, rank, folders)
-                + check_narrow_interfaces(root, narrow_interfaces(root),
-                                          layer_links(root, folders)))
+                + check_links(rank, links) + check_build_order(root, rank, folders)
+                + check_narrow_interfaces(root, narrow_interfaces(root), links))
     for p in problems:
         print(p)
     if problems:
